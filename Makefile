@@ -1,0 +1,61 @@
+# riskmc: `make run` for the base-case report, `make test` for the whole suite.
+# `make help` lists every target.
+
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RISKMC := $(VENV)/bin/riskmc
+SOURCES := $(shell find riskmc -name '*.py' -o -name '*.j2' -o -name '*.md' 2>/dev/null)
+
+.DEFAULT_GOAL := help
+.PHONY: help run test bench lint clean distclean setup model-doc
+# Keep reports when a later step fails; never keep a half-made one.
+.DELETE_ON_ERROR:
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_%/.-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-28s %s\n", $$1, $$2}'
+
+$(PY):
+	@py="$$(scripts/find-python)" || exit 1; \
+	echo "creating $(VENV) with $$py"; \
+	"$$py" -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(STAMP) ## Create .venv (Python >= 3.12) and install riskmc with its test tools
+
+run: reports/base/report.html ## Run the base case; prints the report's path
+	@echo "report: reports/base/report.html"
+
+# Pipelines: `make reports/bull/report.html` builds from priors/bull.toml and is rebuilt
+# only when that file, a file it extends, or riskmc itself changes (deps.mk files record
+# each run's priors files, as compilers' -MD files do).
+reports/%/report.html: priors/%.toml $(STAMP) $(SOURCES)
+	$(RISKMC) run $< --out reports/$* --quiet --depfile reports/$*/deps.mk
+
+-include $(wildcard reports/*/deps.mk)
+
+test: $(STAMP) ## Run the whole test suite
+	$(PY) -m pytest -q
+
+bench: $(STAMP) ## Measure speed and memory against the targets (prints figures and ratios)
+	$(PY) benchmarks/bench.py
+
+model-doc: $(STAMP) ## Regenerate the tables in docs/model.md from the model and priors/base.toml
+	$(PY) scripts/model_doc.py
+
+lint: $(STAMP) ## Lint with ruff
+	$(VENV)/bin/ruff check riskmc tests benchmarks scripts
+
+clean: ## Remove generated reports and caches (keeps .venv)
+	find reports -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache .hypothesis test-artifacts
+	find . -name __pycache__ -not -path './$(VENV)/*' -exec rm -rf {} +
+
+distclean: clean ## Also remove .venv
+	rm -rf $(VENV)

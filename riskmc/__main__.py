@@ -1,0 +1,3 @@
+from riskmc.cli import entry
+
+entry()

@@ -1,0 +1,28 @@
+"""`riskmc report`: re-render a run's report from its saved files, without sampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import user_errors
+
+app = typer.Typer()
+
+
+@app.command("report")
+def report(
+    run_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False,
+                                            help="A run folder holding summary.json (and draws.parquet).")],
+) -> None:
+    """Re-render report.html from a run folder's summary.json and draws.parquet."""
+    from ..io import read_draws, read_summary, write_bytes
+    from ..report import render
+
+    with user_errors():
+        summary = read_summary(run_dir / "summary.json")
+        draws = read_draws(run_dir / "draws.parquet") if (run_dir / "draws.parquet").exists() else None
+        write_bytes(run_dir / "report.html", render(summary, draws).encode())
+    typer.echo(run_dir / "report.html")

@@ -1,0 +1,59 @@
+"""Typed errors raised by the library; only the CLI turns them into one line and an exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RiskmcError(Exception):
+    """A mistake the user can fix: says where (file, line), what, and what to do."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, file: str | Path | None = None,
+                 line: int | None = None, hint: str | None = None) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}{self.message}{hint}"
+
+
+class PriorsError(RiskmcError):
+    """A priors file is malformed, inconsistent, or does not fit the model."""
+
+
+class FitError(PriorsError):
+    """A distribution cannot reproduce the stated quantiles closely enough."""
+
+
+class SamplingError(RiskmcError):
+    """The run's settings (draws, sampler, workers) are not usable."""
+
+    exit_code = 2
+
+
+class OutputError(RiskmcError):
+    """An output folder or file cannot be written, or a run folder cannot be read."""
+
+    exit_code = 4
+
+
+# Documented in `riskmc --help` and the README; pipelines branch on these.
+EXIT_CODES = {
+    0: "success",
+    1: "internal error (a bug: please report it with the command line)",
+    2: "bad command-line usage or run settings",
+    3: "invalid priors file (the message names the file, line and fix)",
+    4: "an output folder or file cannot be written or read",
+    5: "--target-mcse not reached before --max-draws",
+    130: "interrupted (Ctrl-C); no partial output left in place",
+    143: "terminated (SIGTERM); no partial output left in place",
+}

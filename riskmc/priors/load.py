@@ -1,0 +1,520 @@
+"""Read priors files into a validated PriorSet: parse, compose, fit, check against the model.
+
+Every mistake becomes a PriorsError naming the file, the line, the prior and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import PriorsError
+from ..model.spec import Input, Output
+from .copula import Dependence, build_dependence
+from .families import FAMILIES, Family, make
+from .fit import Fit, fit
+from .toml_lines import LineIndex
+
+TOP_KEYS = ("title", "description", "extends", "run", "priors", "correlations", "scenarios", "claims")
+RUN_KEYS = ("seed", "draws", "sampler")
+META_KEYS = ("description", "unit", "source", "owner", "reviewed")
+REQUIRED_META = ("description", "unit", "source")
+SPEC_KEYS = ("family", "range", "confidence", "value", "lower", "upper", "values", "probs")
+PARAM_KEYS = sorted({p for f in FAMILIES.values() for p in f.params} - {"value"})
+QUANTILE_KEY = re.compile(r"^p(\d{2})$")
+CLAIM_KEYS = ("text", "output", "year", "years", "above", "below", "between", "rises")
+SCENARIO_KEYS = ("description", "priors")
+DEFAULT_CONFIDENCE = 0.9
+# A prior may reach past the model's support only by this much probability (a normal for a
+# revenue with a tiny sd, say); the sampler clips the rare draw back inside.
+OUTSIDE_MASS = 1e-9
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One validated prior: its distribution, what the expert stated, and where."""
+
+    name: str
+    family: Family
+    description: str
+    unit: str
+    source: str
+    owner: str | None
+    reviewed: str | None
+    stated: dict[float, float]  # quantile level -> stated value ({} when given by parameters)
+    fit_error: float | None
+    file: str
+    line: int | None
+
+    def implied(self, probs) -> np.ndarray:
+        return self.family.quantiles(probs)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A thesis stated as an event on a model output."""
+
+    name: str
+    text: str
+    output: str
+    years: tuple[int, ...]
+    above: float | None = None
+    below: float | None = None
+    rises: bool = False
+
+    def describe(self) -> str:
+        yrs = f"{self.years[0]}" if len(self.years) == 1 else f"{self.years[0]}-{self.years[-1]}"
+        if self.rises:
+            return f"{self.output} rises every year {yrs}"
+        if self.above is not None and self.below is not None:
+            return f"{self.above:g} <= {self.output}[{yrs}] <= {self.below:g}"
+        if self.above is not None:
+            return f"{self.output}[{yrs}] > {self.above:g}"
+        return f"{self.output}[{yrs}] < {self.below:g}"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PriorSet:
+    """Everything a run needs from the priors files, validated."""
+
+    title: str
+    priors: dict[str, Prior]
+    dependence: Dependence
+    claims: dict[str, Claim]
+    run: dict[str, Any]
+    files: tuple[SourceFile, ...]
+    scenario: str | None
+    scenarios: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.priors)
+
+    @property
+    def path(self) -> str:
+        return self.files[0].path
+
+
+# --------------------------------------------------------------------------- reading
+@dataclass
+class _Doc:
+    path: Path
+    data: dict
+    lines: LineIndex
+    sha256: str
+
+
+def _read(path: Path) -> _Doc:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PriorsError("no such priors file", file=path,
+                          hint="check the path; priors live under priors/") from None
+    except OSError as exc:
+        raise PriorsError(f"cannot read the file: {exc.strerror}", file=path) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PriorsError("the file is not UTF-8 text", file=path,
+                          hint="save it as UTF-8") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line = int(m.group(1)) if m else None
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg).strip()
+        msg = msg[:1].lower() + msg[1:]
+        raise PriorsError(f"malformed TOML: {msg}", file=path, line=line,
+                          hint="see https://toml.io for the syntax") from exc
+    return _Doc(path, data, LineIndex(text), hashlib.sha256(raw).hexdigest())
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(sorted(choices))}"
+
+
+class _Where:
+    """Builds errors that point at a key in one document."""
+
+    def __init__(self, doc: _Doc):
+        self.doc = doc
+
+    def error(self, message: str, *path: str, hint: str | None = None) -> PriorsError:
+        return PriorsError(message, file=self.doc.path, line=self.doc.lines.line(*path), hint=hint)
+
+
+def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[_Doc]:
+    """The file and its `extends` ancestors, root first."""
+    resolved = path.resolve()
+    if resolved in seen:
+        cycle = " -> ".join(p.name for p in (*seen, resolved))
+        raise PriorsError(f"'extends' makes a cycle: {cycle}", file=path,
+                          hint="remove one of the 'extends' lines")
+    doc = _read(path)
+    w = _Where(doc)
+    for key in doc.data:
+        if key not in TOP_KEYS:
+            raise w.error(f"unknown top-level key '{key}'", key, hint=_did_you_mean(key, TOP_KEYS))
+    parent = doc.data.get("extends")
+    if parent is None:
+        return [doc]
+    if not isinstance(parent, str):
+        raise w.error("'extends' must be a file name in quotes", "extends")
+    parent_path = path.parent / parent
+    if not parent_path.exists():
+        raise w.error(f"'extends' names a missing file: {parent}", "extends",
+                      hint=f"no file at {parent_path}")
+    return _load_chain(parent_path, (*seen, resolved)) + [doc]
+
+
+# --------------------------------------------------------------------------- composing
+def _merge_prior(old: dict | None, new: dict) -> dict:
+    """A child's keys override the parent's.
+
+    Stating the distribution a new way (family, range, quantiles or value) replaces the
+    parent's whole distribution; giving only parameters (`p = 0.5`) adjusts the parent's.
+    """
+    if old is None:
+        return dict(new)
+    if any(k in ("family", "range", "value") or QUANTILE_KEY.match(k) for k in new):
+        old = {k: v for k, v in old.items() if not _is_spec_key(k)}
+    return {**old, **new}
+
+
+def _is_spec_key(key: str) -> bool:
+    return key in SPEC_KEYS or key in PARAM_KEYS or bool(QUANTILE_KEY.match(key))
+
+
+@dataclass
+class _Entry:
+    table: dict
+    doc: _Doc
+    path: tuple[str, ...]
+
+
+def load(path: str | Path, *, scenario: str | None = None, inputs: tuple[Input, ...] | None = None,
+         outputs: tuple[Output, ...] | None = None, allow_unused: bool = False) -> PriorSet:
+    """Load, compose and validate a priors file (and what it extends) against a model.
+
+    `inputs`/`outputs` default to the market model's declarations. With `scenario`, that
+    `[scenarios.NAME]` overlay is applied last.
+    """
+    if inputs is None or outputs is None:
+        from ..model import market
+        inputs = market.INPUTS if inputs is None else inputs
+        outputs = market.OUTPUTS if outputs is None else outputs
+    path = Path(path)
+    chain = _load_chain(path)
+    top = chain[-1]
+
+    entries: dict[str, _Entry] = {}
+    corr: dict[str, tuple[Any, _Doc]] = {}
+    claims: dict[str, tuple[dict, _Doc]] = {}
+    scenarios: dict[str, tuple[dict, _Doc]] = {}
+    run: dict[str, Any] = {}
+    title = ""
+    for doc in chain:
+        w = _Where(doc)
+        d = doc.data
+        title = d.get("title", title)
+        run_table = _table(w, d, "run")
+        for key, value in run_table.items():
+            if key not in RUN_KEYS:
+                raise w.error(f"unknown key '{key}' in [run]", "run", key, hint=_did_you_mean(key, RUN_KEYS))
+            run[key] = value
+        for name, table in _table(w, d, "priors").items():
+            if not isinstance(table, dict):
+                raise w.error(f"prior '{name}' must be a table: [priors.{name}]", "priors", name)
+            old = entries.get(name)
+            entries[name] = _Entry(_merge_prior(old.table if old else None, table), doc, ("priors", name))
+        for key, value in _table(w, d, "correlations").items():
+            corr[key] = (value, doc)
+        for name, table in _table(w, d, "claims").items():
+            claims[name] = (table, doc)
+        for name, table in _table(w, d, "scenarios").items():
+            if not isinstance(table, dict):
+                raise w.error(f"scenario '{name}' must be a table: [scenarios.{name}]", "scenarios", name)
+            scenarios[name] = (table, doc)
+
+    for name, (table, doc) in scenarios.items():
+        w = _Where(doc)
+        for key in table:
+            if key not in SCENARIO_KEYS:
+                raise w.error(f"unknown key '{key}' in scenario '{name}'", "scenarios", name, key,
+                              hint=_did_you_mean(key, SCENARIO_KEYS))
+    if scenario is not None:
+        if scenario not in scenarios:
+            known = ", ".join(sorted(scenarios)) or "none defined"
+            raise PriorsError(f"unknown scenario '{scenario}'", file=top.path,
+                              hint=f"scenarios in this file: {known}")
+        table, doc = scenarios[scenario]
+        w = _Where(doc)
+        for name, overlay in _table(w, table, "priors", ("scenarios", scenario)).items():
+            if name not in entries:
+                raise w.error(f"scenario '{scenario}' changes prior '{name}', which no file defines",
+                              "scenarios", scenario, "priors", name,
+                              hint=_did_you_mean(name, entries))
+            entries[name] = _Entry(_merge_prior(entries[name].table, overlay), doc,
+                                   ("scenarios", scenario, "priors", name))
+
+    by_name = {i.name: i for i in inputs}
+    missing = [n for n in by_name if n not in entries]
+    if missing:
+        raise PriorsError(f"the model needs priors that no file gives: {', '.join(missing)}",
+                          file=top.path, hint="add a [priors.NAME] table for each")
+    warnings = []
+    unused = [n for n in entries if n not in by_name]
+    for name in unused:
+        e = entries[name]
+        msg = f"prior '{name}' is not used by the model"
+        if not allow_unused:
+            raise _Where(e.doc).error(msg, *e.path, hint=_did_you_mean(name, by_name) +
+                                      " (or pass --allow-unused)")
+        warnings.append(str(PriorsError(msg, file=e.doc.path, line=e.doc.lines.line(*e.path))))
+
+    priors = {}
+    for spec in inputs:
+        e = entries[spec.name]
+        priors[spec.name] = _build_prior(spec, e)
+
+    dependence = build_dependence(
+        {k: v for k, (v, _) in corr.items()}, list(priors),
+        locate=lambda key: _where_corr(corr, key),
+        discrete={n for n, p in priors.items() if p.family.discrete or p.family.name == "fixed"},
+    )
+    out_names = {o.name for o in outputs}
+    built_claims = {name: _build_claim(name, table, _Where(doc), out_names)
+                    for name, (table, doc) in claims.items()}
+    _check_run(run, top)
+    return PriorSet(
+        title=title or path.stem,
+        priors=priors,
+        dependence=dependence,
+        claims=built_claims,
+        run=run,
+        files=tuple(SourceFile(str(d.path), d.sha256) for d in reversed(chain)),
+        scenario=scenario,
+        scenarios=tuple(sorted(scenarios)),
+        warnings=tuple(warnings + list(dependence.notes)),
+    )
+
+
+def _where_corr(corr, key):
+    if key in corr:
+        doc = corr[key][1]
+        return doc.path, doc.lines.line("correlations", key)
+    doc = next(iter(corr.values()))[1] if corr else None
+    return (doc.path, doc.lines.line("correlations")) if doc else (None, None)
+
+
+def _table(w: _Where, d: dict, key: str, prefix: tuple[str, ...] = ()) -> dict:
+    value = d.get(key, {})
+    if not isinstance(value, dict):
+        raise w.error(f"'{key}' must be a table: [{'.'.join((*prefix, key))}]", *prefix, key)
+    return value
+
+
+def _check_run(run: dict, top: _Doc) -> None:
+    w = _Where(top)
+    seed = run.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise w.error("[run] seed must be a non-negative integer", "run", "seed")
+    draws = run.get("draws")
+    if draws is not None and (not isinstance(draws, int) or isinstance(draws, bool) or draws < 1):
+        raise w.error("[run] draws must be a positive integer", "run", "draws")
+    sampler = run.get("sampler")
+    if sampler is not None and sampler not in ("mc", "lhs", "sobol"):
+        raise w.error(f"[run] sampler must be mc, lhs or sobol, got '{sampler}'", "run", "sampler")
+
+
+# --------------------------------------------------------------------------- one prior
+def _number(w: _Where, path, key, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise w.error(f"'{key}' must be a finite number, got {value!r}", *path, key)
+    return float(value)
+
+
+def _build_prior(spec: Input, e: _Entry) -> Prior:
+    w = _Where(e.doc)
+    t = e.table
+    name = spec.name
+    where = f"prior '{name}'"
+
+    def err(message, key=None, hint=None):
+        return w.error(f"{where}: {message}", *e.path, *((key,) if key else ()), hint=hint)
+
+    allowed = set(META_KEYS) | set(SPEC_KEYS) | set(PARAM_KEYS)
+    for key in t:
+        if key not in allowed and not QUANTILE_KEY.match(key):
+            raise err(f"unknown key '{key}'", key,
+                      hint=_did_you_mean(key, sorted(allowed) + ["p05", "p50", "p95"]))
+    for key in REQUIRED_META:
+        if key not in t:
+            hint = ("cite where the figure comes from, or write source = \"assumption\""
+                    if key == "source" else f"add {key} = \"...\"")
+            raise err(f"missing '{key}'", hint=hint)
+        if not isinstance(t[key], str) or not t[key].strip():
+            raise err(f"'{key}' must be non-empty text", key)
+    reviewed = t.get("reviewed")
+    if reviewed is not None and not isinstance(reviewed, (dt.date, str)):
+        raise err("'reviewed' must be a date such as 2025-12-02", "reviewed")
+
+    quantiles = {}
+    for key, value in t.items():
+        m = QUANTILE_KEY.match(key)
+        if m:
+            level = int(m.group(1))
+            if not 1 <= level <= 99:
+                raise err(f"quantile key '{key}' must be between p01 and p99", key)
+            quantiles[level / 100] = _number(w, e.path, key, value)
+    family = t.get("family")
+    if family is not None and (not isinstance(family, str) or family not in FAMILIES):
+        raise err(f"unknown family '{family}'", "family", hint=_did_you_mean(str(family), FAMILIES))
+    params = [k for k in PARAM_KEYS if k in t]
+    ways = [n for n, given in (("parameters", bool(params) and family is not None),
+                               ("quantiles", bool(quantiles)), ("range", "range" in t),
+                               ("value", "value" in t)) if given]
+    if not ways:
+        if params and family is None:
+            raise err(f"parameters {', '.join(params)} given without a family", hint="add family = \"...\"")
+        raise err("no distribution given",
+                  hint="give range = [low, high] (90% sure), quantiles such as p05/p95, "
+                       "family with its parameters, or value")
+    if len(ways) > 1:
+        raise err(f"give the distribution one way only, not {' and '.join(ways)}")
+    bounds = {k: _number(w, e.path, k, t[k]) for k in ("lower", "upper") if k in t}
+
+    stated: dict[float, float] = {}
+    fit_result: Fit | None = None
+    try:
+        if ways == ["value"]:
+            fam = make("fixed", {"value": _number(w, e.path, "value", t["value"])})
+        elif ways == ["parameters"]:
+            cls = FAMILIES[family]
+            missing = [p for p in cls.params if p not in t]
+            if missing:
+                raise err(f"family {family} needs {', '.join(missing)}", missing[0])
+            extra = [p for p in params if p not in cls.params and p not in cls.optional]
+            if extra:
+                raise err(f"family {family} has no parameter '{extra[0]}'", extra[0],
+                          hint=f"its parameters are {', '.join((*cls.params, *cls.optional))}")
+            values = {p: _number(w, e.path, p, t[p]) for p in cls.params}
+            values.update(bounds)
+            fam = make(family, values)
+        else:
+            if ways == ["range"]:
+                rng = t["range"]
+                if (not isinstance(rng, list) or len(rng) != 2):
+                    raise err("'range' must be two numbers: [low, high]", "range")
+                lo, hi = (_number(w, e.path, "range", v) for v in rng)
+                if not lo < hi:
+                    raise err(f"range low ({lo:g}) must be less than high ({hi:g})", "range")
+                conf = _number(w, e.path, "confidence", t.get("confidence", DEFAULT_CONFIDENCE))
+                if not 0 < conf < 1:
+                    raise err(f"confidence must be between 0 and 1 (0.9 means 90% sure), got {conf:g}",
+                              "confidence")
+                tail = round((1 - conf) / 2, 12)  # 0.05, not 0.04999...
+                quantiles = {tail: lo, 1 - tail: hi}
+            elif "confidence" in t:
+                raise err("'confidence' goes with 'range'", "confidence")
+            probs = sorted(quantiles)
+            qs = [quantiles[p] for p in probs]
+            key = "range" if "range" in t else f"p{round(probs[0] * 100):02d}"
+            try:
+                fit_result = fit(probs, qs, family, bounds)
+            except PriorsError as exc:
+                raise err(exc.message, "family" if "family" in t else key, hint=exc.hint) from exc
+            fam = fit_result.family
+            stated = dict(zip(probs, qs))
+    except PriorsError as exc:
+        if exc.file is not None:
+            raise
+        raise err(exc.message, hint=exc.hint) from exc
+
+    if _mass_outside(fam, spec.lower, spec.upper) > OUTSIDE_MASS:
+        span = f"[{spec.lower:g}, {spec.upper:g}]"
+        lo, hi = fam.support()
+        raise err(f"{fam.describe()} puts {100 * _mass_outside(fam, spec.lower, spec.upper):.2g}% "
+                  f"of its draws outside what the model accepts for {name}, {span} ({spec.unit})",
+                  hint="choose a family bounded to that range (beta with lower/upper, truncnormal)")
+    return Prior(name=name, family=fam, description=t["description"], unit=t["unit"],
+                 source=t["source"], owner=t.get("owner"),
+                 reviewed=str(reviewed) if reviewed is not None else None, stated=stated,
+                 fit_error=fit_result.error if fit_result else None,
+                 file=str(e.doc.path), line=e.doc.lines.line(*e.path))
+
+
+def _mass_outside(fam: Family, lower: float, upper: float) -> float:
+    lo, hi = fam.support()
+    if lo >= lower and hi <= upper:
+        return 0.0
+    below = float(fam.cdf(np.array(lower))) if lo < lower else 0.0
+    above = 1.0 - float(fam.cdf(np.array(upper))) if hi > upper else 0.0
+    return below + above
+
+
+# --------------------------------------------------------------------------- claims
+def _build_claim(name: str, t: dict, w: _Where, outputs: set[str]) -> Claim:
+    path = ("claims", name)
+
+    def err(message, key=None, hint=None):
+        return w.error(f"claim '{name}': {message}", *path, *((key,) if key else ()), hint=hint)
+
+    if not isinstance(t, dict):
+        raise err("must be a table")
+    for key in t:
+        if key not in CLAIM_KEYS:
+            raise err(f"unknown key '{key}'", key, hint=_did_you_mean(key, CLAIM_KEYS))
+    out = t.get("output")
+    if out not in outputs:
+        raise err(f"unknown output '{out}'", "output", hint=_did_you_mean(str(out), outputs))
+    if ("year" in t) == ("years" in t):
+        raise err("give exactly one of 'year' or 'years'")
+    years = (t["year"],) if "year" in t else tuple(t["years"])
+    if not years or any(not isinstance(y, int) or not 2025 <= y <= 2030 for y in years):
+        raise err("years must lie in 2025-2030", "year" if "year" in t else "years")
+    kinds = [k for k in ("above", "below", "between", "rises") if k in t]
+    if len(kinds) != 1 or (kinds == ["above", "below"]):
+        raise err("give exactly one condition: above, below, between or rises")
+    above = below = None
+    rises = False
+    if "between" in t:
+        b = t["between"]
+        if not (isinstance(b, list) and len(b) == 2):
+            raise err("'between' must be [low, high]", "between")
+        above, below = (_number(w, path, "between", v) for v in b)
+        if not above < below:
+            raise err("'between' low must be less than high", "between")
+    elif "above" in t:
+        above = _number(w, path, "above", t["above"])
+    elif "below" in t:
+        below = _number(w, path, "below", t["below"])
+    else:
+        rises = t["rises"] is True
+        if not rises:
+            raise err("'rises' must be true", "rises")
+        if len(years) < 2:
+            raise err("'rises' needs two or more years", "years")
+    text = t.get("text", "")
+    if not isinstance(text, str):
+        raise err("'text' must be text", "text")
+    return Claim(name=name, text=text, output=out, years=tuple(sorted(years)),
+                 above=above, below=below, rises=rises)

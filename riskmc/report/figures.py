@@ -1,0 +1,102 @@
+"""Figures as inline SVG, byte-stable for the same data (fixed hash salt, no dates)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+STYLE = {
+    "svg.hashsalt": "riskmc",
+    "svg.fonttype": "none",  # text stays text: smaller, selectable, printable
+    "font.family": "sans-serif",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+}
+INK = "#1f4e79"
+ACCENT = "#c0504d"
+
+
+def _svg(fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE for inline use
+
+
+def distribution(x: np.ndarray, marks: dict[str, float], xlabel: str, fmt) -> str:
+    """Histogram of draws with p5/p50/p95 marked."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(5.2, 2.6))
+        ax.hist(x, bins=60, color=INK, alpha=0.75, density=True)
+        for label, v in marks.items():
+            ax.axvline(v, color=ACCENT, lw=1, ls="--" if label != "p50" else "-")
+            ax.annotate(f"{label} {fmt(v)}", (v, ax.get_ylim()[1]), rotation=90, va="top",
+                        ha="right", fontsize=7, color=ACCENT)
+        ax.set_xlabel(xlabel)
+        ax.set_yticks([])
+        return _svg(fig)
+
+
+def cdf(x: np.ndarray, xlabel: str) -> str:
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(5.2, 2.4))
+        xs = np.sort(x)
+        idx = np.linspace(0, len(xs) - 1, min(len(xs), 400)).astype(int)
+        ax.plot(xs[idx], (idx + 1) / len(xs), color=INK)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("P(X <= x)")
+        return _svg(fig)
+
+
+def fan(years, q: dict[str, list[float]], ylabel: str, title: str) -> str:
+    """Fan chart: p5-p95 and p25-p75 bands and the median line."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(3.6, 2.3))
+        ax.fill_between(years, q["p5"], q["p95"], color=INK, alpha=0.18, lw=0, label="p5-p95")
+        ax.fill_between(years, q["p25"], q["p75"], color=INK, alpha=0.35, lw=0, label="p25-p75")
+        ax.plot(years, q["p50"], color=INK, lw=1.6, label="median")
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(ylabel)
+        ax.set_xticks(years)
+        ax.legend(fontsize=6, frameon=False, loc="best")
+        return _svg(fig)
+
+
+def density(xs: np.ndarray, ys: np.ndarray, stated: list[float], discrete: bool = False) -> str:
+    """A small picture of a prior's density, the stated quantiles marked."""
+    with plt.rc_context(STYLE | {"axes.grid": False}):
+        fig, ax = plt.subplots(figsize=(1.9, 0.8))
+        if discrete:
+            ax.bar(xs, ys, width=0.3, color=INK)
+        else:
+            ax.fill_between(xs, ys, color=INK, alpha=0.6, lw=0)
+        for v in stated:
+            ax.axvline(v, color=ACCENT, lw=0.8)
+        ax.set_yticks([])
+        ax.tick_params(labelsize=6)
+        ax.spines["left"].set_visible(False)
+        return _svg(fig)
+
+
+def tornado(rows: list[dict], title: str) -> str:
+    """Horizontal bars of each prior's rank correlation with the output."""
+    rows = rows[:10][::-1]
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(5.2, 0.25 * len(rows) + 0.8))
+        vals = [r["spearman"] for r in rows]
+        ax.barh([r["input"] for r in rows], vals, color=[INK if v >= 0 else ACCENT for v in vals],
+                xerr=[2 * r["mcse"] for r in rows], error_kw={"lw": 0.8})
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_xlim(-1, 1)
+        ax.set_xlabel("Spearman rank correlation with the output (bars: 2 MCSE)")
+        ax.set_title(title, fontsize=9)
+        return _svg(fig)

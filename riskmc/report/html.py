@@ -1,0 +1,103 @@
+"""Render a run's report: one self-contained HTML file from summary.json and the draws."""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from importlib import resources
+
+import jinja2
+import markdown
+import numpy as np
+import polars as pl
+
+from ..priors.families import make
+from . import figures
+
+
+def fmt_value(v: float, unit: str) -> str:
+    """A number as a reader says it: 52.1%, $184B, $7.12, 0.95."""
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    if unit in ("fraction", "fraction/yr"):
+        return f"{100 * v:.1f}%"
+    if unit.startswith("$B"):
+        return f"${v:,.0f}B" if abs(v) >= 100 else f"${v:,.1f}B"
+    if unit == "$":
+        return f"${v:,.2f}"
+    return f"{v:,.3g}"
+
+
+def fmt_mcse(v: float, unit: str) -> str:
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    if unit in ("fraction", "fraction/yr"):
+        return f"{100 * v:.2g} pp"
+    return f"{v:.2g}"
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("riskmc.report", "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["value"] = fmt_value
+    env.filters["mcse"] = fmt_mcse
+    env.filters["pct"] = lambda v: f"{100 * v:.1f}%"
+    return env
+
+
+def model_doc() -> str:
+    """docs/model.md rendered to HTML (the package ships it)."""
+    text = resources.files("riskmc.model").joinpath("model.md").read_text(encoding="utf-8")
+    text = re.sub(r"<!--.*?-->\n?", "", text, flags=re.S)  # generator markers
+    # Raw HTML in the doc is escaped: the report embeds only what markdown makes.
+    return markdown.markdown(_html.escape(text, quote=False), extensions=["tables", "fenced_code"])
+
+
+def _prior_picture(entry: dict) -> str:
+    d = entry["distribution"]
+    fam = make(d["family"], d["params"], **({"probs": tuple(d["probs"]), "qs": tuple(d["qs"])}
+                                             if d["family"] == "metalog" else {}))
+    if d["family"] == "fixed":
+        return ""
+    stated = [v for v in entry["stated"].values()]
+    if d["family"] == "bernoulli":
+        return figures.density(np.array([0.0, 1.0]), fam.pdf(np.array([0.0, 1.0])), [], discrete=True)
+    lo, hi = fam.quantiles([0.001, 0.999])
+    xs = np.linspace(lo, hi, 200)
+    return figures.density(xs, fam.pdf(xs), stated)
+
+
+def render(summary: dict, draws: pl.DataFrame | None = None) -> str:
+    """The report as an HTML string; `draws` (from draws.parquet) adds the histograms."""
+    years = summary["years"]
+    last = str(years[-1])
+    outs = summary["outputs"]
+    headline = []
+    for name, o in outs.items():
+        if not o["headline"]:
+            continue
+        s = o["years"][last]
+        fig_hist = fig_cdf = None
+        col = f"{name}_{last}"
+        if draws is not None and col in draws.columns:
+            x = draws[col].to_numpy()
+            marks = {k: s[k]["value"] for k in ("p5", "p50", "p95")}
+            fig_hist = figures.distribution(x, marks, f"{o['label']}, {last}",
+                                            lambda v, u=o["unit"]: fmt_value(v, u))
+            fig_cdf = figures.cdf(x, f"{o['label']}, {last}")
+        headline.append({"name": name, "o": o, "s": s, "hist": fig_hist, "cdf": fig_cdf})
+    fans = []
+    for name, o in outs.items():
+        q = {k: [o["years"][str(y)][k]["value"] for y in years] for k in ("p5", "p25", "p50", "p75", "p95")}
+        fans.append({"name": name, "o": o, "svg": figures.fan(years, q, o["unit"], o["label"])})
+    drivers = [{"name": n, "label": outs[n]["label"], "rows": rows,
+                "svg": figures.tornado(rows, f"{outs[n]['label']}, {summary['drivers']['year']}")}
+               for n, rows in summary["drivers"]["outputs"].items()]
+    priors = [{"name": n, "p": p, "svg": _prior_picture(p)} for n, p in summary["inputs"].items()]
+    return _env().get_template("report.html.j2").render(
+        s=summary, last=last, headline=headline, fans=fans, drivers=drivers, priors=priors,
+        model_html=model_doc(),
+    )

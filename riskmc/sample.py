@@ -1,0 +1,31 @@
+"""Uniforms per chunk: plain Monte Carlo, Latin hypercube or scrambled Sobol.
+
+Every sampler returns an (n, d) array of uniforms in the open interval (0, 1); the copula
+and each prior's inverse CDF turn them into inputs, so all samplers honour dependence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import qmc
+
+from .errors import SamplingError
+
+SAMPLERS = ("mc", "lhs", "sobol")
+# Keeps inverse CDFs finite: no double is closer to 0 or 1 than a sampler could mean.
+_EPS = 2.0 ** -53
+
+
+def sample(sampler: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """n points in the d-dimensional unit cube from `sampler`, using only `rng`."""
+    if sampler == "mc":
+        u = rng.random((n, d))
+    elif sampler == "lhs":
+        u = qmc.LatinHypercube(d, rng=rng).random(n)
+    elif sampler == "sobol":
+        if n & (n - 1):
+            raise SamplingError(f"a Sobol chunk needs a power-of-two size, got {n}")
+        u = qmc.Sobol(d, scramble=True, rng=rng).random_base2(int(np.log2(n)))
+    else:
+        raise SamplingError(f"unknown sampler '{sampler}'", hint=f"use one of {', '.join(SAMPLERS)}")
+    return np.clip(u, _EPS, 1 - _EPS)

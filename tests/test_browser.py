@@ -1,0 +1,66 @@
+"""Open a real report in headless Chromium: no errors, no requests, every picture drawn."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+pytestmark = pytest.mark.browser
+
+
+def _need_browser():
+    missing = not Path(CHROMIUM).exists()
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = True
+    if missing:
+        if os.environ.get("RISKMC_REQUIRE_BROWSER"):
+            pytest.fail("Chromium or Playwright missing but RISKMC_REQUIRE_BROWSER is set "
+                        "(apt-get install chromium; pip install playwright)")
+        pytest.skip("Chromium/Playwright not installed (.ci/run installs them)")
+
+
+def test_report_in_chromium(tmp_path):
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+    from typer.testing import CliRunner
+
+    from riskmc.cli import app
+    out = tmp_path / "run"
+    r = CliRunner().invoke(app, ["run", str(ROOT / "priors" / "base.toml"), "--draws", "20000",
+                                 "--seed", "1", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    url = (out / "report.html").as_uri()
+    console, page_errors, requests = [], [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.on("console", lambda m: console.append(m) if m.type == "error" else None)
+        page.on("pageerror", lambda e: page_errors.append(e))
+        page.on("request", lambda req: requests.append(req.url))
+        page.goto(url)
+        page.wait_for_load_state("load")
+        heads = page.locator("h2").all_inner_texts()
+        sizes = page.eval_on_selector_all(
+            "svg", "els => els.map(e => [e.getBoundingClientRect().width, e.getBoundingClientRect().height])")
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "report-full.png"
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert not console, [m.text for m in console]
+    assert not page_errors, page_errors
+    assert requests == [url]
+    assert heads == ["Headline", "Claims", "Paths, 2025–2030", "Distributions in 2030", "What drives it",
+                     "Priors", "Diagnostics", "Reproduce", "Model"]
+    assert sizes and all(w > 0 and h > 0 for w, h in sizes)
+    # Not blank: a PNG of a blank page compresses to almost nothing.
+    assert shot.stat().st_size > 50_000
+    shutil.copy(out / "report.html", ARTIFACTS / "report.html")

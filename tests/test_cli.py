@@ -1,0 +1,149 @@
+"""The command line: exact error lines, exit codes, help text, and the files a run writes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from riskmc.cli import app
+from tests.conftest import BASE
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_every_command_has_one_line_help():
+    import typer.main
+    group = typer.main.get_command(app)
+    names = []
+
+    def walk(cmd, prefix):
+        for name, sub in getattr(cmd, "commands", {}).items():
+            names.append(prefix + name)
+            assert sub.help and sub.help.strip(), f"{prefix}{name} has no help"
+            walk(sub, prefix + name + " ")
+
+    walk(group, "")
+    assert {"run", "report", "priors", "priors check", "priors show", "priors fit"} <= set(names)
+    for n in names:
+        r = invoke(*n.split(), "--help")
+        assert r.exit_code == 0, n
+
+
+def test_help_lists_exit_codes():
+    r = invoke("--help")
+    assert r.exit_code == 0
+    for line in ("0: success", "3: invalid priors file", "4: an output folder"):
+        assert line in r.output
+
+
+def test_run_writes_files_and_prints_report_path(tmp_path):
+    out = tmp_path / "run"
+    r = invoke("run", BASE, "--draws", 20000, "--seed", 1, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert r.output.strip().endswith(str(out / "report.html"))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 1 and summary["draws"] == 20000 and summary["sampler"] == "mc"
+    assert summary["command"] == f"riskmc run {BASE} --seed 1 --draws 20000 --sampler mc"
+    y = summary["outputs"]["nvidia_share"]["years"]["2030"]
+    assert set(y) == {"mean", "sd", "p5", "p25", "p50", "p75", "p95"}
+    assert all(set(v) == {"value", "mcse"} for v in y.values())
+    assert (out / "draws.parquet").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_same_inputs_same_bytes_whatever_the_workers(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert invoke("run", BASE, "--draws", 20000, "--seed", 4, "--workers", 1, "--out", a).exit_code == 0
+    assert invoke("run", BASE, "--draws", 20000, "--seed", 4, "--workers", 2, "--out", b).exit_code == 0
+    for name in ("summary.json", "draws.parquet", "report.html"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_malformed_toml_one_line_exit_3(write_toml):
+    p = write_toml('title = "x"\n[priors.x\n')
+    r = invoke("priors", "check", p)
+    assert r.exit_code == 3
+    assert r.output == (f"riskmc: error: {p}:2: malformed TOML: expected ']' at the end of a table "
+                        "declaration (see https://toml.io for the syntax)\n")
+
+
+def test_unknown_family_exact_line(tmp_path):
+    text = BASE.read_text().replace('family = "bernoulli"', 'family = "bernouli"')
+    p = tmp_path / "base.toml"
+    p.write_text(text)
+    line = text.splitlines().index('family = "bernouli"') + 1
+    r = invoke("priors", "check", p)
+    assert r.exit_code == 3
+    assert r.output == (f"riskmc: error: {p}:{line}: prior 'ramp_slip': unknown family 'bernouli' "
+                        "(did you mean 'bernoulli'?)\n")
+
+
+def test_missing_file_is_a_usage_error(tmp_path):
+    r = invoke("run", tmp_path / "nope.toml")
+    assert r.exit_code == 2
+    assert "does not exist" in r.output
+
+
+def test_unwritable_folder(tmp_path):
+    if os.geteuid() == 0:
+        # root ignores permissions; a path under a regular file can never be a folder.
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        out = blocker / "sub"
+        msg = f"riskmc: error: {out}: cannot write to the output folder: Not a directory"
+    else:
+        out = tmp_path / "ro"
+        out.mkdir(mode=0o500)
+        msg = f"riskmc: error: {out}: cannot write to the output folder: Permission denied"
+    r = invoke("run", BASE, "--draws", 1000, "--out", out)
+    assert r.exit_code == 4
+    assert r.output == msg + " (choose another folder with --out, or fix its permissions)\n"
+
+
+def test_unknown_scenario(tmp_path):
+    r = invoke("run", BASE, "--scenario", "nope", "--out", tmp_path)
+    assert r.exit_code == 3
+    assert r.output == (f"riskmc: error: {BASE}: unknown scenario 'nope' (scenarios in this file: "
+                        "nvidia-price-war, trainium-slip)\n")
+
+
+def test_priors_fit_prints_a_snippet():
+    r = invoke("priors", "fit", "--p05", 0.30, "--p95", 0.50)
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("beta(lower=0, upper=1, a=25.4535, b=38.4721)\nimplied: p05=0.3, p95=0.5")
+    assert 'family = "beta"\n' in r.output
+
+
+def test_priors_show_lists_stated_and_implied():
+    r = invoke("priors", "show", BASE)
+    assert r.exit_code == 0
+    assert "custom_share_2030  [fraction]\n  beta(lower=0, upper=1, a=25.4535, b=38.4721)\n" \
+           "  stated:  p05=0.3, p95=0.5" in r.output
+
+
+def test_report_rerenders_from_run_folder(tmp_path):
+    out = tmp_path / "run"
+    assert invoke("run", BASE, "--draws", 5000, "--seed", 2, "--out", out).exit_code == 0
+    before = (out / "report.html").read_bytes()
+    (out / "report.html").unlink()
+    r = invoke("report", out)
+    assert r.exit_code == 0, r.output
+    assert (out / "report.html").read_bytes() == before
+
+
+def test_python_m_riskmc_and_console_script():
+    r = subprocess.run([sys.executable, "-m", "riskmc", "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("riskmc ")
+
+
+@pytest.mark.parametrize("args,code", [(["--draws", "0"], 2), (["--sampler", "qmc"], 2)])
+def test_bad_settings(args, code, tmp_path):
+    r = invoke("run", BASE, *args, "--out", tmp_path)
+    assert r.exit_code == code

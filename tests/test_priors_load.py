@@ -1,0 +1,173 @@
+"""Reading priors files: the format, composition, and the exact text of every error."""
+
+import pytest
+
+from riskmc.errors import PriorsError
+from riskmc.model.spec import Input, Output
+from riskmc.priors import load
+
+INPUTS = (Input("share", "fraction", "a share", 0, 1), Input("size", "$B", "a size", 0),
+          Input("slip", "event", "an event", 0, 1))
+OUTPUTS = (Output("y", "fraction", "y"),)
+META = 'description = "d"\nunit = "u"\nsource = "assumption"\n'
+GOOD = f"""
+[priors.share]
+{META}range = [0.30, 0.50]
+
+[priors.size]
+{META}p05 = 2.0
+p95 = 8.0
+
+[priors.slip]
+{META}family = "bernoulli"
+p = 0.25
+"""
+
+
+def line_of(path, text: str) -> int:
+    return path.read_text().splitlines().index(text) + 1
+
+
+def toy(path, **kw):
+    return load(path, inputs=INPUTS, outputs=OUTPUTS, **kw)
+
+
+def error_of(path, **kw) -> str:
+    with pytest.raises(PriorsError) as exc:
+        toy(path, **kw)
+    return str(exc.value)
+
+
+def test_good_file(write_toml):
+    ps = toy(write_toml(GOOD))
+    assert ps.priors["share"].family.name == "beta"
+    assert ps.priors["size"].family.name == "lognormal"
+    assert ps.priors["share"].stated == {0.05: 0.30, 0.95: 0.50}
+    assert ps.priors["share"].fit_error < 0.005
+
+
+def test_base_toml_loads_with_its_claims_and_scenarios():
+    from tests.conftest import BASE
+    ps = load(BASE)
+    assert set(ps.claims) == {"C1", "C2", "C3", "C4"}
+    assert "trainium-slip" in ps.scenarios
+    assert all(p.source for p in ps.priors.values())
+    for name in ps.scenarios:
+        load(BASE, scenario=name)
+
+
+def test_malformed_toml(write_toml):
+    p = write_toml(GOOD + "\n[priors.bad\n")
+    assert error_of(p) == f"{p}:{line_of(p, '[priors.bad')}: malformed TOML: expected ']' at the end of a table declaration (see https://toml.io for the syntax)"
+
+
+def test_unknown_key_did_you_mean(write_toml):
+    p = write_toml(GOOD.replace("range = [0.30, 0.50]", "rnage = [0.30, 0.50]"))
+    assert error_of(p) == f"{p}:5: prior 'share': unknown key 'rnage' (did you mean 'range'?)"
+
+
+def test_unknown_family(write_toml):
+    p = write_toml(GOOD.replace('family = "bernoulli"', 'family = "bernouli"'))
+    assert error_of(p) == f"{p}:18: prior 'slip': unknown family 'bernouli' (did you mean 'bernoulli'?)"
+
+
+def test_quantiles_out_of_order(write_toml):
+    p = write_toml(GOOD.replace("p05 = 2.0", "p05 = 9.0"))
+    assert error_of(p) == (f"{p}:11: prior 'size': quantiles out of order: p05 = 9 must be less "
+                           "than p95 = 8")
+
+
+def test_share_above_one(write_toml):
+    p = write_toml(GOOD.replace("range = [0.30, 0.50]", 'family = "beta"\np05 = 0.5\np95 = 1.2'))
+    assert error_of(p) == (f"{p}:5: prior 'share': stated quantiles 0.5, 1.2 lie outside the support "
+                           "of beta (0 to 1); choose another family or widen its bounds")
+
+
+def test_negative_scale(write_toml):
+    p = write_toml(GOOD.replace('p05 = 2.0\np95 = 8.0', 'family = "lognormal"\nmu = 1.0\nsigma = -0.5'))
+    assert error_of(p) == f"{p}:7: prior 'size': sigma must be positive, got -0.5"
+
+
+def test_range_reversed(write_toml):
+    p = write_toml(GOOD.replace("range = [0.30, 0.50]", "range = [0.50, 0.30]"))
+    assert error_of(p) == f"{p}:5: prior 'share': range low (0.5) must be less than high (0.3)"
+
+
+def test_missing_source(write_toml):
+    p = write_toml(GOOD.replace('source = "assumption"\nrange', 'range'))
+    assert error_of(p) == (f"{p}:1: prior 'share': missing 'source' (cite where the figure comes "
+                           "from, or write source = \"assumption\")")
+
+
+def test_missing_priors_listed_at_once(write_toml):
+    p = write_toml(GOOD.split("[priors.size]")[0])
+    assert error_of(p) == (f"{p}: the model needs priors that no file gives: size, slip "
+                           "(add a [priors.NAME] table for each)")
+
+
+def test_unused_prior_is_an_error_or_a_warning(write_toml):
+    p = write_toml(GOOD + f"\n[priors.sizee]\n{META}value = 1.0\n")
+    assert error_of(p) == (f"{p}:21: prior 'sizee' is not used by the model (did you mean 'size'? "
+                           "(or pass --allow-unused))")
+    ps = toy(p, allow_unused=True)
+    assert ps.warnings == (f"{p}:21: prior 'sizee' is not used by the model",)
+
+
+def test_correlation_out_of_range(write_toml):
+    p = write_toml(GOOD + '\n[correlations]\n"share ~ size" = 1.5\n')
+    assert error_of(p) == f"{p}:22: correlation 'share ~ size' must be a number in [-1, 1], got 1.5"
+
+
+def test_correlation_unknown_prior(write_toml):
+    p = write_toml(GOOD + '\n[correlations]\n"share ~ sise" = 0.5\n')
+    assert error_of(p) == (f"{p}:22: correlation 'share ~ sise' names unknown prior 'sise' "
+                           "(did you mean 'size'?)")
+
+
+def test_extends_cycle(write_toml):
+    write_toml('extends = "b.toml"\n', "a.toml")
+    b = write_toml('extends = "a.toml"\n', "b.toml")
+    assert error_of(b) == f"{b}: 'extends' makes a cycle: b.toml -> a.toml -> b.toml (remove one of the 'extends' lines)"
+
+
+def test_extends_missing_parent(write_toml):
+    p = write_toml('extends = "nope.toml"\n')
+    assert error_of(p) == f"{p}:1: 'extends' names a missing file: nope.toml (no file at {p.parent / 'nope.toml'})"
+
+
+def test_extends_overrides_and_keeps_metadata(write_toml):
+    write_toml(GOOD, "parent.toml")
+    child = write_toml('extends = "parent.toml"\n[priors.share]\nrange = [0.1, 0.2]\n'
+                       '[priors.slip]\np = 0.5\n', "child.toml")
+    ps = toy(child)
+    assert ps.priors["share"].stated == {0.05: 0.1, 0.95: 0.2}
+    assert ps.priors["share"].source == "assumption"
+    assert ps.priors["slip"].family.p == 0.5
+    assert [f.path for f in ps.files] == [str(child), str(child.parent / "parent.toml")]
+
+
+def test_scenario_overlay_and_unknown_scenario(write_toml):
+    p = write_toml(GOOD + '\n[scenarios.fast]\ndescription = "x"\n[scenarios.fast.priors.share]\nrange = [0.6, 0.8]\n')
+    assert toy(p, scenario="fast").priors["share"].stated == {0.05: 0.6, 0.95: 0.8}
+    assert error_of(p, scenario="slow") == f"{p}: unknown scenario 'slow' (scenarios in this file: fast)"
+
+
+def test_claim_unknown_output(write_toml):
+    p = write_toml(GOOD + '\n[claims.C1]\ntext = "t"\noutput = "yy"\nyear = 2030\nabove = 0.5\n')
+    assert error_of(p) == f"{p}:23: claim 'C1': unknown output 'yy' (did you mean 'y'?)"
+
+
+def test_non_psd_correlations_name_the_pairs(write_toml):
+    inputs = INPUTS + (Input("other", "fraction", "x", 0, 1),)
+    p = write_toml(GOOD + f"\n[priors.other]\n{META}range = [0.1, 0.2]\n"
+                   '\n[correlations]\n"share ~ size" = 0.9\n"share ~ other" = 0.9\n"size ~ other" = -0.9\n')
+    with pytest.raises(PriorsError) as exc:
+        load(p, inputs=inputs, outputs=OUTPUTS)
+    assert str(exc.value) == (
+        f"{p}:{line_of(p, '[correlations]')}: these correlations cannot hold together (the matrix is not positive semi-definite): "
+        "share ~ size, share ~ other, size ~ other (loosen one of them, or set repair = true in "
+        "[correlations] to use the nearest valid matrix)")
+    fixed = write_toml(p.read_text().replace("[correlations]\n", "[correlations]\nrepair = true\n"), "r.toml")
+    ps = load(fixed, inputs=inputs, outputs=OUTPUTS)
+    assert ps.dependence.repaired
+    assert ps.warnings[0].startswith("correlations repaired to the nearest valid matrix: share ~ size: 0.900 -> ")
