@@ -53,7 +53,9 @@ def model_doc() -> str:
     text = resources.files("riskmc.model").joinpath("model.md").read_text(encoding="utf-8")
     text = re.sub(r"<!--.*?-->\n?", "", text, flags=re.S)  # generator markers
     # Raw HTML in the doc is escaped: the report embeds only what markdown makes.
-    return markdown.markdown(_html.escape(text, quote=False), extensions=["tables", "fenced_code"])
+    body = markdown.markdown(_html.escape(text, quote=False), extensions=["tables", "fenced_code"])
+    # Nest the doc under the report's "Model" heading (h2): its h1 becomes h3, and so on.
+    return re.sub(r"<(/?)h([1-4])>", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 2}>", body)
 
 
 def _prior_picture(entry: dict) -> str:
