@@ -9,6 +9,8 @@ The CLI is a thin layer over these calls; a notebook can use them directly:
 
 from __future__ import annotations
 
+import contextlib
+import math
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,35 +19,51 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .analyze import price_claims, rank_drivers
-from .engine import Plan, plan, run_chunks
+from .analyze import claim_hits, rank_drivers
+from .engine import CHUNK_SIZE, Kernel, Plan, check_workers, execute, plan
+from .errors import SamplingError
 from .model import market
 from .priors import PriorSet, load
+from .reduce import Totals, display_histogram, finalize, probabilities
 from .rng import SeedLike, handle_seed, seed_entropy
-from .summarize import summarize
 
 DEFAULT_DRAWS = 100_000
-SAVE_DRAWS_LIMIT = 100_000
+# draws.parquet is saved by default only while it stays small: ~1 KB a draw.
+SAVE_DRAWS_BYTES = 32 * 2 ** 20
+
+
+def draws_file_bytes(draws: int) -> int:
+    """Rough size of draws.parquet: float64 draws barely compress."""
+    return draws * 8 * (2 + len(market.INPUTS) + len(market.OUTPUTS) * len(market.YEARS))
+# Rank correlations for "what drives it" come from the first draws only: exact Spearman
+# needs every draw at once, and 65,536 draws give a standard error near 0.004.
+DRIVER_CHUNKS = 4
 
 
 @dataclass
 class RunResult:
-    """A finished run: its priors, plan, seed, draws and summaries."""
+    """A finished run: its priors, plan, seed and summaries (and draws, if kept)."""
 
     priors: PriorSet
     plan: Plan
     seed: int
-    inputs: dict[str, np.ndarray]
-    outputs: dict[str, np.ndarray]
     years: np.ndarray
-    chunk_sizes: list[int]
+    draws: int        # draws actually run
+    first_draws: int  # draws asked for (with target_mcse: the first checkpoint)
     summary: dict = field(default_factory=dict)
+    inputs: dict[str, np.ndarray] | None = None
+    outputs: dict[str, np.ndarray] | None = None
+    converged: bool | None = None  # None: no --target-mcse was asked for
+    target_mcse: float | None = None
 
     @property
     def command(self) -> str:
         """The one-line command that reproduces this run."""
         parts = ["riskmc", "run", self.priors.path, "--seed", str(self.seed),
-                 "--draws", str(self.plan.draws), "--sampler", self.plan.sampler]
+                 "--draws", str(self.first_draws),
+                 "--sampler", self.plan.sampler]
+        if self.target_mcse is not None:
+            parts += ["--target-mcse", repr(self.target_mcse), "--max-draws", str(self.plan.draws)]
         if self.priors.scenario:
             parts += ["--scenario", self.priors.scenario]
         return shlex.join(parts)
@@ -53,12 +71,17 @@ class RunResult:
 
 def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLike = None,
         sampler: str | None = None, workers: int | None = None, scenario: str | None = None,
-        allow_unused: bool = False, progress: Callable[[int], None] | None = None) -> RunResult:
+        allow_unused: bool = False, progress: Callable[[int], None] | None = None,
+        keep_draws: bool = False, draws_path: str | Path | None = None,
+        target_mcse: float | None = None, max_draws: int | None = None) -> RunResult:
     """Sample the priors, evaluate the market model for 2025-2030 and summarise.
 
     Settings not given come from the file's `[run]` table, then from defaults
-    (100,000 draws, plain Monte Carlo, fresh entropy recorded as the seed).
-    `workers` changes only the speed, never the numbers.
+    (100,000 draws, plain Monte Carlo, fresh entropy recorded as the seed). `workers`
+    changes only the speed, never the numbers. `keep_draws` returns every draw in
+    `result.inputs`/`result.outputs` (memory grows with draws); `draws_path` streams
+    them to a Parquet file instead. With `target_mcse`, chunks are added (doubling from
+    `draws`) until every headline statistic's MCSE is below it or `max_draws` is reached.
     """
     ps = priors if isinstance(priors, PriorSet) else load(priors, scenario=scenario,
                                                           allow_unused=allow_unused)
@@ -66,29 +89,82 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
     sampler = sampler or ps.run.get("sampler", "mc")
     seed = seed if seed is not None else ps.run.get("seed")
     root = handle_seed(seed)
-    p = plan(draws, sampler)
+    workers = check_workers(workers)
+    first = plan(draws, sampler)
+    if target_mcse is not None:
+        if not (isinstance(target_mcse, (int, float)) and target_mcse > 0):
+            raise SamplingError(f"target MCSE must be a positive number, got {target_mcse!r}")
+        max_draws = max_draws if max_draws is not None else 100 * first.draws
+        if max_draws < first.draws:
+            raise SamplingError(f"--max-draws ({max_draws}) is below --draws ({first.draws})")
+        p = plan(max_draws, sampler)
+    else:
+        p = first
 
-    inputs = {i.name: [] for i in market.INPUTS}
-    outputs = {o.name: [] for o in market.OUTPUTS}
-    sizes = []
-    for chunk in run_chunks(ps, market.INPUTS, market.evaluate, root, p, workers, progress):
-        sizes.append(p.size(chunk.index))
-        for k, v in chunk.inputs.items():
-            inputs[k].append(v)
-        for k, v in chunk.outputs.items():
-            outputs[k].append(v)
-    inputs = {k: np.concatenate(v) for k, v in inputs.items()}
-    outputs = {k: np.concatenate(v) for k, v in outputs.items()}
-    result = RunResult(ps, p, seed_entropy(root), inputs, outputs, market.YEARS, sizes)
-    result.summary = _summary(result)
+    tracked = market.OUTPUT_NAMES
+    claims = list(ps.claims.values())
+    kernel = Kernel(ps, market.INPUTS, market.evaluate, root, p, tracked,
+                    (lambda out: claim_hits(claims, out, market.YEARS)) if claims else None)
+    names = [f"{o}[{y}]" for o in tracked for y in market.YEARS]
+    keep_all = keep_draws or draws_path is not None
+    kept_in, kept_out, driver_chunks = [], [], []
+    converged = None
+
+    def enough(totals, binning) -> bool:
+        nonlocal converged
+        converged = _headline_mcse(totals, binning, sampler, names) <= target_mcse
+        return converged
+
+    with contextlib.ExitStack() as stack:
+        writer = None
+        if draws_path is not None:
+            from .io import DrawsWriter
+            writer = stack.enter_context(DrawsWriter(draws_path, market.INPUT_NAMES, tracked, market.YEARS))
+
+        def on_kept(c):
+            if c.index < DRIVER_CHUNKS:
+                driver_chunks.append(c)
+            if writer is not None:
+                writer.write(c, p.chunk_size)
+            if keep_draws:
+                kept_in.append(c.inputs)
+                kept_out.append(c.outputs)
+
+        binning, totals = execute(
+            kernel, workers, keep=lambda i: keep_all or i < DRIVER_CHUNKS, on_kept=on_kept,
+            progress=progress,
+            stops=_checkpoints(first.n_chunks, p.n_chunks) if target_mcse is not None else None,
+            enough=enough if target_mcse is not None else None)
+
+    result = RunResult(ps, p, seed_entropy(root), market.YEARS, totals.n, first.draws,
+                       converged=converged, target_mcse=target_mcse)
+    if keep_draws:
+        result.inputs = {k: np.concatenate([d[k] for d in kept_in]) for k in market.INPUT_NAMES}
+        result.outputs = {k: np.concatenate([d[k] for d in kept_out]) for k in tracked}
+    result.summary = _summary(result, totals, binning, names, driver_chunks)
     return result
 
 
-def write(result: RunResult, out: str | Path, *, save_draws: bool | None = None) -> dict[str, Path]:
-    """Write summary.json, draws.parquet (optional) and report.html into `out`.
+def _checkpoints(first: int, last: int) -> list[int]:
+    """Chunk counts at which --target-mcse is checked: the first plan, then doubling."""
+    out, k = [], first
+    while k < last:
+        out.append(k)
+        k *= 2
+    return out + [last]
 
-    `save_draws=None` saves the draws only up to SAVE_DRAWS_LIMIT draws: beyond that the
-    file grows by about 1 KB a draw and few readers want it.
+
+HEADLINE_STATS = ("mean", "p5", "p50", "p95")
+
+
+def _headline_mcse(totals, binning, sampler, names) -> float:
+    stats, _ = finalize(totals, binning, sampler, names)
+    heads = [o.name for o in market.OUTPUTS if o.headline]
+    return max(v[s]["mcse"] for n, v in stats.items() if n.split("[")[0] in heads for s in HEADLINE_STATS)
+
+
+def write(result: RunResult, out: str | Path) -> dict[str, Path]:
+    """Write summary.json, then report.html, into `out` (draws stream during `run`).
 
     Each file appears under its final name only once complete; the report is written
     last, so its presence means the run's files are all in place.
@@ -96,57 +172,58 @@ def write(result: RunResult, out: str | Path, *, save_draws: bool | None = None)
     from . import io
     from .report import render
 
-    if save_draws is None:
-        save_draws = result.plan.draws <= SAVE_DRAWS_LIMIT
     out = io.prepare_dir(out)
     paths = {"summary": out / "summary.json", "report": out / "report.html"}
-    frame = io.draws_frame(result.inputs, result.outputs, result.years, result.chunk_sizes)
     io.write_summary(paths["summary"], result.summary)
-    if save_draws:
-        paths["draws"] = out / "draws.parquet"
-        io.write_draws(paths["draws"], frame)
-    elif (out / "draws.parquet").exists():
-        # A stale draws file from another run would contradict this summary.
-        (out / "draws.parquet").unlink()
-    io.write_bytes(paths["report"], render(result.summary, frame).encode())
+    io.write_bytes(paths["report"], render(result.summary).encode())
     return paths
 
 
-def _summary(r: RunResult) -> dict:
+def _summary(r: RunResult, totals: Totals, binning, names, driver_chunks) -> dict:
     """summary.json's content: metadata, per-output per-year statistics, claims, drivers."""
     ps = r.priors
+    sampler = r.plan.sampler
+    stats, notes = finalize(totals, binning, sampler, names)
+    years = [int(y) for y in r.years]
     outputs = {}
-    for spec in market.OUTPUTS:
-        arr = r.outputs[spec.name]
+    for i, spec in enumerate(market.OUTPUTS):
         outputs[spec.name] = {
             "label": spec.label, "unit": spec.unit, "headline": spec.headline,
-            "years": {str(y): summarize(arr[:, j], r.chunk_sizes, r.plan.sampler)
-                      for j, y in enumerate(r.years)},
+            "years": {str(y): stats[f"{spec.name}[{y}]"] for y in years},
         }
-    inputs = {name: {**_prior_entry(p),
-                     "sampled": summarize(r.inputs[name], r.chunk_sizes, r.plan.sampler)}
-              for name, p in ps.priors.items()}
-    last = len(r.years) - 1
-    drivers = {o.name: rank_drivers(r.inputs, r.outputs[o.name][:, last])
+        if spec.headline:
+            outputs[spec.name]["histogram"] = {
+                "year": years[-1],
+                **display_histogram(totals, binning, i * len(years) + len(years) - 1)}
+    probs = probabilities(totals, sampler)
+    claims = {name: {"text": c.text, "event": c.describe(), "probability": pr}
+              for (name, c), pr in zip(ps.claims.items(), probs)}
+    dins = {k: np.concatenate([c.inputs[k] for c in driver_chunks]) for k in market.INPUT_NAMES}
+    drivers = {o.name: rank_drivers(dins, np.concatenate([c.outputs[o.name][:, -1] for c in driver_chunks]))
                for o in market.OUTPUTS if o.headline}
-    return {
+    n_driver = len(next(iter(dins.values())))
+    summary = {
         "riskmc_version": __version__,
         "title": ps.title,
         "priors_files": [{"path": f.path, "sha256": f.sha256} for f in ps.files],
         "scenario": ps.scenario,
         "seed": r.seed,
-        "draws": r.plan.draws,
-        "sampler": r.plan.sampler,
-        "chunk_size": r.plan.chunk_size,
+        "draws": r.draws,
+        "sampler": sampler,
+        "chunk_size": CHUNK_SIZE,
         "command": r.command,
-        "notes": list(r.plan.notes) + list(ps.warnings),
-        "years": [int(y) for y in r.years],
+        "notes": list(r.plan.notes) + list(ps.warnings) + notes,
+        "years": years,
         "outputs": outputs,
-        "claims": price_claims(ps.claims, r.outputs, r.years, r.chunk_sizes, r.plan.sampler),
-        "drivers": {"method": "spearman", "year": int(r.years[last]), "outputs": drivers},
-        "inputs": inputs,
+        "claims": claims,
+        "drivers": {"method": "spearman", "year": years[-1], "draws": n_driver, "outputs": drivers},
+        "inputs": {name: _prior_entry(p) for name, p in ps.priors.items()},
         "correlations": [{"between": [a, b], "spearman": v} for a, b, v in ps.dependence.pairs],
     }
+    if r.target_mcse is not None:
+        summary["convergence"] = {"target_mcse": r.target_mcse, "converged": r.converged,
+                                  "max_draws": r.plan.draws}
+    return summary
 
 
 IMPLIED = (0.05, 0.5, 0.95)
@@ -160,7 +237,7 @@ def _prior_entry(p) -> dict:
     """A prior as the expert wrote it and as riskmc understood it."""
     fam = p.family
     dist = {"family": fam.name, "text": fam.describe(),
-            "params": {k: v for k, v in fam.values.items() if np.isfinite(v)}}
+            "params": {k: v for k, v in fam.values.items() if math.isfinite(v)}}
     if fam.name == "metalog":
         dist["probs"], dist["qs"] = list(fam.probs), list(fam.qs)
     return {

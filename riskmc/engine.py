@@ -1,14 +1,16 @@
-"""The Monte Carlo kernel: a chunk plan, per-chunk streams, workers, and the draws.
+"""The Monte Carlo kernel: a chunk plan, per-chunk streams, workers, per-chunk reductions.
 
-Chunk i always uses stream i of the run's SeedSequence, and chunks are gathered in
-order, so a run's numbers are bit-identical for any worker count.
+Chunk i always uses stream i of the run's SeedSequence; workers reduce batches of
+chunks and the main thread merges them in chunk order, so a run's numbers are
+bit-identical for any worker count. Memory holds a bounded window of batches, never
+every draw.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -17,12 +19,15 @@ import numpy as np
 from .errors import SamplingError
 from .model.spec import Input
 from .priors import PriorSet
+from .reduce import BINS, Binning, ChunkReduction, Totals, merge, reduce_chunk
 from .rng import chunk_stream
 from .sample import SAMPLERS, sample
 
 # Fixed, not tuned to the worker count: results must not depend on it. A power of two
 # so every chunk is a whole Sobol block.
 CHUNK_SIZE = 2 ** 14
+# Chunks a worker reduces per task: fewer, larger hand-overs to the main thread.
+BATCH_CHUNKS = 4
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,13 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def check_workers(workers: int | None) -> int:
+    workers = default_workers() if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SamplingError(f"workers must be a positive whole number, got {workers!r}")
+    return workers
+
+
 def draw_inputs(priors: PriorSet, specs: tuple[Input, ...], u: np.ndarray) -> dict[str, np.ndarray]:
     """Uniforms (n x priors) -> inputs: the copula first, then each marginal's inverse CDF."""
     u = priors.dependence.apply(u)
@@ -78,42 +90,118 @@ class Chunk:
     outputs: dict[str, np.ndarray]
 
 
-def simulate_chunk(priors: PriorSet, specs: tuple[Input, ...], evaluate: Callable,
-                   root: np.random.SeedSequence, p: Plan, i: int) -> Chunk:
-    """Everything about chunk i, from its own stream only."""
-    u = sample(p.sampler, p.size(i), len(specs), chunk_stream(root, i))
-    x = draw_inputs(priors, specs, u)
-    return Chunk(i, x, evaluate(x))
+@dataclass(frozen=True)
+class Kernel:
+    """What every chunk needs: priors, model, seed, plan, and which outputs to track."""
+
+    priors: PriorSet
+    specs: tuple[Input, ...]
+    evaluate: Callable[[dict], dict]
+    root: np.random.SeedSequence
+    plan: Plan
+    tracked: tuple[str, ...]                      # outputs reduced, each over all years
+    hits: Callable[[dict], np.ndarray] | None = None  # outputs -> (claims,) hit counts
+
+    def chunk(self, i: int) -> Chunk:
+        """Everything about chunk i, from its own stream only."""
+        u = sample(self.plan.sampler, self.plan.size(i), len(self.specs), chunk_stream(self.root, i))
+        x = draw_inputs(self.priors, self.specs, u)
+        return Chunk(i, x, self.evaluate(x))
+
+    def stack(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
+        """Tracked outputs as one (variables, draws) array: output-major, then year."""
+        return np.concatenate([outputs[name].T for name in self.tracked], axis=0)
+
+    def claim_hits(self, outputs) -> np.ndarray:
+        return self.hits(outputs) if self.hits else np.zeros(0, dtype=np.int64)
 
 
-def run_chunks(priors: PriorSet, specs, evaluate, root, p: Plan, workers: int | None = None,
-               on_chunk: Callable[[int], None] | None = None):
-    """Yield chunks in order, computed on `workers` threads (numpy releases the GIL)."""
-    workers = default_workers() if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise SamplingError(f"workers must be a positive whole number, got {workers!r}")
+@dataclass
+class Batch:
+    """A worker's result for chunks [first, first + len(reductions))."""
 
-    def one(i):
-        return simulate_chunk(priors, specs, evaluate, root, p, i)
+    first: int
+    reductions: list[ChunkReduction]
+    hist: np.ndarray
+    chunks: list[Chunk] | None  # the draws themselves, when someone asked to keep them
+
+
+def pilot(kernel: Kernel) -> tuple[Binning, Chunk]:
+    """Chunk 0 fixes the histogram ranges; it is reduced like every other chunk afterwards."""
+    c = kernel.chunk(0)
+    return Binning.from_pilot(kernel.stack(c.outputs)), c
+
+
+def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep: Callable[[int], bool],
+                 pilot_chunk: Chunk | None = None) -> Batch:
+    hist = None
+    reds, kept = [], []
+    for i in range(first, last):
+        c = pilot_chunk if (pilot_chunk is not None and i == 0) else kernel.chunk(i)
+        x = kernel.stack(c.outputs)
+        if hist is None:
+            v = x.shape[0]
+            hist = np.zeros((v, BINS + 2), dtype=np.int64)
+        reds.append(reduce_chunk(x, b, hist, kernel.claim_hits(c.outputs),
+                                 batch_means=kernel.plan.sampler != "mc"))
+        if keep(i):
+            kept.append(c)
+    return Batch(first, reds, hist, kept or None)
+
+
+def batches(kernel: Kernel, b: Binning, start: int, stop: int, workers: int,
+            keep: Callable[[int], bool], pilot_chunk: Chunk | None = None) -> Iterator[Batch]:
+    """Reduce chunks [start, stop) in batches, yielded in order, on `workers` threads.
+
+    numpy releases the GIL inside its kernels, so threads run chunks in parallel; a
+    bounded window of batches in flight bounds memory.
+    """
+    bounds = [(i, min(i + BATCH_CHUNKS, stop)) for i in range(start, stop, BATCH_CHUNKS)]
+
+    def one(bd):
+        return reduce_batch(kernel, b, bd[0], bd[1], keep, pilot_chunk)
 
     if workers == 1:
-        for i in range(p.n_chunks):
-            c = one(i)
-            if on_chunk:
-                on_chunk(p.size(i))
-            yield c
+        for bd in bounds:
+            yield one(bd)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        # Submit a bounded window ahead so memory stays bounded too.
         window = 2 * workers
-        futures = [pool.submit(one, i) for i in range(min(window, p.n_chunks))]
-        nxt = len(futures)
-        for i in range(p.n_chunks):
-            c = futures[i].result()
-            futures[i] = None
-            if nxt < p.n_chunks:
-                futures.append(pool.submit(one, nxt))
-                nxt += 1
-            if on_chunk:
-                on_chunk(p.size(i))
-            yield c
+        futures = [pool.submit(one, bd) for bd in bounds[:window]]
+        for k in range(len(bounds)):
+            res = futures[k].result()
+            futures[k] = None
+            if k + window < len(bounds):
+                futures.append(pool.submit(one, bounds[k + window]))
+            yield res
+
+
+def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
+            keep: Callable[[int], bool] = lambda i: False,
+            on_kept: Callable[[Chunk], None] | None = None,
+            progress: Callable[[int], None] | None = None,
+            enough: Callable[[Totals, Binning], bool] | None = None) -> tuple[Binning, Totals]:
+    """Run the kernel: the pilot, then batches merged in chunk order.
+
+    `stops` are chunk counts where `enough(totals, binning)` may end the run early
+    (for --target-mcse); kept chunks (`keep(i)`) go to `on_kept` in chunk order.
+    """
+    b, c0 = pilot(kernel)
+    totals = None
+    done = 0
+    for stop in stops or [kernel.plan.n_chunks]:
+        for batch in batches(kernel, b, done, stop, workers, keep, pilot_chunk=c0):
+            if totals is None:
+                totals = Totals(batch.hist.shape[0])
+            totals.hist += batch.hist
+            for red in batch.reductions:
+                merge(totals, red)
+            for c in batch.chunks or ():
+                if on_kept:
+                    on_kept(c)
+            if progress:
+                progress(sum(r.n for r in batch.reductions))
+        done = stop
+        if enough is not None and enough(totals, b):
+            break
+    return b, totals

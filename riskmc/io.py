@@ -80,25 +80,64 @@ def read_summary(path: str | Path) -> dict:
         raise OutputError(f"cannot read summary.json: {exc}", file=path) from exc
 
 
-def draws_frame(inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray], years,
-                chunk_sizes: list[int]) -> pl.DataFrame:
-    """One row per draw: draw number, chunk, the sampled inputs, then outputs as NAME_YEAR."""
-    n = len(next(iter(inputs.values())))
-    cols = {"draw": np.arange(n, dtype=np.int64),
-            "chunk": np.repeat(np.arange(len(chunk_sizes), dtype=np.int32), chunk_sizes)}
-    cols.update(inputs)
-    for name, arr in outputs.items():
-        for j, y in enumerate(years):
-            cols[f"{name}_{int(y)}"] = arr[:, j]
-    return pl.DataFrame(cols)
+def output_column(name: str, year: int) -> str:
+    """draws.parquet's column for an output in a year."""
+    return f"{name}_y{int(year)}"
 
 
-def write_draws(path: str | Path, frame: pl.DataFrame) -> None:
-    try:
-        with atomic_path(path) as tmp:
-            frame.write_parquet(tmp, compression="zstd", statistics=True)
-    except OSError as exc:
-        raise OutputError(f"cannot write the file: {exc.strerror}", file=path) from exc
+class DrawsWriter:
+    """Stream draws.parquet one chunk (one row group) at a time; rename into place on close.
+
+    Columns: `draw` (int64), `chunk` (int32), every input, then every output as
+    NAME_yYEAR (`nvidia_share_y2030`): the `y` keeps outputs apart from inputs such as
+    `custom_share_2030`.
+    polars has no append-mode Parquet writer, so pyarrow's ParquetWriter does the
+    streaming; with a fixed row-group layout its bytes are the same for the same draws.
+    """
+
+    def __init__(self, path, inputs, outputs, years):
+        self.path = Path(path)
+        self.inputs, self.outputs, self.years = list(inputs), list(outputs), [int(y) for y in years]
+        self._ctx = None
+        self._writer = None
+
+    def __enter__(self):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        fields = [pa.field("draw", pa.int64()), pa.field("chunk", pa.int32())]
+        fields += [pa.field(n, pa.float64()) for n in self.inputs]
+        fields += [pa.field(output_column(o, y), pa.float64()) for o in self.outputs for y in self.years]
+        self.schema = pa.schema(fields)
+        self._ctx = atomic_path(self.path)
+        try:
+            tmp = self._ctx.__enter__()
+            self._writer = pq.ParquetWriter(tmp, self.schema, compression="zstd")
+        except OSError as exc:
+            raise OutputError(f"cannot write the file: {exc.strerror}", file=self.path) from exc
+        return self
+
+    def write(self, chunk, chunk_size: int) -> None:
+        import pyarrow as pa
+        n = len(next(iter(chunk.inputs.values())))
+        start = chunk.index * chunk_size
+        cols = [pa.array(np.arange(start, start + n, dtype=np.int64)),
+                pa.array(np.full(n, chunk.index, dtype=np.int32))]
+        cols += [pa.array(chunk.inputs[k]) for k in self.inputs]
+        cols += [pa.array(np.ascontiguousarray(chunk.outputs[o][:, j]))
+                 for o in self.outputs for j in range(len(self.years))]
+        try:
+            self._writer.write_table(pa.Table.from_arrays(cols, schema=self.schema))
+        except OSError as exc:
+            raise OutputError(f"cannot write the file: {exc.strerror}", file=self.path) from exc
+
+    def __exit__(self, et, ev, tb):
+        try:
+            self._writer.close()
+        except BaseException as exc:
+            # The temporary file goes; nothing half-written takes the final name.
+            self._ctx.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self._ctx.__exit__(et, ev, tb)
 
 
 def read_draws(path: str | Path) -> pl.DataFrame:

@@ -54,8 +54,12 @@ def test_run_writes_files_and_prints_report_path(tmp_path):
     y = summary["outputs"]["nvidia_share"]["years"]["2030"]
     assert set(y) == {"mean", "sd", "p5", "p25", "p50", "p75", "p95"}
     assert all(set(v) == {"value", "mcse"} for v in y.values())
-    assert (out / "draws.parquet").exists()
+    assert (out / "draws.parquet").exists()  # 20,000 draws: small enough to save by default
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    import polars as pl
+    frame = pl.read_parquet(out / "draws.parquet")
+    assert frame.height == 20000 and frame["draw"].to_list() == list(range(20000))
+    assert "nvidia_share_y2030" in frame.columns and "custom_share_2030" in frame.columns
 
 
 def test_same_inputs_same_bytes_whatever_the_workers(tmp_path):

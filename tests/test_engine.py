@@ -5,11 +5,10 @@ import pytest
 from scipy import stats
 
 import riskmc
-from riskmc.engine import plan, run_chunks
+from riskmc.engine import Kernel, execute, plan
 from riskmc.model.spec import Input
 from riskmc.priors import load
 from riskmc.rng import handle_seed
-from riskmc.summarize import summarize
 
 SPECS = (Input("a", "x", "a"), Input("b", "x", "b"), Input("c", "x", "c", 0), Input("d", "x", "d", 0))
 TOY = """
@@ -51,18 +50,29 @@ def toy_model(x):
     return {"sum": (x["a"] + x["b"])[:, None], "product": (x["c"] * x["d"])[:, None]}
 
 
-def toy_run(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2, extra=""):
-    ps = load(write_toml(TOY + extra), inputs=SPECS, outputs=())
+def toy_run(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2):
+    """The toy model through the real kernel; returns its draws and chunk sizes."""
+    ps = load(write_toml(TOY), inputs=SPECS, outputs=())
     p = plan(draws, sampler)
-    chunks = list(run_chunks(ps, SPECS, toy_model, handle_seed(seed), p, workers))
+    kernel = Kernel(ps, SPECS, toy_model, handle_seed(seed), p, ("sum", "product"))
+    chunks = []
+    execute(kernel, workers, keep=lambda i: True, on_kept=chunks.append)
     out = {k: np.concatenate([c.outputs[k][:, 0] for c in chunks]) for k in ("sum", "product")}
     return out, [p.size(c.index) for c in chunks]
 
 
+def toy_summary(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2):
+    """The kernel's own streamed summaries of the toy model."""
+    from riskmc.reduce import finalize
+    ps = load(write_toml(TOY), inputs=SPECS, outputs=())
+    kernel = Kernel(ps, SPECS, toy_model, handle_seed(seed), plan(draws, sampler), ("sum", "product"))
+    b, t = execute(kernel, workers)
+    return finalize(t, b, sampler, ["sum", "product"])[0]
+
+
 @pytest.mark.parametrize("sampler", ["mc", "lhs", "sobol"])
 def test_sum_of_normals_known_answer(write_toml, sampler):
-    out, sizes = toy_run(write_toml, sampler)
-    s = summarize(out["sum"], sizes, sampler)
+    s = toy_summary(write_toml, sampler)["sum"]
     ref = stats.norm(4.0, np.sqrt(20.0))
     # Each estimate within 4 of its own MCSE of the analytic value.
     assert abs(s["mean"]["value"] - 4.0) < 4 * s["mean"]["mcse"]
@@ -72,18 +82,15 @@ def test_sum_of_normals_known_answer(write_toml, sampler):
 
 
 def test_product_of_lognormals_known_answer(write_toml):
-    out, sizes = toy_run(write_toml)
-    s = summarize(out["product"], sizes, "mc")
+    s = toy_summary(write_toml)["product"]
     ref = stats.lognorm(np.hypot(0.3, 0.4), scale=np.exp(0.3))
     assert abs(s["mean"]["value"] - ref.mean()) < 4 * s["mean"]["mcse"]
     assert abs(s["p95"]["value"] - ref.ppf(0.95)) < 4 * s["p95"]["mcse"]
 
 
 def test_qmc_beats_mc_on_the_mean(write_toml):
-    out, sizes = toy_run(write_toml, "mc")
-    mc_se = summarize(out["sum"], sizes, "mc")["mean"]["mcse"]
-    out, sizes = toy_run(write_toml, "sobol")
-    sobol_se = summarize(out["sum"], sizes, "sobol")["mean"]["mcse"]
+    mc_se = toy_summary(write_toml, "mc")["sum"]["mean"]["mcse"]
+    sobol_se = toy_summary(write_toml, "sobol")["sum"]["mean"]["mcse"]
     assert sobol_se < mc_se / 10
 
 
@@ -92,12 +99,14 @@ def test_workers_do_not_change_numbers(write_toml):
     two, _ = toy_run(write_toml, workers=2, draws=100_003)
     for k in one:
         assert np.array_equal(one[k], two[k])
+    assert toy_summary(write_toml, workers=1, draws=300_001) == toy_summary(write_toml, workers=2, draws=300_001)
 
 
-def test_base_run_identical_for_1_and_2_workers():
+@pytest.mark.parametrize("sampler", ["mc", "lhs"])
+def test_base_run_identical_for_1_and_2_workers(sampler):
     from tests.conftest import BASE
-    a = riskmc.run(BASE, draws=20_000, seed=3, workers=1)
-    b = riskmc.run(BASE, draws=20_000, seed=3, workers=2)
+    a = riskmc.run(BASE, draws=150_000, seed=3, workers=1, sampler=sampler, keep_draws=True)
+    b = riskmc.run(BASE, draws=150_000, seed=3, workers=2, sampler=sampler, keep_draws=True)
     assert a.summary == b.summary
     for k in a.outputs:
         assert np.array_equal(a.outputs[k], b.outputs[k])

@@ -13,8 +13,7 @@ SECTIONS = ["Headline", "Claims", "Paths, 2025&ndash;2030", "Distributions in 20
 
 
 def _html(result):
-    from riskmc.io import draws_frame
-    return render(result.summary, draws_frame(result.inputs, result.outputs, result.years, result.chunk_sizes))
+    return render(result.summary)
 
 
 def test_sections_in_order_and_numbers_present(base_run):

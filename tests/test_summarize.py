@@ -4,7 +4,7 @@ import arviz as az
 import numpy as np
 import pytest
 
-from riskmc.summarize import PROBS, probability, summarize
+from riskmc.summarize import PROBS, summarize
 
 
 def test_iid_mcse_matches_arviz():
@@ -37,7 +37,3 @@ def test_mcse_is_calibrated_over_seeds(sampler):
         assert np.std(est[k], ddof=1) == pytest.approx(np.mean(rep[k]), rel=0.2), k
 
 
-def test_probability_mcse():
-    hit = np.random.default_rng(1).random(100_000) < 0.3
-    p = probability(hit, [100_000], "mc")
-    assert p["mcse"] == pytest.approx(np.sqrt(0.3 * 0.7 / 100_000), rel=0.01)

@@ -1,6 +1,6 @@
-"""Analyses of a run's draws: claims priced as probabilities, and what drives the outputs."""
+"""Analyses of a run: claims as events on outputs, and what drives the outputs."""
 
-from .claims import price_claims
+from .claims import claim_hits, hits
 from .drivers import rank_drivers
 
-__all__ = ["price_claims", "rank_drivers"]
+__all__ = ["claim_hits", "hits", "rank_drivers"]

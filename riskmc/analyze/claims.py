@@ -1,11 +1,10 @@
-"""Price each claim of a priors file as a probability with its Monte Carlo error."""
+"""Claims as events on the model's outputs: per draw, does each one hold?"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..priors import Claim
-from ..summarize import probability
 
 
 def hits(claim: Claim, outputs: dict[str, np.ndarray], years: np.ndarray) -> np.ndarray:
@@ -22,9 +21,6 @@ def hits(claim: Claim, outputs: dict[str, np.ndarray], years: np.ndarray) -> np.
     return np.all(ok, axis=1)
 
 
-def price_claims(claims: dict[str, Claim], outputs, years, chunk_sizes, sampler) -> dict[str, dict]:
-    return {
-        name: {"text": c.text, "event": c.describe(),
-               "probability": probability(hits(c, outputs, years), chunk_sizes, sampler)}
-        for name, c in claims.items()
-    }
+def claim_hits(claims: list[Claim], outputs: dict[str, np.ndarray], years: np.ndarray) -> np.ndarray:
+    """How many draws of a chunk satisfy each claim, in order: the per-chunk reduction."""
+    return np.array([int(hits(c, outputs, years).sum()) for c in claims], dtype=np.int64)

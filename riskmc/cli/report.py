@@ -15,14 +15,13 @@ app = typer.Typer()
 @app.command("report")
 def report(
     run_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False,
-                                            help="A run folder holding summary.json (and draws.parquet).")],
+                                            help="A run folder holding summary.json.")],
 ) -> None:
-    """Re-render report.html from a run folder's summary.json and draws.parquet."""
-    from ..io import read_draws, read_summary, write_bytes
+    """Re-render report.html from a run folder's summary.json, without sampling again."""
+    from ..io import read_summary, write_bytes
     from ..report import render
 
     with user_errors():
         summary = read_summary(run_dir / "summary.json")
-        draws = read_draws(run_dir / "draws.parquet") if (run_dir / "draws.parquet").exists() else None
-        write_bytes(run_dir / "report.html", render(summary, draws).encode())
+        write_bytes(run_dir / "report.html", render(summary).encode())
     typer.echo(run_dir / "report.html")

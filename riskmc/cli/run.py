@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
+from ..api import SAVE_DRAWS_BYTES, draws_file_bytes
 from ..api import run as api_run
 from ..api import write as write_run
-from ..engine import default_workers
+from ..errors import EXIT_CODES
 from .common import is_terminal, say, user_errors
 
 app = typer.Typer()
+NOT_CONVERGED = next(code for code, text in EXIT_CODES.items() if text.startswith("--target-mcse"))
 
 
 @app.command("run")
@@ -25,32 +27,53 @@ def run(
     workers: Annotated[int | None, typer.Option(min=1, help="Worker threads (default: all cores); never changes the numbers.")] = None,
     scenario: Annotated[str | None, typer.Option(help="Apply the file's [scenarios.NAME] overlay.")] = None,
     out: Annotated[Path | None, typer.Option(file_okay=False, help="Output folder (default: reports/<priors file stem>[-<scenario>]/).")] = None,
-    save_draws: Annotated[bool | None, typer.Option(help="Write draws.parquet, one row per draw (default: only up to 100,000 draws).", show_default=False)] = None,
+    save_draws: Annotated[bool | None, typer.Option(help=f"Write draws.parquet, one row per draw (default: only while it stays under {SAVE_DRAWS_BYTES >> 20} MiB, about 1 KB a draw).", show_default=False)] = None,
+    target_mcse: Annotated[float | None, typer.Option(min=0, help="Add draws until every headline statistic's MCSE is below this (exit 5 if --max-draws comes first).")] = None,
+    max_draws: Annotated[int | None, typer.Option(min=1, help="Ceiling for --target-mcse (default: 100 x --draws).")] = None,
     allow_unused: Annotated[bool, typer.Option(help="Warn instead of failing on priors the model does not use.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     depfile: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write a make rule listing the priors files this run read (like a compiler's -MD).")] = None,
 ) -> None:
     """Run the Monte Carlo and write report.html, summary.json and draws.parquet."""
+    from ..io import prepare_dir, write_bytes
+    from ..priors import load
+
     out = out or Path("reports") / (priors.stem + (f"-{scenario}" if scenario else ""))
     with user_errors():
-        from ..io import prepare_dir
         prepare_dir(out)
+        ps = load(priors, scenario=scenario, allow_unused=allow_unused)
+        planned = max_draws if target_mcse is not None and max_draws else (draws or ps.run.get("draws", 100_000))
+        if save_draws is None:
+            save_draws = draws_file_bytes(planned) <= SAVE_DRAWS_BYTES
+            if not save_draws and not quiet:
+                say(f"riskmc: note: draws.parquet not written (it would be about "
+                    f"{draws_file_bytes(planned) >> 20} MiB); pass --save-draws to keep every draw")
+        draws_path = out / "draws.parquet"
+        if not save_draws and draws_path.exists():
+            draws_path.unlink()  # a stale file from another run would contradict this one
+        kwargs = dict(draws=draws, seed=seed, sampler=sampler, workers=workers,
+                      draws_path=draws_path if save_draws else None,
+                      target_mcse=target_mcse, max_draws=max_draws)
         if is_terminal() and not quiet:
-            result = _with_progress(priors, draws, seed, sampler, workers, scenario, allow_unused)
+            result = _with_progress(ps, planned, kwargs)
         else:
-            result = api_run(priors, draws=draws, seed=seed, sampler=sampler, workers=workers,
-                             scenario=scenario, allow_unused=allow_unused)
-        for note in result.summary["notes"]:
-            if not quiet:
+            result = api_run(ps, **kwargs)
+        if not quiet:
+            for note in result.summary["notes"]:
                 say(f"riskmc: note: {note}")
-        paths = write_run(result, out, save_draws=save_draws)
+        paths = write_run(result, out)
+        if save_draws:
+            paths["draws"] = draws_path
         if depfile is not None:
-            from ..io import write_bytes
             targets = " ".join(str(p) for p in paths.values())
             sources = " ".join(f.path for f in result.priors.files)
             write_bytes(depfile, f"{targets}: {sources}\n".encode())
     if not quiet:
         typer.echo(paths["report"])
+    if result.converged is False:
+        say(f"riskmc: target MCSE {target_mcse:g} not reached in {result.draws:,} draws "
+            "(raise --max-draws)")
+        raise typer.Exit(code=NOT_CONVERGED)
 
 
 def _speed_column():
@@ -64,16 +87,11 @@ def _speed_column():
     return Speed()
 
 
-def _with_progress(priors, draws, seed, sampler, workers, scenario, allow_unused):
+def _with_progress(ps, total, kwargs):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ..priors import load
-    ps = load(priors, scenario=scenario, allow_unused=allow_unused)
-    total = draws or ps.run.get("draws", 100_000)
     columns = (TextColumn("sampling"), BarColumn(), MofNCompleteColumn(), _speed_column(),
                TimeRemainingColumn())
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task("draws", total=total)
-        return api_run(ps, draws=draws, seed=seed, sampler=sampler,
-                       workers=workers or default_workers(),
-                       progress=lambda n: bar.advance(task, n))
+        return api_run(ps, progress=lambda n: bar.advance(task, n), **kwargs)

@@ -32,11 +32,11 @@ def _svg(fig) -> str:
     return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE for inline use
 
 
-def distribution(x: np.ndarray, marks: dict[str, float], xlabel: str, fmt) -> str:
-    """Histogram of draws with p5/p50/p95 marked."""
+def distribution(edges, density, marks: dict[str, float], xlabel: str, fmt) -> str:
+    """A run's histogram (from its reductions) with p5/p50/p95 marked."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(5.2, 2.6))
-        ax.hist(x, bins=60, color=INK, alpha=0.75, density=True)
+        ax.stairs(density, edges, fill=True, color=INK, alpha=0.75)
         for label, v in marks.items():
             ax.axvline(v, color=ACCENT, lw=1, ls="--" if label != "p50" else "-")
             ax.annotate(f"{label} {fmt(v)}", (v, ax.get_ylim()[1]), rotation=90, va="top",
@@ -46,12 +46,10 @@ def distribution(x: np.ndarray, marks: dict[str, float], xlabel: str, fmt) -> st
         return _svg(fig)
 
 
-def cdf(x: np.ndarray, xlabel: str) -> str:
+def cdf(edges, values, xlabel: str) -> str:
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(5.2, 2.4))
-        xs = np.sort(x)
-        idx = np.linspace(0, len(xs) - 1, min(len(xs), 400)).astype(int)
-        ax.plot(xs[idx], (idx + 1) / len(xs), color=INK)
+        ax.plot(edges, values, color=INK)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("P(X <= x)")
         return _svg(fig)

@@ -9,7 +9,6 @@ from importlib import resources
 import jinja2
 import markdown
 import numpy as np
-import polars as pl
 
 from ..priors.families import make
 from . import figures
@@ -72,8 +71,8 @@ def _prior_picture(entry: dict) -> str:
     return figures.density(xs, fam.pdf(xs), stated)
 
 
-def render(summary: dict, draws: pl.DataFrame | None = None) -> str:
-    """The report as an HTML string; `draws` (from draws.parquet) adds the histograms."""
+def render(summary: dict) -> str:
+    """The report as an HTML string, from summary.json's content alone."""
     years = summary["years"]
     last = str(years[-1])
     outs = summary["outputs"]
@@ -82,14 +81,12 @@ def render(summary: dict, draws: pl.DataFrame | None = None) -> str:
         if not o["headline"]:
             continue
         s = o["years"][last]
-        fig_hist = fig_cdf = None
-        col = f"{name}_{last}"
-        if draws is not None and col in draws.columns:
-            x = draws[col].to_numpy()
-            marks = {k: s[k]["value"] for k in ("p5", "p50", "p95")}
-            fig_hist = figures.distribution(x, marks, f"{o['label']}, {last}",
-                                            lambda v, u=o["unit"]: fmt_value(v, u))
-            fig_cdf = figures.cdf(x, f"{o['label']}, {last}")
+        h = o["histogram"]
+        marks = {k: s[k]["value"] for k in ("p5", "p50", "p95")}
+        label = f"{o['label']}, {h['year']}"
+        fig_hist = figures.distribution(h["edges"], h["density"], marks, label,
+                                        lambda v, u=o["unit"]: fmt_value(v, u))
+        fig_cdf = figures.cdf(h["edges"], h["cdf"], label)
         headline.append({"name": name, "o": o, "s": s, "hist": fig_hist, "cdf": fig_cdf})
     fans = []
     for name, o in outs.items():
