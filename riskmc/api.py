@@ -10,6 +10,7 @@ The CLI is a thin layer over these calls; a notebook can use them directly:
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import shlex
 from collections.abc import Callable
@@ -103,8 +104,8 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
 
     tracked = market.OUTPUT_NAMES
     claims = list(ps.claims.values())
-    kernel = Kernel(ps, market.INPUTS, market.evaluate, root, p, tracked,
-                    (lambda out: claim_hits(claims, out, market.YEARS)) if claims else None)
+    hits = functools.partial(claim_hits, claims, years=market.YEARS) if claims else None
+    kernel = Kernel(ps, market.INPUTS, market.evaluate, root, p, tracked, hits)
     names = [f"{o}[{y}]" for o in tracked for y in market.YEARS]
     keep_all = keep_draws or draws_path is not None
     kept_in, kept_out, driver_chunks = [], [], []
@@ -131,8 +132,8 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
                 kept_out.append(c.outputs)
 
         binning, totals = execute(
-            kernel, workers, keep=lambda i: keep_all or i < DRIVER_CHUNKS, on_kept=on_kept,
-            progress=progress,
+            kernel, workers, keep_below=p.n_chunks if keep_all else DRIVER_CHUNKS,
+            on_kept=on_kept, progress=progress,
             stops=_checkpoints(first.n_chunks, p.n_chunks) if target_mcse is not None else None,
             enough=enough if target_mcse is not None else None)
 

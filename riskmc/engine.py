@@ -8,6 +8,7 @@ every draw.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -74,12 +75,20 @@ def check_workers(workers: int | None) -> int:
 
 
 def draw_inputs(priors: PriorSet, specs: tuple[Input, ...], u: np.ndarray) -> dict[str, np.ndarray]:
-    """Uniforms (n x priors) -> inputs: the copula first, then each marginal's inverse CDF."""
+    """Uniforms (priors x draws) -> inputs: the copula, then each marginal's inverse CDF.
+
+    A prior may reach past the model's support with negligible probability (the loader
+    checks); such draws are clipped back inside.
+    """
     u = priors.dependence.apply(u)
     out = {}
     for j, spec in enumerate(specs):
-        x = priors.priors[spec.name].family.ppf(u[:, j])
-        out[spec.name] = np.clip(x, spec.lower, spec.upper)
+        fam = priors.priors[spec.name].family
+        x = fam.ppf(u[j])
+        lo, hi = fam.support()
+        if lo < spec.lower or hi > spec.upper:
+            np.clip(x, spec.lower, spec.upper, out=x)
+        out[spec.name] = x
     return out
 
 
@@ -132,8 +141,9 @@ def pilot(kernel: Kernel) -> tuple[Binning, Chunk]:
     return Binning.from_pilot(kernel.stack(c.outputs)), c
 
 
-def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep: Callable[[int], bool],
+def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep_below: int,
                  pilot_chunk: Chunk | None = None) -> Batch:
+    """Simulate and reduce chunks [first, last); keep the draws of chunks below `keep_below`."""
     hist = None
     reds, kept = [], []
     for i in range(first, last):
@@ -144,53 +154,53 @@ def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep: Callab
             hist = np.zeros((v, BINS + 2), dtype=np.int64)
         reds.append(reduce_chunk(x, b, hist, kernel.claim_hits(c.outputs),
                                  batch_means=kernel.plan.sampler != "mc"))
-        if keep(i):
+        if i < keep_below:
             kept.append(c)
     return Batch(first, reds, hist, kept or None)
 
 
-def batches(kernel: Kernel, b: Binning, start: int, stop: int, workers: int,
-            keep: Callable[[int], bool], pilot_chunk: Chunk | None = None) -> Iterator[Batch]:
+def batches(kernel: Kernel, b: Binning, start: int, stop: int, workers: int, keep_below: int,
+            pilot_chunk: Chunk | None = None) -> Iterator[Batch]:
     """Reduce chunks [start, stop) in batches, yielded in order, on `workers` threads.
 
-    numpy releases the GIL inside its kernels, so threads run chunks in parallel; a
-    bounded window of batches in flight bounds memory.
+    numpy and the compiled reduction release the GIL, so threads run chunks in parallel
+    (a spawned process pool measured slower here: start-up and pickling cost more than
+    the GIL). A bounded window of batches in flight bounds memory.
     """
     bounds = [(i, min(i + BATCH_CHUNKS, stop)) for i in range(start, stop, BATCH_CHUNKS)]
-
-    def one(bd):
-        return reduce_batch(kernel, b, bd[0], bd[1], keep, pilot_chunk)
-
     if workers == 1:
         for bd in bounds:
-            yield one(bd)
+            yield reduce_batch(kernel, b, bd[0], bd[1], keep_below, pilot_chunk)
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    submit = functools.partial(pool.submit, lambda bd: reduce_batch(kernel, b, bd[0], bd[1],
+                                                                    keep_below, pilot_chunk))
+    with pool:
         window = 2 * workers
-        futures = [pool.submit(one, bd) for bd in bounds[:window]]
+        futures = [submit(bd) for bd in bounds[:window]]
         for k in range(len(bounds)):
             res = futures[k].result()
             futures[k] = None
             if k + window < len(bounds):
-                futures.append(pool.submit(one, bounds[k + window]))
+                futures.append(submit(bounds[k + window]))
             yield res
 
 
 def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
-            keep: Callable[[int], bool] = lambda i: False,
+            keep_below: int = 0,
             on_kept: Callable[[Chunk], None] | None = None,
             progress: Callable[[int], None] | None = None,
             enough: Callable[[Totals, Binning], bool] | None = None) -> tuple[Binning, Totals]:
     """Run the kernel: the pilot, then batches merged in chunk order.
 
     `stops` are chunk counts where `enough(totals, binning)` may end the run early
-    (for --target-mcse); kept chunks (`keep(i)`) go to `on_kept` in chunk order.
+    (for --target-mcse); chunks below `keep_below` go to `on_kept` in chunk order.
     """
     b, c0 = pilot(kernel)
     totals = None
     done = 0
     for stop in stops or [kernel.plan.n_chunks]:
-        for batch in batches(kernel, b, done, stop, workers, keep, pilot_chunk=c0):
+        for batch in batches(kernel, b, done, stop, workers, keep_below, pilot_chunk=c0):
             if totals is None:
                 totals = Totals(batch.hist.shape[0])
             totals.hist += batch.hist

@@ -1,7 +1,8 @@
 """Uniforms per chunk: plain Monte Carlo, Latin hypercube or scrambled Sobol.
 
-Every sampler returns an (n, d) array of uniforms in the open interval (0, 1); the copula
-and each prior's inverse CDF turn them into inputs, so all samplers honour dependence.
+Every sampler returns a (d, n) array of uniforms in the open interval (0, 1), one
+contiguous row per prior; the copula and each prior's inverse CDF turn them into inputs,
+so all samplers honour dependence.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ _EPS = 2.0 ** -53
 
 
 def sample(sampler: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-    """n points in the d-dimensional unit cube from `sampler`, using only `rng`."""
+    """n points in the d-dimensional unit cube from `sampler`, as (d, n), using only `rng`."""
     if sampler == "mc":
-        u = rng.random((n, d))
+        u = rng.random((d, n))
     elif sampler == "lhs":
-        u = qmc.LatinHypercube(d, rng=rng).random(n)
+        u = np.ascontiguousarray(qmc.LatinHypercube(d, rng=rng).random(n).T)
     elif sampler == "sobol":
         if n & (n - 1):
             raise SamplingError(f"a Sobol chunk needs a power-of-two size, got {n}")
-        u = qmc.Sobol(d, scramble=True, rng=rng).random_base2(int(np.log2(n)))
+        u = np.ascontiguousarray(qmc.Sobol(d, scramble=True, rng=rng).random_base2(int(np.log2(n))).T)
     else:
         raise SamplingError(f"unknown sampler '{sampler}'", hint=f"use one of {', '.join(SAMPLERS)}")
-    return np.clip(u, _EPS, 1 - _EPS)
+    # Random and scrambled points can be exactly 0 (never 1): keep inverse CDFs finite.
+    np.maximum(u, _EPS, out=u)
+    return u

@@ -56,7 +56,7 @@ def toy_run(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2):
     p = plan(draws, sampler)
     kernel = Kernel(ps, SPECS, toy_model, handle_seed(seed), p, ("sum", "product"))
     chunks = []
-    execute(kernel, workers, keep=lambda i: True, on_kept=chunks.append)
+    execute(kernel, workers, keep_below=p.n_chunks, on_kept=chunks.append)
     out = {k: np.concatenate([c.outputs[k][:, 0] for c in chunks]) for k in ("sum", "product")}
     return out, [p.size(c.index) for c in chunks]
 

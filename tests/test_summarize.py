@@ -27,8 +27,8 @@ def test_mcse_is_calibrated_over_seeds(sampler):
     rep = {k: [] for k in est}
     for seed in range(200):
         rng = np.random.default_rng(seed)
-        u = np.concatenate([sample(sampler, n, 2, rng) for _ in range(chunks)])
-        y = np.exp(u[:, 0]) + u[:, 1] ** 2  # a smooth nonlinear function
+        u = np.concatenate([sample(sampler, n, 2, rng) for _ in range(chunks)], axis=1)
+        y = np.exp(u[0]) + u[1] ** 2  # a smooth nonlinear function
         s = summarize(y, [n] * chunks, sampler)
         for k in est:
             est[k].append(s[k]["value"])

@@ -12,6 +12,8 @@ from .spec import Input, Output
 
 YEARS = np.arange(2025, 2031)
 _T = (YEARS - YEARS[0]).astype(float)  # years since 2025: 0..5
+_Y = YEARS.astype(float)
+_F = (_T / _T[-1])[:, None]  # fraction of the way from 2025 to 2030, as a column
 
 INPUTS: tuple[Input, ...] = (
     # --- NVIDIA side
@@ -73,102 +75,112 @@ OUTPUT_NAMES = tuple(o.name for o in OUTPUTS)
 
 
 def capex_growth(c0: np.ndarray, cum: np.ndarray, years: int = 6) -> np.ndarray:
-    """Growth factor g with c0 * (1 + g + ... + g^(years-1)) = cum, per draw (Newton on log g)."""
-    ratio = np.maximum(cum / c0, 1e-9)
-    logg = np.log(np.maximum(ratio / years, 1e-9)) / (years / 2)  # rough start
-    n = np.arange(years, dtype=float)
-    for _ in range(40):
-        g = np.exp(logg)
-        pw = g[:, None] ** n
-        f = pw.sum(axis=1) - ratio
-        df = (n * pw).sum(axis=1)  # d/dlog g of sum g^n
-        step = f / df
-        logg = logg - np.clip(step, -1.0, 1.0)
-        if np.all(np.abs(step) < 1e-13):
+    """Growth factor g with c0 * (1 + g + ... + g^(years-1)) = cum, per draw.
+
+    Newton's method on the polynomial (Horner form) from the rate that a straight line
+    through the average would need; the sum is convex and increasing in g > 0, so the
+    iteration converges monotonically after the first step.
+    """
+    ratio = cum / c0
+    g = np.maximum(1.0 + 2.0 * (ratio / years - 1.0) / (years - 1), 0.05)
+    for _ in range(60):
+        f = np.ones_like(g)
+        df = np.zeros_like(g)
+        for _k in range(years - 1):
+            df = df * g + f
+            f = f * g + 1.0
+        step = (f - ratio) / df
+        g = np.maximum(g - step, 0.5 * g)
+        if np.max(np.abs(step)) < 1e-12:
             break
-    return np.exp(logg)
+    return g
 
 
 def _ramp(start, end, midpoint):
     """Logistic path from `start` in 2025 to `end` in 2030, half-way at `midpoint`.
 
     The logistic is rescaled so both end points hold exactly whatever the midpoint.
+    Arrays here are year-major (year, draw), so each year's values are contiguous.
     """
-    x = 1 / (1 + np.exp(-(YEARS[None, :] - midpoint[:, None])))
-    x0 = 1 / (1 + np.exp(-(YEARS[0] - midpoint)))
-    x1 = 1 / (1 + np.exp(-(YEARS[-1] - midpoint)))
-    frac = (x - x0[:, None]) / (x1 - x0)[:, None]
-    return start[:, None] + (end - start)[:, None] * frac
+    x = 1 / (1 + np.exp(-(_Y[:, None] - midpoint[None, :])))
+    frac = (x - x[0]) / (x[-1] - x[0])
+    return start + (end - start) * frac
 
 
 def _linear(start, end):
-    return start[:, None] + (end - start)[:, None] * (_T / _T[-1])[None, :]
+    return start + (end - start) * _F
+
+
+def _powers(base):
+    """base ** t for t = 0..5 by repeated multiplication (year-major)."""
+    out = np.empty((len(_T), len(base)))
+    out[0] = 1.0
+    for k in range(1, len(_T)):
+        np.multiply(out[k - 1], base, out=out[k])
+    return out
 
 
 def evaluate(x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Map inputs (name -> array[draw]) to outputs (name -> array[draw, year], 2025..2030)."""
+    """Map inputs (name -> array[draw]) to outputs (name -> array[draw, year], 2025..2030).
+
+    Computed year-major, (year, draw); the outputs are transposed views, so a caller
+    that wants one year's draws gets them contiguous.
+    """
     # ---- NVIDIA side (docs/model.md, section 1)
     g = capex_growth(x["ai_capex_2025"], x["ai_capex_cum_2030"])
-    capex = x["ai_capex_2025"][:, None] * g[:, None] ** _T[None, :]
-    accel = capex * x["accelerator_fraction"][:, None]
+    capex = x["ai_capex_2025"] * _powers(g)
+    accel = capex * x["accelerator_fraction"]
 
-    mid = x["custom_ramp_midpoint"] + x["ramp_slip"]
-    w = _ramp(x["custom_share_2025"], x["custom_share_2030"], mid)
+    w = _ramp(x["custom_share_2025"], x["custom_share_2030"], x["custom_ramp_midpoint"] + x["ramp_slip"])
 
-    years_past_peak = np.maximum(0.0, YEARS[None, :] - x["gpu_asp_peak_year"][:, None])
-    price = (1 - x["gpu_asp_decline"][:, None]) ** years_past_peak
+    years_past_peak = np.maximum(0.0, _Y[:, None] - x["gpu_asp_peak_year"])
+    price = np.exp(years_past_peak * np.log1p(-x["gpu_asp_decline"]))
 
-    custom_cost = w * (1 - x["custom_cost_advantage"][:, None])
-    gpu_cost = (1 - w) * price
-    sigma = custom_cost / (custom_cost + gpu_cost)
+    custom_cost = w * (1 - x["custom_cost_advantage"])
+    sigma = custom_cost / (custom_cost + (1 - w) * price)
 
-    h = x["hyperscaler_fraction"][:, None]
+    h = x["hyperscaler_fraction"]
     merchant = h * (1 - sigma) + (1 - h)
     other = _linear(x["other_merchant_share_2025"], x["other_merchant_share_2030"])
     nvidia_share = merchant * (1 - other)
     nvidia_rev = accel * nvidia_share
 
     # ---- Amazon side (docs/model.md, section 2)
-    t = _T[None, :]
-    base = x["aws_revenue_2025"][:, None] * (1 + x["aws_core_growth"][:, None]) ** t
-    gw = x["aws_capacity_add_gw"][:, None]
-    f = x["aws_first_year_utilisation"][:, None]
+    base = x["aws_revenue_2025"] * _powers(1 + x["aws_core_growth"])
+    f = x["aws_first_year_utilisation"]
     # Capacity added from 2026 on: full years of earlier additions plus f of this year's.
-    effective_gw = gw * np.maximum(t - 1 + f, 0) * (t >= 1)
-    ai_list = x["aws_revenue_per_gw"][:, None] * effective_gw
+    effective_gw = x["aws_capacity_add_gw"] * np.maximum(_T[:, None] - 1 + f, 0) * (_T[:, None] >= 1)
+    ai_list = x["aws_revenue_per_gw"] * effective_gw
 
-    advantage = np.maximum(0.0, 1 - (1 - x["custom_cost_advantage"][:, None]) / price)
-    saving = x["aws_accelerator_cost_fraction"][:, None] * w * advantage
-    k = x["savings_kept_as_margin"][:, None]
+    advantage = np.maximum(0.0, 1 - (1 - x["custom_cost_advantage"]) / price)
+    saving = x["aws_accelerator_cost_fraction"] * w * advantage
+    k = x["savings_kept_as_margin"]
     cut = (1 - k) * saving
-    volume = ai_list * (1 + x["ai_price_elasticity"][:, None] * cut)
+    volume = ai_list * (1 + x["ai_price_elasticity"] * cut)
     ai_revenue = volume * (1 - cut)
-    factory = x["ai_factory_revenue_2030"][:, None] * (t / _T[-1])
+    factory = x["ai_factory_revenue_2030"] * _F
 
-    m0 = x["aws_margin_2025"][:, None]
+    m0 = x["aws_margin_2025"]
     aws_revenue = base + ai_revenue + factory
     aws_oi = m0 * (base + factory) + volume * (m0 + k * saving)
     aws_margin = aws_oi / aws_revenue
 
-    s = x["aws_share_of_amazon_oi_2025"][:, None]
-    aws_oi_2025 = aws_oi[:, :1]
-    non_aws_oi = aws_oi_2025 * (1 - s) / s * (1 + x["non_aws_oi_growth"][:, None]) ** t
+    s = x["aws_share_of_amazon_oi_2025"]
+    non_aws_oi = aws_oi[0] * (1 - s) / s * _powers(1 + x["non_aws_oi_growth"])
     amazon_oi = aws_oi + non_aws_oi
 
     tax = _linear(x["tax_rate_2025"], x["tax_rate_2030"])
     net = amazon_oi * (1 - tax)
-    shares = (1 + x["share_dilution"][:, None]) ** t
     # EPS grows with operating net income per share from the reported 2025 anchor.
-    eps = x["amazon_eps_2025"][:, None] * (net / shares) / net[:, :1]
+    eps = x["amazon_eps_2025"] * (net / _powers(1 + x["share_dilution"])) / net[0]
 
     consensus = np.empty_like(eps)
-    consensus[:, 0] = x["amazon_eps_2025"]
-    consensus[:, 1:] = x["consensus_eps_2026"][:, None] * (
-        1 + x["consensus_eps_growth"][:, None]) ** (_T[None, 1:] - 1)
+    consensus[0] = x["amazon_eps_2025"]
+    consensus[1:] = x["consensus_eps_2026"] * _powers(1 + x["consensus_eps_growth"])[:-1]
     upside = eps / consensus - 1
-    price_upside = (eps * x["amazon_pe_rerated"][:, None]) / (consensus * x["amazon_pe_now"][:, None]) - 1
+    price_upside = (eps * x["amazon_pe_rerated"]) / (consensus * x["amazon_pe_now"]) - 1
 
-    return {
+    out = {
         "nvidia_share": nvidia_share,
         "amazon_eps_upside": upside,
         "ai_accelerator_spend": accel,
@@ -184,3 +196,4 @@ def evaluate(x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "consensus_eps": consensus,
         "amazon_price_upside": price_upside,
     }
+    return {k: v.T for k, v in out.items()}

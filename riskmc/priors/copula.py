@@ -29,12 +29,12 @@ class Dependence:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def apply(self, u: np.ndarray) -> np.ndarray:
-        """Correlate columns `index` of u (draws x priors) in place; return u."""
+        """Correlate rows `index` of u (priors x draws) in place; return u."""
         if self.cholesky is None:
             return u
-        cols = list(self.index)
-        z = special.ndtri(u[:, cols])
-        u[:, cols] = special.ndtr(z @ self.cholesky.T)
+        rows = list(self.index)
+        z = special.ndtri(u[rows])
+        u[rows] = special.ndtr(self.cholesky @ z)
         return u
 
 
