@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -218,34 +217,10 @@ def _summary(r: RunResult, totals: Totals, binning, names, driver_chunks) -> dic
         "outputs": outputs,
         "claims": claims,
         "drivers": {"method": "spearman", "year": years[-1], "draws": n_driver, "outputs": drivers},
-        "inputs": {name: _prior_entry(p) for name, p in ps.priors.items()},
+        "inputs": {name: p.as_dict() for name, p in ps.priors.items()},
         "correlations": [{"between": [a, b], "spearman": v} for a, b, v in ps.dependence.pairs],
     }
     if r.target_mcse is not None:
         summary["convergence"] = {"target_mcse": r.target_mcse, "converged": r.converged,
                                   "max_draws": r.plan.draws}
     return summary
-
-
-IMPLIED = (0.05, 0.5, 0.95)
-
-
-def _qkey(p: float) -> str:
-    return f"p{round(100 * p):02d}"
-
-
-def _prior_entry(p) -> dict:
-    """A prior as the expert wrote it and as riskmc understood it."""
-    fam = p.family
-    dist = {"family": fam.name, "text": fam.describe(),
-            "params": {k: v for k, v in fam.values.items() if math.isfinite(v)}}
-    if fam.name == "metalog":
-        dist["probs"], dist["qs"] = list(fam.probs), list(fam.qs)
-    return {
-        "description": p.description, "unit": p.unit, "source": p.source,
-        "owner": p.owner, "reviewed": p.reviewed, "file": p.file, "line": p.line,
-        "distribution": dist,
-        "stated": {_qkey(k): v for k, v in sorted(p.stated.items())},
-        "implied": {_qkey(q): float(v) for q, v in zip(IMPLIED, p.implied(IMPLIED))},
-        "fit_error": p.fit_error,
-    }

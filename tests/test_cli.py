@@ -151,3 +151,15 @@ def test_python_m_riskmc_and_console_script():
 def test_bad_settings(args, code, tmp_path):
     r = invoke("run", BASE, *args, "--out", tmp_path)
     assert r.exit_code == code
+
+
+def test_priors_show_html_has_a_picture_per_prior(tmp_path):
+    out = tmp_path / "priors.html"
+    r = invoke("priors", "show", BASE, "--html", out)
+    assert r.exit_code == 0, r.output
+    html = out.read_text()
+    from riskmc.priors import load
+    ps = load(BASE)
+    drawn = [n for n, p in ps.priors.items() if p.family.name != "fixed"]
+    assert html.count('aria-label="Density of the prior') == len(drawn)
+    assert "<script" not in html

@@ -61,3 +61,19 @@ def test_illegal_parameters(name, params, message):
     with pytest.raises(PriorsError) as exc:
         make(name, params)
     assert str(exc.value) == message
+
+
+def test_discrete_frequencies_and_scipy():
+    fam = make("discrete", {}, points=(0.0, 1.0, 2.0), weights=(0.5, 0.3, 0.2))
+    u = np.random.default_rng(4).random(300_000)
+    x = fam.ppf(u)
+    for v, w in zip(fam.points, fam.weights):
+        # 5 binomial standard errors.
+        assert abs((x == v).mean() - w) < 5 * np.sqrt(w * (1 - w) / len(u))
+    np.testing.assert_array_equal(fam.quantiles([0.1, 0.6, 0.9]), fam.scipy().ppf([0.1, 0.6, 0.9]))
+
+
+def test_discrete_probs_must_add_up():
+    with pytest.raises(PriorsError) as exc:
+        make("discrete", {}, points=(0.0, 1.0), weights=(0.5, 0.6))
+    assert str(exc.value) == "discrete probs must add up to 1, got 1.1"

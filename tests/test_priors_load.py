@@ -171,3 +171,22 @@ def test_non_psd_correlations_name_the_pairs(write_toml):
     ps = load(fixed, inputs=inputs, outputs=OUTPUTS)
     assert ps.dependence.repaired
     assert ps.warnings[0].startswith("correlations repaired to the nearest valid matrix: share ~ size: 0.900 -> ")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(lo=st.floats(0.01, 0.8), width=st.floats(0.02, 0.19), conf=st.sampled_from([0.8, 0.9, 0.95]))
+def test_written_range_round_trips_through_the_file(tmp_path_factory, lo, width, conf):
+    """A range written in TOML comes back as the implied quantiles of the loaded prior."""
+    hi = round(lo + width, 6)
+    lo = round(lo, 6)
+    text = GOOD.replace("range = [0.30, 0.50]", f"range = [{lo}, {hi}]\nconfidence = {conf}")
+    p = tmp_path_factory.mktemp("rt") / "p.toml"
+    p.write_text(text)
+    prior = toy(p).priors["share"]
+    tail = round((1 - conf) / 2, 12)
+    implied = prior.implied([tail, 1 - tail])
+    assert abs(implied[0] - lo) <= 0.005 * (hi - lo) and abs(implied[1] - hi) <= 0.005 * (hi - lo)

@@ -37,10 +37,16 @@ def check(
 def show(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="Priors file.")],
     scenario: Annotated[str | None, typer.Option(help="Apply the file's [scenarios.NAME] overlay.")] = None,
+    html: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write a page with a density picture per prior.")] = None,
 ) -> None:
     """Show each prior: family, parameters, stated vs implied quantiles, fit error, source."""
     with user_errors():
         ps = load(file, scenario=scenario)
+        if html is not None:
+            from ..io import prepare_dir, write_bytes
+            from ..report import render_priors
+            prepare_dir(html.parent if str(html.parent) else Path("."))
+            write_bytes(html, render_priors(ps).encode())
     for name, p in ps.priors.items():
         implied = p.implied([0.05, 0.5, 0.95])
         typer.echo(f"{name}  [{p.unit}]")

@@ -346,6 +346,56 @@ class Bernoulli(Family):
 
 
 @dataclass(frozen=True)
+class Discrete(Family):
+    """A finite set of outcomes with their probabilities (e.g. 0, 1 or 2 new fabs)."""
+
+    name: ClassVar[str] = "discrete"
+    params: ClassVar[tuple[str, ...]] = ()
+    discrete: ClassVar[bool] = True
+    points: tuple[float, ...] = ()
+    weights: tuple[float, ...] = ()
+
+    def check(self):
+        _need(len(self.points) >= 1 and len(self.points) == len(self.weights),
+              "discrete needs 'values' and 'probs' lists of the same length")
+        _need(all(w >= 0 for w in self.weights), "discrete probs must not be negative")
+        _need(abs(sum(self.weights) - 1) < 1e-9,
+              f"discrete probs must add up to 1, got {sum(self.weights):g}")
+        _need(all(a < b for a, b in zip(self.points, self.points[1:])),
+              "discrete values must be listed in increasing order")
+
+    def support(self):
+        return (self.points[0], self.points[-1])
+
+    def scipy(self):
+        return stats.rv_discrete(values=(self.points, self.weights))
+
+    def ppf(self, u):
+        cum = np.cumsum(self.weights)
+        cum[-1] = 1.0
+        idx = np.searchsorted(cum, np.asarray(u), side="left")
+        return np.asarray(self.points, dtype=float)[np.minimum(idx, len(self.points) - 1)]
+
+    def quantiles(self, probs):
+        return self.ppf(np.asarray(probs, dtype=float))
+
+    def pdf(self, x):
+        x = np.asarray(x, dtype=float)
+        out = np.zeros_like(x)
+        for v, w in zip(self.points, self.weights):
+            out[x == v] = w
+        return out
+
+    def cdf(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.sum([w * (x >= v) for v, w in zip(self.points, self.weights)], axis=0)
+
+    def describe(self):
+        pairs = ", ".join(f"{_fmt(v)}: {_fmt(w)}" for v, w in zip(self.points, self.weights))
+        return f"discrete({pairs})"
+
+
+@dataclass(frozen=True)
 class Metalog(Family):
     """Keelin's metalog through 3 to 5 stated quantiles, optionally bounded.
 
@@ -433,7 +483,8 @@ class Metalog(Family):
 
 FAMILIES: dict[str, type[Family]] = {
     cls.name: cls
-    for cls in (Normal, LogNormal, Beta, Uniform, Triangular, Pert, TruncNormal, Fixed, Bernoulli, Metalog)
+    for cls in (Normal, LogNormal, Beta, Uniform, Triangular, Pert, TruncNormal, Fixed, Bernoulli,
+                Discrete, Metalog)
 }
 
 

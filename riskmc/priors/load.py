@@ -58,6 +58,31 @@ class Prior:
     def implied(self, probs) -> np.ndarray:
         return self.family.quantiles(probs)
 
+    def as_dict(self) -> dict:
+        """The prior as the expert wrote it and as riskmc understood it (JSON-ready)."""
+        fam = self.family
+        dist = {"family": fam.name, "text": fam.describe(),
+                "params": {k: v for k, v in fam.values.items() if math.isfinite(v)}}
+        if fam.name == "metalog":
+            dist["extra"] = {"probs": list(fam.probs), "qs": list(fam.qs)}
+        if fam.name == "discrete":
+            dist["extra"] = {"points": list(fam.points), "weights": list(fam.weights)}
+        return {
+            "description": self.description, "unit": self.unit, "source": self.source,
+            "owner": self.owner, "reviewed": self.reviewed, "file": self.file, "line": self.line,
+            "distribution": dist,
+            "stated": {_qkey(k): v for k, v in sorted(self.stated.items())},
+            "implied": {_qkey(q): float(v) for q, v in zip(IMPLIED, self.implied(IMPLIED))},
+            "fit_error": self.fit_error,
+        }
+
+
+IMPLIED = (0.05, 0.5, 0.95)
+
+
+def _qkey(p: float) -> str:
+    return f"p{round(100 * p):02d}"
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -389,7 +414,7 @@ def _build_prior(spec: Input, e: _Entry) -> Prior:
     if family is not None and (not isinstance(family, str) or family not in FAMILIES):
         raise err(f"unknown family '{family}'", "family", hint=_did_you_mean(str(family), FAMILIES))
     params = [k for k in PARAM_KEYS if k in t]
-    ways = [n for n, given in (("parameters", bool(params) and family is not None),
+    ways = [n for n, given in (("parameters", (bool(params) or family == "discrete") and family is not None),
                                ("quantiles", bool(quantiles)), ("range", "range" in t),
                                ("value", "value" in t)) if given]
     if not ways:
@@ -407,6 +432,12 @@ def _build_prior(spec: Input, e: _Entry) -> Prior:
     try:
         if ways == ["value"]:
             fam = make("fixed", {"value": _number(w, e.path, "value", t["value"])})
+        elif ways == ["parameters"] and family == "discrete":
+            vals, probs = t.get("values"), t.get("probs")
+            if not (isinstance(vals, list) and isinstance(probs, list)):
+                raise err("family discrete needs values = [...] and probs = [...]", "family")
+            fam = make("discrete", {}, points=tuple(_number(w, e.path, "values", v) for v in vals),
+                       weights=tuple(_number(w, e.path, "probs", v) for v in probs))
         elif ways == ["parameters"]:
             cls = FAMILIES[family]
             missing = [p for p in cls.params if p not in t]

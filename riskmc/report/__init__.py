@@ -1,5 +1,5 @@
-"""The HTML report: what most users ever see of a run."""
+"""The HTML report (what most users ever see of a run) and the priors page."""
 
-from .html import render
+from .html import render, render_priors
 
-__all__ = ["render"]
+__all__ = ["render", "render_priors"]

@@ -59,16 +59,28 @@ def model_doc() -> str:
 
 def _prior_picture(entry: dict) -> str:
     d = entry["distribution"]
-    fam = make(d["family"], d["params"], **({"probs": tuple(d["probs"]), "qs": tuple(d["qs"])}
-                                             if d["family"] == "metalog" else {}))
+    fam = make(d["family"], d["params"], **{k: tuple(v) for k, v in d.get("extra", {}).items()})
     if d["family"] == "fixed":
         return ""
     stated = [v for v in entry["stated"].values()]
-    if d["family"] == "bernoulli":
-        return figures.density(np.array([0.0, 1.0]), fam.pdf(np.array([0.0, 1.0])), [], discrete=True)
+    if fam.discrete:
+        xs = np.array(fam.points if d["family"] == "discrete" else (0.0, 1.0))
+        return figures.density(xs, fam.pdf(xs), [], discrete=True)
     lo, hi = fam.quantiles([0.001, 0.999])
     xs = np.linspace(lo, hi, 200)
     return figures.density(xs, fam.pdf(xs), stated)
+
+
+def _prior_rows(entries: dict) -> list[dict]:
+    return [{"name": n, "p": p, "svg": _prior_picture(p)} for n, p in entries.items()]
+
+
+def render_priors(ps) -> str:
+    """A page showing what riskmc understood from a priors file, one picture per prior."""
+    return _env().get_template("priors.html.j2").render(
+        title=ps.title, files=ps.files, scenario=ps.scenario,
+        priors=_prior_rows({n: p.as_dict() for n, p in ps.priors.items()}),
+        correlations=[{"between": [a, b], "spearman": v} for a, b, v in ps.dependence.pairs])
 
 
 def render(summary: dict) -> str:
@@ -95,7 +107,7 @@ def render(summary: dict) -> str:
     drivers = [{"name": n, "label": outs[n]["label"], "rows": rows,
                 "svg": figures.tornado(rows, f"{outs[n]['label']}, {summary['drivers']['year']}")}
                for n, rows in summary["drivers"]["outputs"].items()]
-    priors = [{"name": n, "p": p, "svg": _prior_picture(p)} for n, p in summary["inputs"].items()]
+    priors = _prior_rows(summary["inputs"])
     return _env().get_template("report.html.j2").render(
         s=summary, last=last, headline=headline, fans=fans, drivers=drivers, priors=priors,
         model_html=model_doc(),
