@@ -163,20 +163,40 @@ def _headline_mcse(totals, binning, sampler, names) -> float:
     return max(v[s]["mcse"] for n, v in stats.items() if n.split("[")[0] in heads for s in HEADLINE_STATS)
 
 
-def write(result: RunResult, out: str | Path) -> dict[str, Path]:
-    """Write summary.json, then report.html, into `out` (draws stream during `run`).
+def write(result: RunResult, out) -> list[Path]:
+    """Write summary.json and report.html (and draws.nc, when asked for) into `out`.
 
-    Each file appears under its final name only once complete; the report is written
-    last, so its presence means the run's files are all in place.
+    `out` is a folder, or an io.Staging that the caller commits itself (the CLI stages
+    draws.parquet during the run and commits everything at once). Files take their
+    final names together, the report last, only once all are complete.
     """
-    from . import io
+    from .io import Staging, dumps_json
     from .report import render
 
-    out = io.prepare_dir(out)
-    paths = {"summary": out / "summary.json", "report": out / "report.html"}
-    io.write_summary(paths["summary"], result.summary)
-    io.write_bytes(paths["report"], render(result.summary).encode())
-    return paths
+    own = not isinstance(out, Staging)
+    staging = Staging(out) if own else out
+    try:
+        staging.write("summary.json", dumps_json(result.summary))
+        staging.write("report.html", render(result.summary).encode())
+        return staging.commit() if own else []
+    except BaseException:
+        if own:
+            staging.abort()
+        raise
+
+
+def _created() -> str | None:
+    """The run's one timestamp: SOURCE_DATE_EPOCH when set, else none, so reruns match."""
+    import datetime as dt
+    import os
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return None
+    try:
+        when = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise SamplingError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}") from exc
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _summary(r: RunResult, totals: Totals, binning, names, driver_chunks) -> dict:
@@ -204,6 +224,7 @@ def _summary(r: RunResult, totals: Totals, binning, names, driver_chunks) -> dic
     n_driver = len(next(iter(dins.values())))
     summary = {
         "riskmc_version": __version__,
+        "created": _created(),
         "title": ps.title,
         "priors_files": [{"path": f.path, "sha256": f.sha256} for f in ps.files],
         "scenario": ps.scenario,

@@ -54,6 +54,69 @@ def atomic_path(final: str | Path):
         raise
 
 
+class Staging:
+    """All of a run's files, written under temporary names, renamed into place together.
+
+    `path(name)` gives a temporary path in the output folder; `commit()` renames every
+    staged file to its final name with SIGINT and SIGTERM held back, so an interrupted
+    or failed run leaves the folder as it was: no new file a pipeline could take for
+    finished, no mix of this run's files with an older run's. The report is renamed
+    last: its presence means the rest are in place.
+    """
+
+    ORDER = ("draws.parquet", "summary.json", "draws.nc", "report.html")
+
+    def __init__(self, folder: str | Path):
+        self.folder = prepare_dir(folder)
+        self.staged: dict[str, Path] = {}
+        self.committed: list[Path] = []
+
+    def path(self, name: str) -> Path:
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.", suffix=".part")
+        os.close(fd)
+        self.staged[name] = Path(tmp)
+        return Path(tmp)
+
+    def write(self, name: str, data: bytes) -> None:
+        tmp = self.path(name)
+        try:
+            tmp.write_bytes(data)
+        except OSError as exc:
+            raise OutputError(f"cannot write {name}: {exc.strerror}", file=self.folder,
+                              hint="free some space or choose another folder with --out") from exc
+
+    def commit(self) -> list[Path]:
+        import signal
+        mask = _umask()
+        names = sorted(self.staged, key=lambda n: (self.ORDER.index(n) if n in self.ORDER else -1, n))
+        blocked = {signal.SIGINT, signal.SIGTERM}
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        try:
+            for name in names:
+                tmp = self.staged.pop(name)
+                os.chmod(tmp, 0o666 & ~mask)
+                final = self.folder / name
+                os.replace(tmp, final)
+                self.committed.append(final)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        return self.committed
+
+    def abort(self) -> None:
+        for tmp in self.staged.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        self.staged.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        if et is not None:
+            self.abort()
+        return False
+
+
 def write_bytes(final: str | Path, data: bytes) -> None:
     try:
         with atomic_path(final) as tmp:
@@ -86,7 +149,10 @@ def output_column(name: str, year: int) -> str:
 
 
 class DrawsWriter:
-    """Stream draws.parquet one chunk (one row group) at a time; rename into place on close.
+    """Stream draws.parquet to `path` one chunk (one row group) at a time.
+
+    Write to a staged path (see Staging): the file is renamed into place only once the
+    whole run's files are complete.
 
     Columns: `draw` (int64), `chunk` (int32), every input, then every output as
     NAME_yYEAR (`nvidia_share_y2030`): the `y` keeps outputs apart from inputs such as
@@ -108,10 +174,8 @@ class DrawsWriter:
         fields += [pa.field(n, pa.float64()) for n in self.inputs]
         fields += [pa.field(output_column(o, y), pa.float64()) for o in self.outputs for y in self.years]
         self.schema = pa.schema(fields)
-        self._ctx = atomic_path(self.path)
         try:
-            tmp = self._ctx.__enter__()
-            self._writer = pq.ParquetWriter(tmp, self.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
         except OSError as exc:
             raise OutputError(f"cannot write the file: {exc.strerror}", file=self.path) from exc
         return self
@@ -133,11 +197,10 @@ class DrawsWriter:
     def __exit__(self, et, ev, tb):
         try:
             self._writer.close()
-        except BaseException as exc:
-            # The temporary file goes; nothing half-written takes the final name.
-            self._ctx.__exit__(type(exc), exc, exc.__traceback__)
-            raise
-        return self._ctx.__exit__(et, ev, tb)
+        except OSError as exc:
+            if et is None:
+                raise OutputError(f"cannot write the file: {exc.strerror}", file=self.path) from exc
+        return False
 
 
 def read_draws(path: str | Path) -> pl.DataFrame:

@@ -35,12 +35,11 @@ def run(
     depfile: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write a make rule listing the priors files this run read (like a compiler's -MD).")] = None,
 ) -> None:
     """Run the Monte Carlo and write report.html, summary.json and draws.parquet."""
-    from ..io import prepare_dir, write_bytes
+    from ..io import Staging, write_bytes
     from ..priors import load
 
     out = out or Path("reports") / (priors.stem + (f"-{scenario}" if scenario else ""))
-    with user_errors():
-        prepare_dir(out)
+    with user_errors(out):
         ps = load(priors, scenario=scenario, allow_unused=allow_unused)
         planned = max_draws if target_mcse is not None and max_draws else (draws or ps.run.get("draws", 100_000))
         if save_draws is None:
@@ -48,28 +47,27 @@ def run(
             if not save_draws and not quiet:
                 say(f"riskmc: note: draws.parquet not written (it would be about "
                     f"{draws_file_bytes(planned) >> 20} MiB); pass --save-draws to keep every draw")
-        draws_path = out / "draws.parquet"
-        if not save_draws and draws_path.exists():
-            draws_path.unlink()  # a stale file from another run would contradict this one
-        kwargs = dict(draws=draws, seed=seed, sampler=sampler, workers=workers,
-                      draws_path=draws_path if save_draws else None,
-                      target_mcse=target_mcse, max_draws=max_draws)
-        if is_terminal() and not quiet:
-            result = _with_progress(ps, planned, kwargs)
-        else:
-            result = api_run(ps, **kwargs)
+        with Staging(out) as staging:
+            kwargs = dict(draws=draws, seed=seed, sampler=sampler, workers=workers,
+                          draws_path=staging.path("draws.parquet") if save_draws else None,
+                          target_mcse=target_mcse, max_draws=max_draws)
+            if is_terminal() and not quiet:
+                result = _with_progress(ps, planned, kwargs)
+            else:
+                result = api_run(ps, **kwargs)
+            write_run(result, staging)
+            if not save_draws and (out / "draws.parquet").exists():
+                (out / "draws.parquet").unlink()  # a stale file from another run would contradict this one
+            paths = staging.commit()
         if not quiet:
             for note in result.summary["notes"]:
                 say(f"riskmc: note: {note}")
-        paths = write_run(result, out)
-        if save_draws:
-            paths["draws"] = draws_path
         if depfile is not None:
-            targets = " ".join(str(p) for p in paths.values())
+            targets = " ".join(str(p) for p in paths)
             sources = " ".join(f.path for f in result.priors.files)
             write_bytes(depfile, f"{targets}: {sources}\n".encode())
     if not quiet:
-        typer.echo(paths["report"])
+        typer.echo(out / "report.html")
     if result.converged is False:
         say(f"riskmc: target MCSE {target_mcse:g} not reached in {result.draws:,} draws "
             "(raise --max-draws)")
