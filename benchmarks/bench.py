@@ -62,8 +62,9 @@ def native(rng, fam, n):
 
 t0 = time.perf_counter()
 out = {}
-if mode == "riskmc":
-    r = riskmc.run(priors, draws=draws, seed=seed, workers=workers, sampler=sampler)
+if mode in ("riskmc", "dask"):
+    backend = "dask" if mode == "dask" else "local"
+    r = riskmc.run(priors, draws=draws, seed=seed, workers=workers, sampler=sampler, backend=backend)
     heads = {o: r.summary["outputs"][o]["years"]["2030"]["mean"]["value"]
              for o in ("nvidia_share", "amazon_eps_upside")}
     out["means"] = heads
@@ -126,6 +127,13 @@ def main() -> None:
     h = child("riskmc", huge, workers)
     print(f"peak RSS, draws not saved: {rss_big:.0f} MiB at {big:,}; {h['peak_rss_mib']:.0f} MiB at "
           f"{huge:,} ({100 * (h['peak_rss_mib'] / rss_big - 1):+.1f}%); {huge / h['seconds']:,.0f} draws/s")
+
+    # Dask: a LocalCluster on loopback, started inside the timed run (its real cost).
+    n_dask = sizes[1]
+    d = measure("dask", n_dask, workers)
+    print(f"Dask LocalCluster ({workers} workers) at {n_dask:,} draws: {d['seconds']:.2f} s vs "
+          f"{results[n_dask][0]['seconds']:.2f} s local, overhead "
+          f"{d['seconds'] / results[n_dask][0]['seconds']:.2f}x (cluster start-up included)")
 
     # Variance reduction: spread of the headline 2030 means over independent seeds.
     n_vr, seeds = 2 ** 16, (6 if QUICK else 16)

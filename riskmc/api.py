@@ -73,7 +73,8 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
         sampler: str | None = None, workers: int | None = None, scenario: str | None = None,
         allow_unused: bool = False, progress: Callable[[int], None] | None = None,
         keep_draws: bool = False, draws_path: str | Path | None = None,
-        target_mcse: float | None = None, max_draws: int | None = None) -> RunResult:
+        target_mcse: float | None = None, max_draws: int | None = None,
+        backend: str = "local", scheduler: str | None = None) -> RunResult:
     """Sample the priors, evaluate the market model for 2025-2030 and summarise.
 
     Settings not given come from the file's `[run]` table, then from defaults
@@ -82,6 +83,8 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
     `result.inputs`/`result.outputs` (memory grows with draws); `draws_path` streams
     them to a Parquet file instead. With `target_mcse`, chunks are added (doubling from
     `draws`) until every headline statistic's MCSE is below it or `max_draws` is reached.
+    `backend="dask"` sends the same chunks with the same streams to a Dask cluster
+    (`scheduler` address, or a LocalCluster on loopback): the numbers do not change.
     """
     ps = priors if isinstance(priors, PriorSet) else load(priors, scenario=scenario,
                                                           allow_unused=allow_unused)
@@ -132,7 +135,7 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
 
         binning, totals = execute(
             kernel, workers, keep_below=p.n_chunks if keep_all else DRIVER_CHUNKS,
-            on_kept=on_kept, progress=progress,
+            on_kept=on_kept, progress=progress, backend=backend, scheduler=scheduler,
             stops=_checkpoints(first.n_chunks, p.n_chunks) if target_mcse is not None else None,
             enough=enough if target_mcse is not None else None)
 

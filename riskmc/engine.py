@@ -8,7 +8,7 @@ every draw.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -159,35 +159,72 @@ def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep_below: 
     return Batch(first, reds, hist, kept or None)
 
 
-def batches(kernel: Kernel, b: Binning, start: int, stop: int, workers: int, keep_below: int,
-            pilot_chunk: Chunk | None = None) -> Iterator[Batch]:
-    """Reduce chunks [start, stop) in batches, yielded in order, on `workers` threads.
+BACKENDS = ("local", "dask")
 
-    numpy and the compiled reduction release the GIL, so threads run chunks in parallel
-    (a spawned process pool measured slower here: start-up and pickling cost more than
-    the GIL). A bounded window of batches in flight bounds memory.
+
+def batches(kernel: Kernel, b: Binning, start: int, stop: int, workers: int, keep_below: int,
+            pilot_chunk: Chunk | None = None, pool=None) -> Iterator[Batch]:
+    """Reduce chunks [start, stop) in batches, yielded in order.
+
+    Locally on `workers` threads: numpy and the compiled reduction release the GIL (a
+    spawned process pool measured slower here: start-up and pickling cost more than
+    the GIL). With `pool`, a dask.distributed Client, the same batches with the same
+    streams run on its cluster and only their reductions come back. Either way a
+    bounded window of batches in flight bounds memory.
     """
     bounds = [(i, min(i + BATCH_CHUNKS, stop)) for i in range(start, stop, BATCH_CHUNKS)]
+    if pool is not None:
+        kernel_f, binning_f = pool.scatter([kernel, b], broadcast=True)
+        window = 2 * max(workers, len(pool.scheduler_info(n_workers=-1).get("workers", {})) or 1)
+
+        def submit(bd):
+            return pool.submit(reduce_batch, kernel_f, binning_f, bd[0], bd[1], keep_below,
+                               key=f"riskmc-batch-{bd[0]}-{kernel.root.entropy}", pure=False)
+        yield from _windowed(bounds, submit, window)
+        return
     if workers == 1:
         for bd in bounds:
             yield reduce_batch(kernel, b, bd[0], bd[1], keep_below, pilot_chunk)
         return
-    pool = ThreadPoolExecutor(max_workers=workers)
-    submit = functools.partial(pool.submit, lambda bd: reduce_batch(kernel, b, bd[0], bd[1],
-                                                                    keep_below, pilot_chunk))
-    with pool:
-        window = 2 * workers
-        futures = [submit(bd) for bd in bounds[:window]]
-        for k in range(len(bounds)):
-            res = futures[k].result()
-            futures[k] = None
-            if k + window < len(bounds):
-                futures.append(submit(bounds[k + window]))
-            yield res
+    with ThreadPoolExecutor(max_workers=workers) as threads:
+        yield from _windowed(bounds, lambda bd: threads.submit(
+            reduce_batch, kernel, b, bd[0], bd[1], keep_below, pilot_chunk), 2 * workers)
+
+
+def _windowed(bounds, submit, window) -> Iterator[Batch]:
+    """Results in order, with at most `window` batches submitted and not yet taken."""
+    futures = [submit(bd) for bd in bounds[:window]]
+    for k in range(len(bounds)):
+        res = futures[k].result()
+        futures[k] = None
+        if k + window < len(bounds):
+            futures.append(submit(bounds[k + window]))
+        yield res
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None, workers: int):
+    """A dask.distributed Client: to `scheduler`, or to a LocalCluster on loopback."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise SamplingError("the dask backend needs dask.distributed",
+                            hint="pip install 'riskmc[dask]'") from exc
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=10)
+        except (OSError, TimeoutError) as exc:
+            raise SamplingError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+        with client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address=None, processes=True) as cluster, Client(cluster) as client:
+        yield client
 
 
 def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
-            keep_below: int = 0,
+            keep_below: int = 0, backend: str = "local", scheduler: str | None = None,
             on_kept: Callable[[Chunk], None] | None = None,
             progress: Callable[[int], None] | None = None,
             enough: Callable[[Totals, Binning], bool] | None = None) -> tuple[Binning, Totals]:
@@ -195,23 +232,27 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
 
     `stops` are chunk counts where `enough(totals, binning)` may end the run early
     (for --target-mcse); chunks below `keep_below` go to `on_kept` in chunk order.
+    `backend` "dask" runs the batches on a Dask cluster (`scheduler`, or a LocalCluster
+    on loopback); the numbers are the same as "local".
     """
+    if backend not in BACKENDS:
+        raise SamplingError(f"unknown backend '{backend}'", hint=f"use one of {', '.join(BACKENDS)}")
     b, c0 = pilot(kernel)
-    totals = None
+    totals = Totals(kernel.stack(c0.outputs).shape[0])
     done = 0
-    for stop in stops or [kernel.plan.n_chunks]:
-        for batch in batches(kernel, b, done, stop, workers, keep_below, pilot_chunk=c0):
-            if totals is None:
-                totals = Totals(batch.hist.shape[0])
-            totals.hist += batch.hist
-            for red in batch.reductions:
-                merge(totals, red)
-            for c in batch.chunks or ():
-                if on_kept:
-                    on_kept(c)
-            if progress:
-                progress(sum(r.n for r in batch.reductions))
-        done = stop
-        if enough is not None and enough(totals, b):
-            break
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(dask_client(scheduler, workers)) if backend == "dask" else None
+        for stop in stops or [kernel.plan.n_chunks]:
+            for batch in batches(kernel, b, done, stop, workers, keep_below, pilot_chunk=c0, pool=pool):
+                totals.hist += batch.hist
+                for red in batch.reductions:
+                    merge(totals, red)
+                for c in batch.chunks or ():
+                    if on_kept:
+                        on_kept(c)
+                if progress:
+                    progress(sum(r.n for r in batch.reductions))
+            done = stop
+            if enough is not None and enough(totals, b):
+                break
     return b, totals

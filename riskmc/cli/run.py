@@ -30,6 +30,8 @@ def run(
     save_draws: Annotated[bool | None, typer.Option(help=f"Write draws.parquet, one row per draw (default: only while it stays under {SAVE_DRAWS_BYTES >> 20} MiB, about 1 KB a draw).", show_default=False)] = None,
     target_mcse: Annotated[float | None, typer.Option(min=0, help="Add draws until every headline statistic's MCSE is below this (exit 5 if --max-draws comes first).")] = None,
     max_draws: Annotated[int | None, typer.Option(min=1, help="Ceiling for --target-mcse (default: 100 x --draws).")] = None,
+    backend: Annotated[str, typer.Option(help="local (threads) or dask; never changes the numbers.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default with --backend dask: a LocalCluster on 127.0.0.1).")] = None,
     allow_unused: Annotated[bool, typer.Option(help="Warn instead of failing on priors the model does not use.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     depfile: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write a make rule listing the priors files this run read (like a compiler's -MD).")] = None,
@@ -50,7 +52,8 @@ def run(
         with Staging(out) as staging:
             kwargs = dict(draws=draws, seed=seed, sampler=sampler, workers=workers,
                           draws_path=staging.path("draws.parquet") if save_draws else None,
-                          target_mcse=target_mcse, max_draws=max_draws)
+                          target_mcse=target_mcse, max_draws=max_draws, backend=backend,
+                          scheduler=scheduler)
             if is_terminal() and not quiet:
                 result = _with_progress(ps, planned, kwargs)
             else:
