@@ -166,20 +166,24 @@ def _headline_mcse(totals, binning, sampler, names) -> float:
     return max(v[s]["mcse"] for n, v in stats.items() if n.split("[")[0] in heads for s in HEADLINE_STATS)
 
 
-def write(result: RunResult, out) -> list[Path]:
-    """Write summary.json and report.html (and draws.nc, when asked for) into `out`.
+def write(result: RunResult, out, *, netcdf: bool = False) -> list[Path]:
+    """Write summary.json and report.html (and draws.nc with `netcdf`) into `out`.
 
     `out` is a folder, or an io.Staging that the caller commits itself (the CLI stages
     draws.parquet during the run and commits everything at once). Files take their
     final names together, the report last, only once all are complete.
     """
-    from .io import Staging, dumps_json
+    from .io import Staging, dumps_json, netcdf_bytes
     from .report import render
 
+    if netcdf and result.outputs is None:
+        raise SamplingError("draws.nc needs the draws: run with keep_draws=True")
     own = not isinstance(out, Staging)
     staging = Staging(out) if own else out
     try:
         staging.write("summary.json", dumps_json(result.summary))
+        if netcdf:
+            staging.write("draws.nc", netcdf_bytes(result, result.summary.get("created")))
         staging.write("report.html", render(result.summary).encode())
         return staging.commit() if own else []
     except BaseException:

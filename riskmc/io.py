@@ -208,3 +208,40 @@ def read_draws(path: str | Path) -> pl.DataFrame:
         return pl.read_parquet(path)
     except FileNotFoundError:
         raise OutputError("no draws.parquet here: re-run with --save-draws", file=path) from None
+
+
+def netcdf_bytes(result, created: str | None) -> bytes:
+    """The run's draws as an arviz DataTree in netCDF-4: `prior` holds the inputs,
+    `prior_predictive` the outputs, with dims (chain, draw) and (chain, draw, year).
+
+    Chunks are the chains when every chunk is whole (each is an independent stream),
+    otherwise there is one chain. Byte-stable: arviz's wall-clock `created_at` is
+    replaced by the run's one timestamp.
+    """
+    try:
+        import arviz as az
+        import h5netcdf  # noqa: F401
+    except ImportError as exc:
+        raise OutputError("--netcdf needs h5netcdf", hint="pip install 'riskmc[netcdf]'") from exc
+    n = result.draws
+    size = result.plan.chunk_size
+    chains = n // size if n % size == 0 else 1
+
+    def shape(a):
+        return a.reshape(chains, n // chains, *a.shape[1:])
+
+    dt = az.from_dict(
+        {"prior": {k: shape(v) for k, v in result.inputs.items()},
+         "prior_predictive": {k: shape(np.ascontiguousarray(v)) for k, v in result.outputs.items()}},
+        dims={k: ["year"] for k in result.outputs},
+        coords={"year": [int(y) for y in result.years]},
+    )
+    for node in dt.subtree:
+        node.attrs.pop("created_at", None)
+        if created:
+            node.attrs["created_at"] = created
+        node.attrs["riskmc_seed"] = int(result.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "draws.nc"
+        dt.to_netcdf(path, engine="h5netcdf")
+        return path.read_bytes()

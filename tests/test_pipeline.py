@@ -70,3 +70,61 @@ def test_source_date_epoch_is_the_one_timestamp(tmp_path):
     assert s["created"] == "2025-12-02T00:00:00Z"
     for name in ("summary.json", "report.html", "draws.parquet"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
+
+
+def test_netcdf_opens_in_arviz_and_is_byte_stable(tmp_path):
+    import arviz as az
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from riskmc.cli import app
+    outs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        r = CliRunner().invoke(app, ["run", str(BASE), "--draws", "32768", "--seed", "3", "--out", str(out),
+                                     "--netcdf", "--quiet"])
+        assert r.exit_code == 0, r.output
+        outs.append(out)
+    assert (outs[0] / "draws.nc").read_bytes() == (outs[1] / "draws.nc").read_bytes()
+    dt = az.from_netcdf(outs[0] / "draws.nc")
+    pp = dt["prior_predictive"]
+    assert dict(pp.sizes) == {"chain": 2, "draw": 16384, "year": 6}
+    assert "custom_share_2030" in dt["prior"].data_vars
+    s = az.summary(dt, group="prior_predictive", var_names=["nvidia_share"])
+    summary = json.loads((outs[0] / "summary.json").read_text())
+    mean_2030 = summary["outputs"]["nvidia_share"]["years"]["2030"]["mean"]["value"]
+    np.testing.assert_allclose(float(pp["nvidia_share"].sel(year=2030).mean()), mean_2030, rtol=1e-12)
+    assert len(s) == 6
+
+
+def test_summary_matches_its_schema(base_run):
+    import json as _json
+    from importlib import resources
+
+    import jsonschema
+    schema = _json.loads(resources.files("riskmc.schemas").joinpath("summary.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(_json.loads(_json.dumps(base_run.summary)), schema)
+    # The schema is strict: an unknown field is an error.
+    bad = dict(base_run.summary, surprise=1)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_target_mcse_exit_codes(tmp_path):
+    from typer.testing import CliRunner
+
+    from riskmc.cli import app
+    runner = CliRunner()
+    ok = runner.invoke(app, ["run", str(BASE), "--draws", "16384", "--target-mcse", "0.01",
+                             "--out", str(tmp_path / "ok"), "--quiet"])
+    assert ok.exit_code == 0, ok.output
+    s = json.loads((tmp_path / "ok" / "summary.json").read_text())
+    assert s["convergence"]["converged"] is True and s["draws"] == 16384
+    short = runner.invoke(app, ["run", str(BASE), "--draws", "16384", "--target-mcse", "0.0001",
+                                "--max-draws", "65536", "--out", str(tmp_path / "no"), "--quiet"])
+    assert short.exit_code == 5
+    assert short.output == "riskmc: target MCSE 0.0001 not reached in 65,536 draws (raise --max-draws)\n"
+    s = json.loads((tmp_path / "no" / "summary.json").read_text())
+    assert s["convergence"] == {"target_mcse": 0.0001, "converged": False, "max_draws": 65536}
+    assert s["command"].endswith("--draws 16384 --sampler mc --target-mcse 0.0001 --max-draws 65536")

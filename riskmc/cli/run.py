@@ -30,6 +30,7 @@ def run(
     save_draws: Annotated[bool | None, typer.Option(help=f"Write draws.parquet, one row per draw (default: only while it stays under {SAVE_DRAWS_BYTES >> 20} MiB, about 1 KB a draw).", show_default=False)] = None,
     target_mcse: Annotated[float | None, typer.Option(min=0, help="Add draws until every headline statistic's MCSE is below this (exit 5 if --max-draws comes first).")] = None,
     max_draws: Annotated[int | None, typer.Option(min=1, help="Ceiling for --target-mcse (default: 100 x --draws).")] = None,
+    netcdf: Annotated[bool, typer.Option("--netcdf", help="Also write draws.nc for arviz (prior = inputs, prior_predictive = outputs); holds every draw in memory.")] = False,
     backend: Annotated[str, typer.Option(help="local (threads) or dask; never changes the numbers.")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default with --backend dask: a LocalCluster on 127.0.0.1).")] = None,
     allow_unused: Annotated[bool, typer.Option(help="Warn instead of failing on priors the model does not use.")] = False,
@@ -53,12 +54,12 @@ def run(
             kwargs = dict(draws=draws, seed=seed, sampler=sampler, workers=workers,
                           draws_path=staging.path("draws.parquet") if save_draws else None,
                           target_mcse=target_mcse, max_draws=max_draws, backend=backend,
-                          scheduler=scheduler)
+                          scheduler=scheduler, keep_draws=netcdf)
             if is_terminal() and not quiet:
                 result = _with_progress(ps, planned, kwargs)
             else:
                 result = api_run(ps, **kwargs)
-            write_run(result, staging)
+            write_run(result, staging, netcdf=netcdf)
             if not save_draws and (out / "draws.parquet").exists():
                 (out / "draws.parquet").unlink()  # a stale file from another run would contradict this one
             paths = staging.commit()

@@ -1,0 +1,1 @@
+"""JSON Schemas of riskmc's output files, shipped with the package."""
