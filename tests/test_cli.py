@@ -163,3 +163,28 @@ def test_priors_show_html_has_a_picture_per_prior(tmp_path):
     drawn = [n for n, p in ps.priors.items() if p.family.name != "fixed"]
     assert html.count('aria-label="Density of the prior') == len(drawn)
     assert "<script" not in html
+
+
+def test_sensitivity_joins_the_report(tmp_path):
+    out = tmp_path / "run"
+    assert invoke("run", BASE, "--draws", 20000, "--seed", 1, "--out", out, "--quiet").exit_code == 0
+    r = invoke("sensitivity", BASE, "--draws", 2048, "--seed", 1, "--out", out)
+    assert r.exit_code == 0, r.output
+    res = json.loads((out / "sensitivity.json").read_text())
+    assert res["note"].startswith("Sobol indices assume independent factors; correlated priors are "
+                                  "analysed as groups: group(ai_capex_2025, ai_capex_cum_2030, aws_capacity_add_gw)")
+    share = res["outputs"]["nvidia_share"]
+    assert share["sobol"][0]["factor"] == "other_merchant_share_2030"
+    assert share["tornado"]["rows"][0]["input"] == "other_merchant_share_2030"
+    html = (out / "report.html").read_text()
+    assert "Tornado chart of NVIDIA" in html and "Sobol indices [95% bootstrap interval]" in html
+    # Re-rendering from the folder keeps the section.
+    (out / "report.html").unlink()
+    assert invoke("report", out).exit_code == 0
+    assert "Sobol indices [95% bootstrap interval]" in (out / "report.html").read_text()
+
+
+def test_sensitivity_unknown_output():
+    r = invoke("sensitivity", BASE, "--output", "nvidia_shares", "--draws", 256)
+    assert r.exit_code == 2
+    assert r.output == "riskmc: error: unknown output 'nvidia_shares' (did you mean 'nvidia_share'?)\n"

@@ -23,5 +23,7 @@ def report(
 
     with user_errors():
         summary = read_summary(run_dir / "summary.json")
-        write_bytes(run_dir / "report.html", render(summary).encode())
+        sens = run_dir / "sensitivity.json"
+        sens = read_summary(sens) if sens.exists() else None
+        write_bytes(run_dir / "report.html", render(summary, sens).encode())
     typer.echo(run_dir / "report.html")

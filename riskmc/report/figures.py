@@ -85,7 +85,7 @@ def density(xs: np.ndarray, ys: np.ndarray, stated: list[float], discrete: bool 
         return _svg(fig)
 
 
-def tornado(rows: list[dict], title: str) -> str:
+def rank_bars(rows: list[dict], title: str) -> str:
     """Horizontal bars of each prior's rank correlation with the output."""
     rows = rows[:10][::-1]
     with plt.rc_context(STYLE):
@@ -96,5 +96,21 @@ def tornado(rows: list[dict], title: str) -> str:
         ax.axvline(0, color="black", lw=0.6)
         ax.set_xlim(-1, 1)
         ax.set_xlabel("Spearman rank correlation with the output (bars: 2 MCSE)")
+        ax.set_title(title, fontsize=9)
+        return _svg(fig)
+
+
+def tornado(base: float, rows: list[dict], title: str, fmt) -> str:
+    """The output as each prior alone moves from its p05 to its p95, others at medians."""
+    rows = rows[:12][::-1]
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(5.2, 0.28 * len(rows) + 0.9))
+        for k, r in enumerate(rows):
+            lo, hi = r["at_low"], r["at_high"]
+            ax.barh(k, hi - base, left=base, color=INK, height=0.6)
+            ax.barh(k, lo - base, left=base, color=ACCENT, height=0.6)
+        ax.set_yticks(range(len(rows)), [r["input"] for r in rows])
+        ax.axvline(base, color="black", lw=0.8)
+        ax.set_xlabel(f"output (base {fmt(base)}): blue at the prior's p95, red at its p05")
         ax.set_title(title, fontsize=9)
         return _svg(fig)

@@ -83,8 +83,8 @@ def render_priors(ps) -> str:
         correlations=[{"between": [a, b], "spearman": v} for a, b, v in ps.dependence.pairs])
 
 
-def render(summary: dict) -> str:
-    """The report as an HTML string, from summary.json's content alone."""
+def render(summary: dict, sensitivity: dict | None = None) -> str:
+    """The report as an HTML string, from summary.json (and sensitivity.json if there is one)."""
     years = summary["years"]
     last = str(years[-1])
     outs = summary["outputs"]
@@ -105,10 +105,17 @@ def render(summary: dict) -> str:
         q = {k: [o["years"][str(y)][k]["value"] for y in years] for k in ("p5", "p25", "p50", "p75", "p95")}
         fans.append({"name": name, "o": o, "svg": figures.fan(years, q, o["unit"], o["label"])})
     drivers = [{"name": n, "label": outs[n]["label"], "rows": rows,
-                "svg": figures.tornado(rows, f"{outs[n]['label']}, {summary['drivers']['year']}")}
+                "svg": figures.rank_bars(rows, f"{outs[n]['label']}, {summary['drivers']['year']}")}
                for n, rows in summary["drivers"]["outputs"].items()]
+    sens = None
+    if sensitivity is not None:
+        sens = {"meta": sensitivity, "outputs": [
+            {"name": n, "o": o, "svg": figures.tornado(
+                o["tornado"]["base"], o["tornado"]["rows"], f"{o['label']}, {sensitivity['year']}",
+                lambda v, u=o["unit"]: fmt_value(v, u))}
+            for n, o in sensitivity["outputs"].items()]}
     priors = _prior_rows(summary["inputs"])
     return _env().get_template("report.html.j2").render(
-        s=summary, last=last, headline=headline, fans=fans, drivers=drivers, priors=priors,
+        s=summary, last=last, headline=headline, fans=fans, drivers=drivers, priors=priors, sens=sens,
         model_html=model_doc(),
     )
