@@ -64,7 +64,8 @@ class Staging:
     last: its presence means the rest are in place.
     """
 
-    ORDER = ("draws.parquet", "summary.json", "draws.nc", "sensitivity.json", "report.html")
+    ORDER = ("draws.parquet", "summary.json", "draws.nc", "sensitivity.json", "compare.json",
+             "report.html", "compare.html")
 
     def __init__(self, folder: str | Path):
         self.folder = prepare_dir(folder)

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from riskmc.cli import app
-from tests.conftest import BASE
+from tests.conftest import BASE, ROOT
 
 runner = CliRunner()
 
@@ -188,3 +188,32 @@ def test_sensitivity_unknown_output():
     r = invoke("sensitivity", BASE, "--output", "nvidia_shares", "--draws", 256)
     assert r.exit_code == 2
     assert r.output == "riskmc: error: unknown output 'nvidia_shares' (did you mean 'nvidia_share'?)\n"
+
+
+def test_all_scenarios_each_into_its_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = invoke("run", BASE, "--draws", 5000, "--all-scenarios")
+    assert r.exit_code == 0, r.output
+    assert r.output.split() == ["reports/base/report.html", "reports/base-nvidia-price-war/report.html",
+                                "reports/base-trainium-slip/report.html"]
+    s = json.loads((tmp_path / "reports/base-trainium-slip/summary.json").read_text())
+    assert s["scenario"] == "trainium-slip"
+    assert s["command"].endswith("--scenario trainium-slip")
+
+
+def test_compare_same_seed_shows_paired_errors(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert invoke("run", BASE, "--draws", 20000, "--seed", 5, "--out", a, "--quiet").exit_code == 0
+    assert invoke("run", ROOT / "priors" / "bull.toml", "--draws", 20000, "--seed", 5, "--out", b,
+                  "--quiet").exit_code == 0
+    r = invoke("compare", a, b, "--out", tmp_path / "cmp")
+    assert r.exit_code == 0, r.output
+    res = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert res["common_random_numbers"] and res["paired_errors"]
+    assert [d["prior"] for d in res["priors_diff"]] == ["hyperscaler_fraction", "custom_share_2030",
+                                                        "custom_cost_advantage", "savings_kept_as_margin"]
+    m = res["outputs"]["nvidia_share"]["years"]["2030"]["mean"]
+    assert m["shift"] < 0
+    # Common random numbers: the paired error is far below the independent-runs error.
+    assert m["mcse_paired"] < m["mcse_independent"] / 5
+    assert "common random numbers" in (tmp_path / "cmp" / "compare.html").read_text()

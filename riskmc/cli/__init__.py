@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import priors, report, run, sensitivity
+from . import compare, priors, report, run, sensitivity
 from .common import EXIT_TABLE
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.add_typer(run.app)
 app.add_typer(report.app)
 app.add_typer(sensitivity.app)
+app.add_typer(compare.app)
 app.add_typer(priors.app, name="priors")
 
 

@@ -35,9 +35,34 @@ def run(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default with --backend dask: a LocalCluster on 127.0.0.1).")] = None,
     allow_unused: Annotated[bool, typer.Option(help="Warn instead of failing on priors the model does not use.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    all_scenarios: Annotated[bool, typer.Option("--all-scenarios", help="Run the file as it is and under each of its scenarios, each into its own folder.")] = False,
     depfile: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write a make rule listing the priors files this run read (like a compiler's -MD).")] = None,
 ) -> None:
     """Run the Monte Carlo and write report.html, summary.json and draws.parquet."""
+    from ..priors import load
+
+    settings = dict(draws=draws, seed=seed, sampler=sampler, workers=workers, save_draws=save_draws,
+                    target_mcse=target_mcse, max_draws=max_draws, netcdf=netcdf, backend=backend,
+                    scheduler=scheduler, allow_unused=allow_unused, quiet=quiet)
+    if not all_scenarios:
+        code = _one(priors, scenario, out, depfile, **settings)
+        if code:
+            raise typer.Exit(code=code)
+        return
+    if scenario or out or depfile:
+        say("riskmc: error: --all-scenarios writes reports/<stem>[-<scenario>]/ for each; "
+            "drop --scenario, --out and --depfile")
+        raise typer.Exit(code=2)
+    with user_errors():
+        names = load(priors, allow_unused=allow_unused).scenarios
+    codes = [_one(priors, name, None, None, **settings) for name in (None, *names)]
+    if any(codes):
+        raise typer.Exit(code=max(codes))
+
+
+def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_draws, target_mcse,
+         max_draws, netcdf, backend, scheduler, allow_unused, quiet) -> int:
+    """One run into its folder; returns the exit code (0, or 5 when not converged)."""
     from ..io import Staging, write_bytes
     from ..priors import load
 
@@ -75,7 +100,8 @@ def run(
     if result.converged is False:
         say(f"riskmc: target MCSE {target_mcse:g} not reached in {result.draws:,} draws "
             "(raise --max-draws)")
-        raise typer.Exit(code=NOT_CONVERGED)
+        return NOT_CONVERGED
+    return 0
 
 
 def _speed_column():

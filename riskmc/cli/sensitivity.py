@@ -39,7 +39,7 @@ def sensitivity(
             staging.commit()
     if res["note"]:
         say(f"riskmc: note: {res['note']}")
-    for name, o in res["outputs"].items():
+    for o in res["outputs"].values():
         typer.echo(f"{o['label']}, {res['year']}: factor, first-order S1 [95% CI], total ST [95% CI]")
         for r in o["sobol"][:8]:
             typer.echo(f"  {r['factor']:<60} S1 {r['S1']:+.3f} [{r['S1_ci'][0]:+.3f}, {r['S1_ci'][1]:+.3f}]"

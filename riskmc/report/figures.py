@@ -114,3 +114,15 @@ def tornado(base: float, rows: list[dict], title: str, fmt) -> str:
         ax.set_xlabel(f"output (base {fmt(base)}): blue at the prior's p95, red at its p05")
         ax.set_title(title, fontsize=9)
         return _svg(fig)
+
+
+def overlay(ha: dict, hb: dict, xlabel: str, label_a: str, label_b: str) -> str:
+    """Two runs' distributions of one output, overlaid."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(5.2, 2.6))
+        ax.stairs(ha["density"], ha["edges"], fill=True, color=INK, alpha=0.45, label=f"A: {label_a}")
+        ax.stairs(hb["density"], hb["edges"], fill=True, color=ACCENT, alpha=0.45, label=f"B: {label_b}")
+        ax.set_xlabel(xlabel)
+        ax.set_yticks([])
+        ax.legend(fontsize=7, frameon=False)
+        return _svg(fig)

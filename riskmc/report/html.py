@@ -119,3 +119,14 @@ def render(summary: dict, sensitivity: dict | None = None) -> str:
         s=summary, last=last, headline=headline, fans=fans, drivers=drivers, priors=priors, sens=sens,
         model_html=model_doc(),
     )
+
+
+def render_compare(res: dict) -> str:
+    """compare.html: both runs' distributions overlaid, shifts, claims, the priors diff."""
+    overlays = []
+    for name, o in res["outputs"].items():
+        ha, hb = o["histograms"]
+        if o["headline"] and ha and hb:
+            overlays.append({"o": o, "svg": figures.overlay(ha, hb, f"{o['label']}, {ha['year']}",
+                                                             res["a"]["title"], res["b"]["title"])})
+    return _env().get_template("compare.html.j2").render(r=res, overlays=overlays)
