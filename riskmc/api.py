@@ -113,6 +113,17 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
     kept_in, kept_out, driver_chunks = [], [], []
     converged = None
 
+    heads = [i * len(market.YEARS) + len(market.YEARS) - 1
+             for i, o in enumerate(market.OUTPUTS) if o.headline]
+    trace = {names[i].split("[")[0]: [] for i in heads}
+
+    def snapshot(totals, binning):
+        stats, _ = finalize(totals, binning, sampler, names, only=heads)
+        for i in heads:
+            st = stats[names[i]]
+            trace[names[i].split("[")[0]].append(
+                {"draws": totals.n, **{k: st[k] for k in ("p5", "p50", "p95")}})
+
     def enough(totals, binning) -> bool:
         nonlocal converged
         converged = _headline_mcse(totals, binning, sampler, names) <= target_mcse
@@ -136,6 +147,7 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
         binning, totals = execute(
             kernel, workers, keep_below=p.n_chunks if keep_all else DRIVER_CHUNKS,
             on_kept=on_kept, progress=progress, backend=backend, scheduler=scheduler,
+            snapshot=snapshot,
             stops=_checkpoints(first.n_chunks, p.n_chunks) if target_mcse is not None else None,
             enough=enough if target_mcse is not None else None)
 
@@ -144,7 +156,13 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
     if keep_draws:
         result.inputs = {k: np.concatenate([d[k] for d in kept_in]) for k in market.INPUT_NAMES}
         result.outputs = {k: np.concatenate([d[k] for d in kept_out]) for k in tracked}
+    final, _ = finalize(totals, binning, sampler, names, only=heads)
+    for i in heads:
+        seq = trace[names[i].split("[")[0]]
+        if not seq or seq[-1]["draws"] != totals.n:
+            seq.append({"draws": totals.n, **{k: final[names[i]][k] for k in ("p5", "p50", "p95")}})
     result.summary = _summary(result, totals, binning, names, driver_chunks)
+    result.summary["convergence_trace"] = {"year": int(market.YEARS[-1]), "outputs": trace}
     return result
 
 

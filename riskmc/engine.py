@@ -227,8 +227,12 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
             keep_below: int = 0, backend: str = "local", scheduler: str | None = None,
             on_kept: Callable[[Chunk], None] | None = None,
             progress: Callable[[int], None] | None = None,
-            enough: Callable[[Totals, Binning], bool] | None = None) -> tuple[Binning, Totals]:
+            enough: Callable[[Totals, Binning], bool] | None = None,
+            snapshot: Callable[[Totals, Binning], None] | None = None) -> tuple[Binning, Totals]:
     """Run the kernel: the pilot, then batches merged in chunk order.
+
+    `snapshot(totals, binning)` is called after 1, 2, 4, 8, ... batches: the same points
+    for any worker count, for a picture of the estimates converging.
 
     `stops` are chunk counts where `enough(totals, binning)` may end the run early
     (for --target-mcse); chunks below `keep_below` go to `on_kept` in chunk order.
@@ -247,6 +251,9 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
                 totals.hist += batch.hist
                 for red in batch.reductions:
                     merge(totals, red)
+                merged = len(totals.chunk_n) // BATCH_CHUNKS
+                if snapshot and len(totals.chunk_n) % BATCH_CHUNKS == 0 and merged & (merged - 1) == 0:
+                    snapshot(totals, b)
                 for c in batch.chunks or ():
                     if on_kept:
                         on_kept(c)

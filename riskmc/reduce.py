@@ -196,8 +196,12 @@ def _quantile(edges, cum, p, vmin, vmax) -> float:
     return float(np.clip(edges[k - 1] + frac * (edges[k] - edges[k - 1]), vmin, vmax))
 
 
-def finalize(t: Totals, b: Binning, sampler: str, names: list[str]) -> tuple[dict, list[str]]:
-    """Per variable: {"mean", "sd", "p5".."p95"} each as {"value", "mcse"}; and notes."""
+def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
+             only: list[int] | None = None) -> tuple[dict, list[str]]:
+    """Per variable: {"mean", "sd", "p5".."p95"} each as {"value", "mcse"}; and notes.
+
+    `only` limits the work to those variable indices (running snapshots of a few).
+    """
     n = t.n
     notes = []
     c = b.center
@@ -212,6 +216,8 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str]) -> tuple[dic
     full = [i for i, m in enumerate(t.chunk_n) if m == t.chunk_n[0]]
     out = {}
     for j, name in enumerate(names):
+        if only is not None and j not in only:
+            continue
         edges, cum = _cdf_points(t, b, j)
         res = {"mean": {"value": float(mean[j])}, "sd": {"value": float(sd[j])}}
         constant = t.vmin[j] == t.vmax[j]

@@ -54,6 +54,13 @@ def test_report_in_chromium(tmp_path):
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "report-full.png"
         page.screenshot(path=str(shot), full_page=True)
+        # Print: nothing wider than an A4 or Letter page's printable width (~170 mm).
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": 640, "height": 900})
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        pdfs = {fmt: page.pdf(format=fmt) for fmt in ("A4", "Letter")}
+        for fmt, pdf in pdfs.items():
+            (ARTIFACTS / f"report-{fmt}.pdf").write_bytes(pdf)
         browser.close()
     assert not console, [m.text for m in console]
     assert not page_errors, page_errors
@@ -61,6 +68,8 @@ def test_report_in_chromium(tmp_path):
     assert heads == ["Headline", "Claims", "Paths, 2025–2030", "Distributions in 2030", "What drives it",
                      "Priors", "Diagnostics", "Reproduce", "Model"]
     assert sizes and all(w > 0 and h > 0 for w, h in sizes)
+    assert overflow <= 0
+    assert all(pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") > 3 for pdf in pdfs.values())
     # Not blank: a PNG of a blank page compresses to almost nothing.
     assert shot.stat().st_size > 50_000
     shutil.copy(out / "report.html", ARTIFACTS / "report.html")

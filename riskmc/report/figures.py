@@ -126,3 +126,21 @@ def overlay(ha: dict, hb: dict, xlabel: str, label_a: str, label_b: str) -> str:
         ax.set_yticks([])
         ax.legend(fontsize=7, frameon=False)
         return _svg(fig)
+
+
+def convergence(trace: list[dict], title: str, ylabel: str) -> str:
+    """Running p5, median and p95 as draws accumulate, each with a 2-MCSE band."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(5.2, 2.4))
+        n = [t["draws"] for t in trace]
+        for key, color in (("p5", ACCENT), ("p50", INK), ("p95", ACCENT)):
+            v = np.array([t[key]["value"] for t in trace])
+            e = np.array([t[key]["mcse"] or 0.0 for t in trace])
+            ax.plot(n, v, marker="o", ms=3, color=color, label=key)
+            ax.fill_between(n, v - 2 * e, v + 2 * e, color=color, alpha=0.2, lw=0)
+        ax.set_xscale("log")
+        ax.set_xlabel("draws so far")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=6, frameon=False, ncol=3)
+        return _svg(fig)

@@ -115,8 +115,12 @@ def render(summary: dict, sensitivity: dict | None = None) -> str:
                 lambda v, u=o["unit"]: fmt_value(v, u))}
             for n, o in sensitivity["outputs"].items()]}
     priors = _prior_rows(summary["inputs"])
+    trace = summary.get("convergence_trace")
+    traces = [{"o": outs[n], "svg": figures.convergence(t, f"{outs[n]['label']}, {trace['year']}", outs[n]["unit"])}
+              for n, t in (trace or {"outputs": {}})["outputs"].items()]
     return _env().get_template("report.html.j2").render(
         s=summary, last=last, headline=headline, fans=fans, drivers=drivers, priors=priors, sens=sens,
+        traces=traces,
         model_html=model_doc(),
     )
 
@@ -124,7 +128,7 @@ def render(summary: dict, sensitivity: dict | None = None) -> str:
 def render_compare(res: dict) -> str:
     """compare.html: both runs' distributions overlaid, shifts, claims, the priors diff."""
     overlays = []
-    for name, o in res["outputs"].items():
+    for o in res["outputs"].values():
         ha, hb = o["histograms"]
         if o["headline"] and ha and hb:
             overlays.append({"o": o, "svg": figures.overlay(ha, hb, f"{o['label']}, {ha['year']}",
