@@ -16,6 +16,7 @@ SOURCES := $(shell find riskmc -name '*.py' -o -name '*.j2' -o -name '*.md' 2>/d
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_%/.-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-28s %s\n", $$1, $$2}'
+	@echo "  make reports/NAME/report.html  run priors/NAME.toml (rebuilt only when it, what it extends, or riskmc changes)"
 
 $(PY):
 	@py="$$(scripts/find-python)" || exit 1; \
@@ -30,6 +31,7 @@ $(STAMP): pyproject.toml | $(PY)
 setup: $(STAMP) ## Create .venv (Python >= 3.12) and install riskmc with its test tools
 
 run: reports/base/report.html ## Run the base case; prints the report's path
+# make reports/NAME/report.html  builds from priors/NAME.toml (see below)
 	@echo "report: reports/base/report.html"
 
 # Pipelines: `make reports/bull/report.html` builds from priors/bull.toml and is rebuilt

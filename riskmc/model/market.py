@@ -1,19 +1,23 @@
 """The market model: AI capex -> NVIDIA's share of accelerator spend; AWS -> Amazon EPS upside.
 
 Every equation is in docs/model.md with its reasoning. The model is a pure function of
-arrays (one value per draw); it knows nothing of files, samplers or reports.
+arrays (one value per draw); it knows nothing of files, samplers or reports. It is
+written draw by draw, equation by equation, and compiled with numba: one pass per draw
+instead of some sixty numpy passes over temporaries, which made it the kernel's
+largest cost.
 """
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 from .spec import Input, Output
 
 YEARS = np.arange(2025, 2031)
 _T = (YEARS - YEARS[0]).astype(float)  # years since 2025: 0..5
-_Y = YEARS.astype(float)
-_F = (_T / _T[-1])[:, None]  # fraction of the way from 2025 to 2030, as a column
 
 INPUTS: tuple[Input, ...] = (
     # --- NVIDIA side
@@ -74,126 +78,156 @@ INPUT_NAMES = tuple(i.name for i in INPUTS)
 OUTPUT_NAMES = tuple(o.name for o in OUTPUTS)
 
 
-def capex_growth(c0: np.ndarray, cum: np.ndarray, years: int = 6) -> np.ndarray:
-    """Growth factor g with c0 * (1 + g + ... + g^(years-1)) = cum, per draw.
 
-    Newton's method on the polynomial (Horner form) from the rate that a straight line
-    through the average would need; the sum is convex and increasing in g > 0, so the
-    iteration converges monotonically after the first step.
+
+@numba.njit(cache=True)
+def _capex_growth(ratio: float, years: int) -> float:
+    """g with 1 + g + ... + g^(years-1) = ratio: Newton's method on the polynomial.
+
+    It starts from the rate a straight line through the average would need; the sum
+    is convex and increasing in g > 0, so the iteration converges monotonically.
     """
-    ratio = cum / c0
-    g = np.maximum(1.0 + 2.0 * (ratio / years - 1.0) / (years - 1), 0.05)
+    g = max(1.0 + 2.0 * (ratio / years - 1.0) / (years - 1), 0.05)
     for _ in range(60):
-        f = np.ones_like(g)
-        df = np.zeros_like(g)
+        f, df = 1.0, 0.0
         for _k in range(years - 1):
             df = df * g + f
             f = f * g + 1.0
         step = (f - ratio) / df
-        g = np.maximum(g - step, 0.5 * g)
-        if np.max(np.abs(step)) < 1e-12:
+        g = max(g - step, 0.5 * g)
+        if abs(step) < 1e-12:
             break
     return g
 
 
-def _ramp(start, end, midpoint):
-    """Logistic path from `start` in 2025 to `end` in 2030, half-way at `midpoint`.
-
-    The logistic is rescaled so both end points hold exactly whatever the midpoint.
-    Arrays here are year-major (year, draw), so each year's values are contiguous.
-    """
-    x = 1 / (1 + np.exp(-(_Y[:, None] - midpoint[None, :])))
-    frac = (x - x[0]) / (x[-1] - x[0])
-    return start + (end - start) * frac
+def capex_growth(c0: np.ndarray, cum: np.ndarray, years: int = 6) -> np.ndarray:
+    """Growth factor g with c0 * (1 + g + ... + g^(years-1)) = cum, per draw."""
+    return np.array([_capex_growth(r, years) for r in np.asarray(cum / c0, dtype=float)])
 
 
-def _linear(start, end):
-    return start + (end - start) * _F
+@numba.njit(nogil=True, cache=True)
+def _evaluate(x, out, first_year):  # pragma: no cover - compiled
+    (ai_capex_2025, ai_capex_cum_2030, accelerator_fraction, hyperscaler_fraction,
+     custom_share_2025, custom_share_2030, custom_ramp_midpoint, ramp_slip, custom_cost_advantage,
+     other_merchant_share_2025, other_merchant_share_2030, gpu_asp_peak_year, gpu_asp_decline,
+     aws_revenue_2025, aws_core_growth, aws_capacity_add_gw, aws_revenue_per_gw,
+     aws_first_year_utilisation, aws_margin_2025, aws_accelerator_cost_fraction,
+     savings_kept_as_margin, ai_price_elasticity, ai_factory_revenue_2030,
+     aws_share_of_amazon_oi_2025, non_aws_oi_growth, tax_rate_2025, tax_rate_2030, share_dilution,
+     amazon_eps_2025, consensus_eps_2026, consensus_eps_growth, amazon_pe_now,
+     amazon_pe_rerated) = (x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11],
+                           x[12], x[13], x[14], x[15], x[16], x[17], x[18], x[19], x[20], x[21],
+                           x[22], x[23], x[24], x[25], x[26], x[27], x[28], x[29], x[30], x[31],
+                           x[32])
+    n_years = out.shape[1]
+    last = n_years - 1
+    lam = np.empty(n_years)
+    for i in range(x.shape[1]):
+        # ---- NVIDIA side (docs/model.md, section 1)
+        g = _capex_growth(ai_capex_cum_2030[i] / ai_capex_2025[i], n_years)
+        mid = custom_ramp_midpoint[i] + ramp_slip[i]
+        # The logistic, rescaled so both end points hold exactly whatever the midpoint.
+        for t in range(n_years):
+            lam[t] = 1.0 / (1.0 + math.exp(-(first_year + t - mid)))
+        log_keep = math.log1p(-gpu_asp_decline[i])
+        c = custom_cost_advantage[i]
+        h = hyperscaler_fraction[i]
+        # ---- Amazon side (docs/model.md, section 2)
+        m0 = aws_margin_2025[i]
+        k = savings_kept_as_margin[i]
+        s = aws_share_of_amazon_oi_2025[i]
+        aws_oi_0 = 0.0
+        net_0 = 1.0
+        # Powers x^t as running products: pow() per draw-year cost more than the rest.
+        capex_growth_t = base_growth_t = non_aws_growth_t = dilution_t = 1.0
+        consensus = 0.0
+        for t in range(n_years):
+            year = first_year + t
+            frac = t / last
+            capex = ai_capex_2025[i] * capex_growth_t
+            accel = capex * accelerator_fraction[i]
+            ramp = min(max((lam[t] - lam[0]) / (lam[last] - lam[0]), 0.0), 1.0)
+            w = custom_share_2025[i] * (1.0 - ramp) + custom_share_2030[i] * ramp
+            price = math.exp(max(0.0, year - gpu_asp_peak_year[i]) * log_keep)
+            custom_cost = w * (1.0 - c)
+            sigma = custom_cost / (custom_cost + (1.0 - w) * price)
+            merchant = h * (1.0 - sigma) + (1.0 - h)
+            other = other_merchant_share_2025[i] * (1.0 - frac) + other_merchant_share_2030[i] * frac
+            nvidia_share = merchant * (1.0 - other)
+
+            base = aws_revenue_2025[i] * base_growth_t
+            effective_gw = aws_capacity_add_gw[i] * max(t - 1 + aws_first_year_utilisation[i], 0.0) if t >= 1 else 0.0
+            ai_list = aws_revenue_per_gw[i] * effective_gw
+            advantage = max(0.0, 1.0 - (1.0 - c) / price)
+            saving = aws_accelerator_cost_fraction[i] * w * advantage
+            cut = (1.0 - k) * saving
+            volume = ai_list * (1.0 + ai_price_elasticity[i] * cut)
+            ai_revenue = volume * (1.0 - cut)
+            factory = ai_factory_revenue_2030[i] * frac
+            aws_revenue = base + ai_revenue + factory
+            aws_oi = m0 * (base + factory) + volume * (m0 + k * saving)
+            if t == 0:
+                aws_oi_0 = aws_oi
+            non_aws_oi = aws_oi_0 * (1.0 - s) / s * non_aws_growth_t
+            amazon_oi = aws_oi + non_aws_oi
+            tax = tax_rate_2025[i] * (1.0 - frac) + tax_rate_2030[i] * frac
+            net = amazon_oi * (1.0 - tax)
+            if t == 0:
+                net_0 = net
+            # EPS grows with operating net income per share from the reported 2025 anchor.
+            eps = amazon_eps_2025[i] * (net / dilution_t) / net_0
+            if t == 0:
+                consensus = amazon_eps_2025[i]
+            elif t == 1:
+                consensus = consensus_eps_2026[i]
+            else:
+                consensus = consensus * (1.0 + consensus_eps_growth[i])
+
+            out[NVIDIA_SHARE, t, i] = nvidia_share
+            out[AMAZON_EPS_UPSIDE, t, i] = eps / consensus - 1.0
+            out[AI_ACCELERATOR_SPEND, t, i] = accel
+            out[NVIDIA_DC_REVENUE, t, i] = accel * nvidia_share
+            out[CUSTOM_WORKLOAD_SHARE, t, i] = w
+            out[CUSTOM_SPEND_SHARE, t, i] = sigma
+            out[GPU_PRICE_INDEX, t, i] = price
+            out[AWS_REVENUE, t, i] = aws_revenue
+            out[AWS_OPERATING_MARGIN, t, i] = aws_oi / aws_revenue
+            out[AWS_SHARE_OF_AMAZON_OI, t, i] = aws_oi / amazon_oi
+            out[AMAZON_OPERATING_INCOME, t, i] = amazon_oi
+            out[AMAZON_EPS, t, i] = eps
+            out[CONSENSUS_EPS, t, i] = consensus
+            out[AMAZON_PRICE_UPSIDE, t, i] = (eps * amazon_pe_rerated[i]) / (consensus * amazon_pe_now[i]) - 1.0
+            capex_growth_t *= g
+            base_growth_t *= 1.0 + aws_core_growth[i]
+            non_aws_growth_t *= 1.0 + non_aws_oi_growth[i]
+            dilution_t *= 1.0 + share_dilution[i]
 
 
-def _powers(base):
-    """base ** t for t = 0..5 by repeated multiplication (year-major)."""
-    out = np.empty((len(_T), len(base)))
-    out[0] = 1.0
-    for k in range(1, len(_T)):
-        np.multiply(out[k - 1], base, out=out[k])
-    return out
+# Output rows of the compiled kernel, in OUTPUTS order (numba reads them as constants).
+(NVIDIA_SHARE, AMAZON_EPS_UPSIDE, AI_ACCELERATOR_SPEND, NVIDIA_DC_REVENUE, CUSTOM_WORKLOAD_SHARE,
+ CUSTOM_SPEND_SHARE, GPU_PRICE_INDEX, AWS_REVENUE, AWS_OPERATING_MARGIN, AWS_SHARE_OF_AMAZON_OI,
+ AMAZON_OPERATING_INCOME, AMAZON_EPS, CONSENSUS_EPS, AMAZON_PRICE_UPSIDE) = range(len(OUTPUTS))
+# The kernel unpacks its input rows in this order; it must be INPUTS' order.
+_KERNEL_INPUTS = (
+    "ai_capex_2025", "ai_capex_cum_2030", "accelerator_fraction", "hyperscaler_fraction",
+    "custom_share_2025", "custom_share_2030", "custom_ramp_midpoint", "ramp_slip", "custom_cost_advantage",
+    "other_merchant_share_2025", "other_merchant_share_2030", "gpu_asp_peak_year", "gpu_asp_decline",
+    "aws_revenue_2025", "aws_core_growth", "aws_capacity_add_gw", "aws_revenue_per_gw",
+    "aws_first_year_utilisation", "aws_margin_2025", "aws_accelerator_cost_fraction",
+    "savings_kept_as_margin", "ai_price_elasticity", "ai_factory_revenue_2030",
+    "aws_share_of_amazon_oi_2025", "non_aws_oi_growth", "tax_rate_2025", "tax_rate_2030", "share_dilution",
+    "amazon_eps_2025", "consensus_eps_2026", "consensus_eps_growth", "amazon_pe_now", "amazon_pe_rerated",
+)
+assert _KERNEL_INPUTS == INPUT_NAMES
+assert OUTPUT_NAMES[NVIDIA_SHARE] == "nvidia_share" and OUTPUT_NAMES[AMAZON_PRICE_UPSIDE] == "amazon_price_upside"
 
 
 def evaluate(x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Map inputs (name -> array[draw]) to outputs (name -> array[draw, year], 2025..2030).
 
-    Computed year-major, (year, draw); the outputs are transposed views, so a caller
-    that wants one year's draws gets them contiguous.
+    The outputs are views of one year-major block, so one year's draws are contiguous.
     """
-    # ---- NVIDIA side (docs/model.md, section 1)
-    g = capex_growth(x["ai_capex_2025"], x["ai_capex_cum_2030"])
-    capex = x["ai_capex_2025"] * _powers(g)
-    accel = capex * x["accelerator_fraction"]
-
-    w = _ramp(x["custom_share_2025"], x["custom_share_2030"], x["custom_ramp_midpoint"] + x["ramp_slip"])
-
-    years_past_peak = np.maximum(0.0, _Y[:, None] - x["gpu_asp_peak_year"])
-    price = np.exp(years_past_peak * np.log1p(-x["gpu_asp_decline"]))
-
-    custom_cost = w * (1 - x["custom_cost_advantage"])
-    sigma = custom_cost / (custom_cost + (1 - w) * price)
-
-    h = x["hyperscaler_fraction"]
-    merchant = h * (1 - sigma) + (1 - h)
-    other = _linear(x["other_merchant_share_2025"], x["other_merchant_share_2030"])
-    nvidia_share = merchant * (1 - other)
-    nvidia_rev = accel * nvidia_share
-
-    # ---- Amazon side (docs/model.md, section 2)
-    base = x["aws_revenue_2025"] * _powers(1 + x["aws_core_growth"])
-    f = x["aws_first_year_utilisation"]
-    # Capacity added from 2026 on: full years of earlier additions plus f of this year's.
-    effective_gw = x["aws_capacity_add_gw"] * np.maximum(_T[:, None] - 1 + f, 0) * (_T[:, None] >= 1)
-    ai_list = x["aws_revenue_per_gw"] * effective_gw
-
-    advantage = np.maximum(0.0, 1 - (1 - x["custom_cost_advantage"]) / price)
-    saving = x["aws_accelerator_cost_fraction"] * w * advantage
-    k = x["savings_kept_as_margin"]
-    cut = (1 - k) * saving
-    volume = ai_list * (1 + x["ai_price_elasticity"] * cut)
-    ai_revenue = volume * (1 - cut)
-    factory = x["ai_factory_revenue_2030"] * _F
-
-    m0 = x["aws_margin_2025"]
-    aws_revenue = base + ai_revenue + factory
-    aws_oi = m0 * (base + factory) + volume * (m0 + k * saving)
-    aws_margin = aws_oi / aws_revenue
-
-    s = x["aws_share_of_amazon_oi_2025"]
-    non_aws_oi = aws_oi[0] * (1 - s) / s * _powers(1 + x["non_aws_oi_growth"])
-    amazon_oi = aws_oi + non_aws_oi
-
-    tax = _linear(x["tax_rate_2025"], x["tax_rate_2030"])
-    net = amazon_oi * (1 - tax)
-    # EPS grows with operating net income per share from the reported 2025 anchor.
-    eps = x["amazon_eps_2025"] * (net / _powers(1 + x["share_dilution"])) / net[0]
-
-    consensus = np.empty_like(eps)
-    consensus[0] = x["amazon_eps_2025"]
-    consensus[1:] = x["consensus_eps_2026"] * _powers(1 + x["consensus_eps_growth"])[:-1]
-    upside = eps / consensus - 1
-    price_upside = (eps * x["amazon_pe_rerated"]) / (consensus * x["amazon_pe_now"]) - 1
-
-    out = {
-        "nvidia_share": nvidia_share,
-        "amazon_eps_upside": upside,
-        "ai_accelerator_spend": accel,
-        "nvidia_dc_revenue": nvidia_rev,
-        "custom_workload_share": w,
-        "custom_spend_share": sigma,
-        "gpu_price_index": price,
-        "aws_revenue": aws_revenue,
-        "aws_operating_margin": aws_margin,
-        "aws_share_of_amazon_oi": aws_oi / amazon_oi,
-        "amazon_operating_income": amazon_oi,
-        "amazon_eps": eps,
-        "consensus_eps": consensus,
-        "amazon_price_upside": price_upside,
-    }
-    return {k: v.T for k, v in out.items()}
+    inputs = np.stack([np.asarray(x[name], dtype=float) for name in INPUT_NAMES])
+    out = np.empty((len(OUTPUTS), len(YEARS), inputs.shape[1]))
+    _evaluate(inputs, out, float(YEARS[0]))
+    return {name: out[k].T for k, name in enumerate(OUTPUT_NAMES)}
