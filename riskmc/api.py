@@ -253,6 +253,7 @@ def sensitivity(priors: str | Path | PriorSet, *, output: str | None = None, yea
         "method": "Saltelli (2010) first-order, Jansen (1999) total; 95% bootstrap intervals",
         "factors": [{"name": f.name, "members": list(f.members)} for f in res["factors"]],
     }
+    spearman = rank_drivers(ordinary.inputs, {n: ordinary.outputs[n][:, j] for n in names})
     for k, n in enumerate(names):
         rows = [{"factor": f.name, "S1": float(res["S1"][k, g]), "ST": float(res["ST"][k, g]),
                  "S1_ci": [float(v) for v in res["S1_ci"][:, k, g]],
@@ -266,7 +267,7 @@ def sensitivity(priors: str | Path | PriorSet, *, output: str | None = None, yea
             "unit": next(o.unit for o in market.OUTPUTS if o.name == n),
             "sobol": rows,
             "tornado": {"base": tor[0]["base"][k], "rows": trows},
-            "spearman": rank_drivers(ordinary.inputs, ordinary.outputs[n][:, j]),
+            "spearman": spearman[n],
         }
     return out
 
@@ -305,8 +306,8 @@ def _summary(r: RunResult, totals: Totals, binning, names, driver_chunks) -> dic
     claims = {name: {"text": c.text, "event": c.describe(), "probability": pr}
               for (name, c), pr in zip(ps.claims.items(), probs)}
     dins = {k: np.concatenate([c.inputs[k] for c in driver_chunks]) for k in market.INPUT_NAMES}
-    drivers = {o.name: rank_drivers(dins, np.concatenate([c.outputs[o.name][:, -1] for c in driver_chunks]))
-               for o in market.OUTPUTS if o.headline}
+    drivers = rank_drivers(dins, {o.name: np.concatenate([c.outputs[o.name][:, -1] for c in driver_chunks])
+                                  for o in market.OUTPUTS if o.headline})
     n_driver = len(next(iter(dins.values())))
     summary = {
         "riskmc_version": __version__,

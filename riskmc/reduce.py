@@ -82,6 +82,8 @@ class Totals:
     vmin: np.ndarray = None
     vmax: np.ndarray = None
     chunk_n: list = field(default_factory=list)
+    # Per-chunk estimates, kept only for batch-means MCSE (LHS, Sobol): plain Monte Carlo
+    # needs none, so its memory does not grow with the number of chunks.
     chunk_mean: list = field(default_factory=list)   # (V,) per chunk
     chunk_sd: list = field(default_factory=list)     # (V,) per chunk
     chunk_below: list = field(default_factory=list)  # (V, 5) per chunk
@@ -106,7 +108,7 @@ class ChunkReduction:
     vmax: np.ndarray
     mean: np.ndarray
     sd: np.ndarray
-    below: np.ndarray
+    below: np.ndarray | None  # only for batch-means MCSE
     hits: np.ndarray
     atoms: np.ndarray
 
@@ -126,8 +128,7 @@ def reduce_chunk(x: np.ndarray, b: Binning, hist: np.ndarray, hits: np.ndarray,
                  hist, sums, vmin, vmax, atoms)
     mean = b.center + sums[0] / n
     var = np.maximum(sums[1] / n - (sums[0] / n) ** 2, 0.0)
-    below = ((x[:, None, :] <= b.pilot_q[:, :, None]).sum(axis=2) if batch_means
-             else np.zeros((v, len(PROBS)), dtype=np.int64))
+    below = (x[:, None, :] <= b.pilot_q[:, :, None]).sum(axis=2) if batch_means else None
     return ChunkReduction(n=n, sums=sums, vmin=vmin, vmax=vmax, mean=mean,
                           sd=np.sqrt(var * n / max(n - 1, 1)), below=below, hits=hits, atoms=atoms)
 
@@ -139,9 +140,10 @@ def merge(t: Totals, r: ChunkReduction) -> None:
     np.minimum(t.vmin, r.vmin, out=t.vmin)
     np.maximum(t.vmax, r.vmax, out=t.vmax)
     t.chunk_n.append(r.n)
-    t.chunk_mean.append(r.mean)
-    t.chunk_sd.append(r.sd)
-    t.chunk_below.append(r.below)
+    if r.below is not None:
+        t.chunk_mean.append(r.mean)
+        t.chunk_sd.append(r.sd)
+        t.chunk_below.append(r.below)
     t.hits = r.hits.astype(np.int64) if t.hits is None else t.hits + r.hits
     t.atoms = r.atoms.astype(np.int64) if t.atoms is None else t.atoms + r.atoms
     t.chunk_hits.append(r.hits)

@@ -6,19 +6,23 @@ import numpy as np
 from scipy import stats
 
 
-def rank_drivers(inputs: dict[str, np.ndarray], y: np.ndarray) -> list[dict]:
-    """Spearman correlation of each varying input with `y`, largest magnitude first.
+def rank_drivers(inputs: dict[str, np.ndarray], ys: dict[str, np.ndarray]) -> dict[str, list[dict]]:
+    """For each output in `ys`: Spearman correlation of each varying input with it,
+    largest magnitude first. Inputs are ranked once for all outputs.
 
-    The standard error is Fieller's approximation sqrt(1.06 / (n - 3)) on Fisher's z.
+    The standard error is Fieller's approximation sqrt(1.06 / (n - 3)) on Fisher's z,
+    carried back to rho (times 1 - rho^2).
     """
-    n = len(y)
-    ry = stats.rankdata(y)
-    rows = []
-    for name, x in inputs.items():
-        if np.ptp(x) == 0:
-            continue
-        rho = float(np.corrcoef(stats.rankdata(x), ry)[0, 1])
-        se = float(np.sqrt(1.06 / (n - 3)) * (1 - rho ** 2)) if n > 3 else float("nan")
-        rows.append({"input": name, "spearman": rho, "mcse": se})
-    rows.sort(key=lambda r: (-abs(r["spearman"]), r["input"]))
-    return rows
+    ranked = {name: stats.rankdata(x) for name, x in inputs.items() if np.ptp(x) > 0}
+    out = {}
+    for yname, y in ys.items():
+        n = len(y)
+        ry = stats.rankdata(y)
+        rows = []
+        for name, rx in ranked.items():
+            rho = float(np.corrcoef(rx, ry)[0, 1])
+            se = float(np.sqrt(1.06 / (n - 3)) * (1 - rho ** 2)) if n > 3 else float("nan")
+            rows.append({"input": name, "spearman": rho, "mcse": se})
+        rows.sort(key=lambda r: (-abs(r["spearman"]), r["input"]))
+        out[yname] = rows
+    return out
