@@ -128,3 +128,27 @@ def test_target_mcse_exit_codes(tmp_path):
     s = json.loads((tmp_path / "no" / "summary.json").read_text())
     assert s["convergence"] == {"target_mcse": 0.0001, "converged": False, "max_draws": 65536}
     assert s["command"].endswith("--draws 16384 --sampler mc --target-mcse 0.0001 --max-draws 65536")
+
+
+def test_disk_full_leaves_nothing(tmp_path, monkeypatch):
+    """A write failing for lack of space: one line, exit 4, no file of the run left."""
+    import errno
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from riskmc.cli import app
+    real = Path.write_bytes
+
+    def full(self, data):
+        if ".report.html." in self.name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    out = tmp_path / "run"
+    r = CliRunner().invoke(app, ["run", str(BASE), "--draws", "20000", "--out", str(out), "--quiet"])
+    assert r.exit_code == 4
+    assert r.output == (f"riskmc: error: {out}: cannot write report.html: No space left on device "
+                        "(free some space or choose another folder with --out)\n")
+    assert list(out.iterdir()) == []
