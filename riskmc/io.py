@@ -131,10 +131,6 @@ def dumps_json(obj) -> bytes:
     return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=True) + "\n").encode()
 
 
-def write_summary(path: str | Path, summary: dict) -> None:
-    write_bytes(path, dumps_json(summary))
-
-
 def read_summary(path: str | Path) -> dict:
     try:
         return json.loads(Path(path).read_text())
