@@ -118,8 +118,18 @@ class Kernel:
         return Chunk(i, x, self.evaluate(x))
 
     def stack(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
-        """Tracked outputs as one (variables, draws) array: output-major, then year."""
-        return np.concatenate([outputs[name].T for name in self.tracked], axis=0)
+        """Tracked outputs as one (variables, draws) array: output-major, then year.
+
+        A model that returns views of one (output, year, draw) block in tracked order
+        (the market model does) is reshaped, not copied.
+        """
+        rows = [outputs[name].T for name in self.tracked]
+        base = rows[0].base
+        if (isinstance(base, np.ndarray) and base.ndim == 3 and base.flags.c_contiguous
+                and base.shape[0] == len(rows) and base.shape[1:] == rows[0].shape
+                and all(r.base is base and r.ctypes.data == base[k].ctypes.data for k, r in enumerate(rows))):
+            return base.reshape(-1, base.shape[-1])
+        return np.concatenate(rows, axis=0)
 
     def claim_hits(self, outputs) -> np.ndarray:
         return self.hits(outputs) if self.hits else np.zeros(0, dtype=np.int64)

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numba
 import numpy as np
 from scipy import special, stats
 
@@ -90,7 +91,8 @@ class Normal(Family):
         return stats.norm(self.mean, self.sd)
 
     def ppf(self, u):
-        return self.mean + self.sd * special.ndtri(u)
+        m, sd = self.mean, self.sd
+        return _cached_table(("normal", m, sd), lambda: _Table(lambda g: m + sd * special.ndtri(g)))(u)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,9 @@ class LogNormal(Family):
         return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
 
     def ppf(self, u):
-        return np.exp(self.mu + self.sigma * special.ndtri(u))
+        mu, sigma = self.mu, self.sigma
+        return _cached_table(("lognormal", mu, sigma),
+                             lambda: _Table(lambda g: np.exp(mu + sigma * special.ndtri(g))))(u)
 
 
 @dataclass(frozen=True)
@@ -132,43 +136,73 @@ class Uniform(Family):
         return self.lower + (self.upper - self.lower) * np.asarray(u)
 
 
-class _BetaTable:
-    """Tabulated beta inverse CDF: SciPy's exact values, looked up instead of solved.
+class _Table:
+    """An inverse CDF looked up in a table in the bulk and computed exactly in the tails.
 
-    SciPy's beta.ppf costs about a second per million points. In the bulk,
-    u in [1/64, 63/64], linear interpolation on a uniform grid of 2^14 steps costs a
-    few nanoseconds a point; in the tails, where the inverse CDF bends sharply, logit(x)
-    is nearly linear in logit(u) (power-law tails become straight lines), so a second
-    table interpolated there takes over. Both stay within 1e-6 of the support width of
-    SciPy (tests/test_families.py checks this across shapes).
+    For u in [1/64, 63/64], linear interpolation on a uniform grid of 2^14 steps costs a
+    few nanoseconds a point (one compiled pass); the exact inverse CDF (`tails`) handles
+    the 3% of points outside, where the curve bends too sharply for the grid. Accuracy,
+    h^2/8 times the curve's bend, stays within 1e-6 of the spread for every family
+    tabulated here (tests/test_families.py checks against SciPy).
     """
 
     BULK = 2 ** 14
     EDGE = 1 / 64
 
-    def __init__(self, a: float, b: float) -> None:
+    def __init__(self, exact, tails=None) -> None:
         grid = np.linspace(0.0, 1.0, self.BULK + 1)
-        x = special.betaincinv(a, b, grid)
+        lo, hi = int(self.EDGE * self.BULK) - 1, self.BULK - int(self.EDGE * self.BULK) + 2
+        x = np.full(self.BULK + 1, np.nan)
+        x[lo:hi] = exact(grid[lo:hi])
         self.x = x
         self.slope = np.append(np.diff(x), 0.0)
-        t = np.linspace(-30.0, 30.0, 8193)
-        self.t = t
-        with np.errstate(divide="ignore"):
-            self.y = special.logit(special.betaincinv(a, b, special.expit(t)))
-
-    def _tails(self, u):
-        with np.errstate(divide="ignore"):
-            return special.expit(np.interp(special.logit(u), self.t, self.y))
+        self.tails = tails or exact
 
     def __call__(self, u):
-        u = np.asarray(u, dtype=float)
-        pos = u * self.BULK
-        i = pos.astype(np.intp)
-        np.minimum(i, self.BULK, out=i)
-        x = self.x[i] + (pos - i) * self.slope[i]
-        tail = np.flatnonzero((u < self.EDGE) | (u > 1 - self.EDGE))
-        x[tail] = self._tails(u[tail])
-        return x
+        u = np.ascontiguousarray(u, dtype=float)
+        out = np.empty_like(u)
+        if _bulk_lookup(u, self.x, self.slope, out, self.BULK, self.EDGE):
+            tail = np.flatnonzero(np.isnan(out))
+            out[tail] = self.tails(u[tail])
+        return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _bulk_lookup(u, x, slope, out, bulk, edge):  # pragma: no cover - compiled
+    """Interpolate the table where edge <= u <= 1 - edge; NaN elsewhere. Returns #NaN."""
+    missing = 0
+    hi = 1.0 - edge
+    for k in range(u.shape[0]):
+        v = u[k]
+        if edge <= v <= hi:
+            pos = v * bulk
+            i = int(pos)
+            out[k] = x[i] + (pos - i) * slope[i]
+        else:
+            out[k] = np.nan
+            missing += 1
+    return missing
+
+
+def _cached_table(key, build) -> _Table:
+    table = _table_cache.get(key)
+    if table is None:
+        table = _table_cache.setdefault(key, build())
+    return table
+
+
+class _BetaTails:
+    """Beta's inverse CDF in the tails: logit(x) is nearly linear in logit(u) there
+    (power-law tails become straight lines), so a logit-spaced table is exact enough."""
+
+    def __init__(self, a: float, b: float) -> None:
+        self.t = np.linspace(-30.0, 30.0, 8193)
+        with np.errstate(divide="ignore"):
+            self.y = special.logit(special.betaincinv(a, b, special.expit(self.t)))
+
+    def __call__(self, u):
+        with np.errstate(divide="ignore"):
+            return special.expit(np.interp(special.logit(u), self.t, self.y))
 
 
 @dataclass(frozen=True)
@@ -192,13 +226,13 @@ class Beta(Family):
         return stats.beta(self.a, self.b, loc=self.lower, scale=self.upper - self.lower)
 
     def ppf(self, u):
-        table = _table_cache.get(("beta", self.a, self.b))
-        if table is None:
-            table = _table_cache.setdefault(("beta", self.a, self.b), _BetaTable(self.a, self.b))
+        a, b = self.a, self.b
+        table = _cached_table(("beta", a, b), lambda: _Table(lambda g: special.betaincinv(a, b, g),
+                                                             _BetaTails(a, b)))
         return self.lower + (self.upper - self.lower) * table(u)
 
 
-_table_cache: dict[tuple, _BetaTable] = {}
+_table_cache: dict[tuple, _Table] = {}
 
 
 @dataclass(frozen=True)
