@@ -32,12 +32,14 @@ DEFAULT_DRAWS = 100_000
 SAVE_DRAWS_BYTES = 32 * 2 ** 20
 
 
-def draws_file_bytes(draws: int) -> int:
-    """Rough size of draws.parquet: float64 draws barely compress."""
-    return draws * 8 * (2 + len(market.INPUTS) + len(market.OUTPUTS) * len(market.YEARS))
 # Rank correlations for "what drives it" come from the first draws only: exact Spearman
 # needs every draw at once, and 65,536 draws give a standard error near 0.004.
 DRIVER_CHUNKS = 4
+
+
+def draws_file_bytes(draws: int) -> int:
+    """Rough size of draws.parquet: float64 draws barely compress."""
+    return draws * 8 * (2 + len(market.INPUTS) + len(market.OUTPUTS) * len(market.YEARS))
 
 
 @dataclass
@@ -179,9 +181,11 @@ HEADLINE_STATS = ("mean", "p5", "p50", "p95")
 
 
 def _headline_mcse(totals, binning, sampler, names) -> float:
-    stats, _ = finalize(totals, binning, sampler, names)
-    heads = [o.name for o in market.OUTPUTS if o.headline]
-    return max(v[s]["mcse"] for n, v in stats.items() if n.split("[")[0] in heads for s in HEADLINE_STATS)
+    """The largest MCSE among the headline outputs' mean, p5, p50 and p95, in any year."""
+    heads = {o.name for o in market.OUTPUTS if o.headline}
+    rows = [j for j, n in enumerate(names) if n.split("[")[0] in heads]
+    stats, _ = finalize(totals, binning, sampler, names, only=rows)
+    return max(stats[names[j]][s]["mcse"] for j in rows for s in HEADLINE_STATS)
 
 
 def write(result: RunResult, out, *, netcdf: bool = False) -> list[Path]:

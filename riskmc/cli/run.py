@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..api import SAVE_DRAWS_BYTES, draws_file_bytes
+from ..api import DEFAULT_DRAWS, SAVE_DRAWS_BYTES, draws_file_bytes
 from ..api import run as api_run
 from ..api import write as write_run
 from ..errors import EXIT_CODES
@@ -69,7 +69,7 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
     out = out or Path("reports") / (priors.stem + (f"-{scenario}" if scenario else ""))
     with user_errors(out):
         ps = load(priors, scenario=scenario, allow_unused=allow_unused)
-        planned = max_draws if target_mcse is not None and max_draws else (draws or ps.run.get("draws", 100_000))
+        planned = max_draws if target_mcse is not None and max_draws else (draws or ps.run.get("draws", DEFAULT_DRAWS))
         if save_draws is None:
             save_draws = draws_file_bytes(planned) <= SAVE_DRAWS_BYTES
             if not save_draws and not quiet:
