@@ -24,6 +24,7 @@ from ..engine import CHUNK_SIZE, draw_inputs
 from ..model.spec import Input
 from ..priors import PriorSet
 from ..rng import chunk_stream, handle_seed, seed_entropy
+from ..sample import sample
 
 BOOTSTRAP = 300
 CONFIDENCE = 0.95
@@ -61,11 +62,9 @@ def factors(priors: PriorSet, specs: tuple[Input, ...]) -> list[Factor]:
 
 def _chunk(priors, specs, evaluate, pick, root, i, n, facs, col_of):
     """f(A), f(B) and f(AB_g) for one chunk's rows, from stream i alone."""
-    rng = chunk_stream(root, i)
     d = len(specs)
-    ua, ub = rng.random((d, n)), rng.random((d, n))
-    np.maximum(ua, 2.0 ** -53, out=ua)
-    np.maximum(ub, 2.0 ** -53, out=ub)
+    u = sample("mc", n, 2 * d, chunk_stream(root, i))
+    ua, ub = u[:d], u[d:]
 
     def f(u):
         return pick(evaluate(draw_inputs(priors, specs, u.copy())))
