@@ -252,7 +252,7 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
     if backend not in BACKENDS:
         raise SamplingError(f"unknown backend '{backend}'", hint=f"use one of {', '.join(BACKENDS)}")
     b, c0 = pilot(kernel)
-    totals = Totals(kernel.stack(c0.outputs).shape[0])
+    totals = Totals(len(b.lo))
     done = 0
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(dask_client(scheduler, workers)) if backend == "dask" else None

@@ -37,12 +37,18 @@ def prepare_dir(path: str | Path) -> Path:
     return path
 
 
+def _temp_beside(folder: Path, name: str) -> Path:
+    """An empty temporary file in `folder`, hidden, named after the file it will become."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+    os.close(fd)
+    return Path(tmp)
+
+
 @contextlib.contextmanager
 def atomic_path(final: str | Path):
     """Yield a temporary path beside `final`; rename it into place only on success."""
     final = Path(final)
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
-    os.close(fd)
+    tmp = _temp_beside(final.parent, final.name)
     try:
         yield Path(tmp)
         # mkstemp makes files private; a finished output gets the usual permissions.
@@ -73,10 +79,9 @@ class Staging:
         self.committed: list[Path] = []
 
     def path(self, name: str) -> Path:
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.", suffix=".part")
-        os.close(fd)
-        self.staged[name] = Path(tmp)
-        return Path(tmp)
+        tmp = _temp_beside(self.folder, name)
+        self.staged[name] = tmp
+        return tmp
 
     def write(self, name: str, data: bytes) -> None:
         tmp = self.path(name)
