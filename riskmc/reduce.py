@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from ._fused import reduce_block
+from ._fused import count_below, reduce_block
 
 PROBS = {"p5": 0.05, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p95": 0.95}
 STATS = ("mean", "sd", *PROBS)
@@ -128,7 +128,10 @@ def reduce_chunk(x: np.ndarray, b: Binning, hist: np.ndarray, hits: np.ndarray,
                  hist, sums, vmin, vmax, atoms)
     mean = b.center + sums[0] / n
     var = np.maximum(sums[1] / n - (sums[0] / n) ** 2, 0.0)
-    below = (x[:, None, :] <= b.pilot_q[:, :, None]).sum(axis=2) if batch_means else None
+    below = None
+    if batch_means:
+        below = np.empty(b.pilot_q.shape, dtype=np.int64)
+        count_below(x, b.pilot_q, below)
     return ChunkReduction(n=n, sums=sums, vmin=vmin, vmax=vmax, mean=mean,
                           sd=np.sqrt(var * n / max(n - 1, 1)), below=below, hits=hits, atoms=atoms)
 
