@@ -109,7 +109,8 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
     tracked = market.OUTPUT_NAMES
     claims = list(ps.claims.values())
     hits = functools.partial(claim_hits, claims, years=market.YEARS) if claims else None
-    kernel = Kernel(ps, market.INPUTS, market.evaluate, root, p, tracked, hits)
+    kernel = Kernel(ps, market.INPUTS, market.evaluate, root, p, tracked, hits,
+                    out_shape=(len(market.OUTPUTS), len(market.YEARS)))
     names = [f"{o}[{y}]" for o in tracked for y in market.YEARS]
     keep_all = keep_draws or draws_path is not None
     kept_in, kept_out, driver_chunks = [], [], []

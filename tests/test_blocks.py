@@ -1,0 +1,51 @@
+"""Padded row blocks, and the kernel's reused per-thread blocks giving the same numbers."""
+
+import numpy as np
+
+from riskmc import blocks
+from riskmc.api import run
+from riskmc.engine import Kernel, plan
+from riskmc.model import market
+from riskmc.priors import load
+from riskmc.rng import handle_seed
+from tests.conftest import BASE
+
+
+def test_rows_start_one_cache_line_apart_modulo_4k():
+    for n in (16384, 1000, 8, 513):
+        b = blocks.empty((5, n))
+        assert b.shape == (5, n) and b.strides[1] == 8
+        assert b.strides[0] >= 8 * n and b.strides[0] % 4096 == 64
+
+
+def test_as_rows_views_only_equally_spaced_rows_of_one_block():
+    y = blocks.empty((3, 2, 100))
+    y[:] = np.arange(600).reshape(3, 2, 100)
+    rows = blocks.as_rows([y[k] for k in range(3)])
+    assert rows.shape == (6, 100) and np.shares_memory(rows, y)
+    assert np.array_equal(rows, np.arange(600).reshape(6, 100))
+    x = blocks.empty((4, 10))
+    assert blocks.as_rows([x[j] for j in range(4)]).shape == (4, 10)
+    assert blocks.as_rows([x[1], x[0]]) is None                 # out of order
+    assert blocks.as_rows([x[0], x[1], x[3]]) is None           # unequal spacing
+    assert blocks.as_rows([x[0], np.zeros(10)]) is None         # another buffer
+    assert blocks.as_rows([np.zeros(10, dtype=np.float32)]) is None
+
+
+def test_scratch_chunks_equal_fresh_ones_and_detached_ones_survive():
+    k = Kernel(load(BASE), market.INPUTS, market.evaluate, handle_seed(3), plan(3 * 2 ** 14),
+               market.OUTPUT_NAMES, out_shape=(len(market.OUTPUTS), len(market.YEARS)))
+    fresh = k.chunk(1)
+    kept = k.chunk(1, scratch=True).detached()
+    k.chunk(2, scratch=True)  # overwrites this thread's scratch blocks
+    for name in market.OUTPUT_NAMES:
+        assert np.array_equal(fresh.outputs[name], kept.outputs[name])
+    for name in market.INPUT_NAMES:
+        assert np.array_equal(fresh.inputs[name], kept.inputs[name])
+
+
+def test_kept_draws_equal_a_rerun_chunk():
+    r = run(BASE, draws=3 * 2 ** 14, seed=4, workers=2, keep_draws=True)
+    k = Kernel(r.priors, market.INPUTS, market.evaluate, handle_seed(4), r.plan, market.OUTPUT_NAMES)
+    c = k.chunk(2)
+    assert np.array_equal(r.outputs["nvidia_share"][2 * 2 ** 14:], c.outputs["nvidia_share"])
