@@ -18,7 +18,7 @@ from .. import blocks
 from .spec import Input, Output
 
 YEARS = np.arange(2025, 2031)
-_T = (YEARS - YEARS[0]).astype(float)  # years since 2025: 0..5
+_INV_E = math.exp(-1.0)
 
 INPUTS: tuple[Input, ...] = (
     # --- NVIDIA side
@@ -123,69 +123,88 @@ def _evaluate(x, out, first_year):  # pragma: no cover - compiled
     n_years = out.shape[1]
     last = n_years - 1
     lam = np.empty(n_years)
+    frac = np.empty(n_years)
+    for t in range(n_years):
+        frac[t] = t / last
+    # Per draw: three exp/log calls and a few divisions; each year is products and sums.
+    # Powers and exponentials of t are running products: exp() or pow() per draw-year
+    # cost more than the rest of the model together.
     for i in range(x.shape[1]):
         # ---- NVIDIA side (docs/model.md, section 1)
         g = _capex_growth(ai_capex_cum_2030[i] / ai_capex_2025[i], n_years)
         mid = custom_ramp_midpoint[i] + ramp_slip[i]
         # The logistic, rescaled so both end points hold exactly whatever the midpoint.
+        e = math.exp(mid - first_year)  # e^-(year - mid), times 1/e a year
         for t in range(n_years):
-            lam[t] = 1.0 / (1.0 + math.exp(-(first_year + t - mid)))
-        log_keep = math.log1p(-gpu_asp_decline[i])
+            lam[t] = 1.0 / (1.0 + e)
+            e *= _INV_E
+        ramp_scale = 1.0 / (lam[last] - lam[0])
+        keep = 1.0 - gpu_asp_decline[i]
+        peak = gpu_asp_peak_year[i]
+        price = inv_price = 1.0
         c = custom_cost_advantage[i]
         h = hyperscaler_fraction[i]
         # ---- Amazon side (docs/model.md, section 2)
         m0 = aws_margin_2025[i]
         k = savings_kept_as_margin[i]
         s = aws_share_of_amazon_oi_2025[i]
-        aws_oi_0 = 0.0
-        net_0 = 1.0
-        # Powers x^t as running products: pow() per draw-year cost more than the rest.
-        capex_growth_t = base_growth_t = non_aws_growth_t = dilution_t = 1.0
+        pe_ratio = amazon_pe_rerated[i] / amazon_pe_now[i]
+        non_aws_0 = 0.0
+        eps_per_net = 0.0
+        capex_growth_t = base_growth_t = non_aws_growth_t = 1.0
+        inv_dilution_t = 1.0
+        inv_dilution = 1.0 / (1.0 + share_dilution[i])
         consensus = 0.0
         for t in range(n_years):
             year = first_year + t
-            frac = t / last
+            f = frac[t]
             capex = ai_capex_2025[i] * capex_growth_t
             accel = capex * accelerator_fraction[i]
-            ramp = min(max((lam[t] - lam[0]) / (lam[last] - lam[0]), 0.0), 1.0)
+            ramp = min(max((lam[t] - lam[0]) * ramp_scale, 0.0), 1.0)
             w = custom_share_2025[i] * (1.0 - ramp) + custom_share_2030[i] * ramp
-            price = math.exp(max(0.0, year - gpu_asp_peak_year[i]) * log_keep)
+            # Flat until the peak, then (1 - decline) a year: P = keep^(year - peak).
+            if year > peak:
+                if price == 1.0:
+                    price = math.exp((year - peak) * math.log(keep))
+                    inv_price = 1.0 / price
+                else:
+                    price *= keep
+                    inv_price /= keep
             custom_cost = w * (1.0 - c)
             sigma = custom_cost / (custom_cost + (1.0 - w) * price)
             merchant = h * (1.0 - sigma) + (1.0 - h)
-            other = other_merchant_share_2025[i] * (1.0 - frac) + other_merchant_share_2030[i] * frac
+            other = other_merchant_share_2025[i] * (1.0 - f) + other_merchant_share_2030[i] * f
             nvidia_share = merchant * (1.0 - other)
 
             base = aws_revenue_2025[i] * base_growth_t
             effective_gw = aws_capacity_add_gw[i] * max(t - 1 + aws_first_year_utilisation[i], 0.0) if t >= 1 else 0.0
             ai_list = aws_revenue_per_gw[i] * effective_gw
-            advantage = max(0.0, 1.0 - (1.0 - c) / price)
+            advantage = max(0.0, 1.0 - (1.0 - c) * inv_price)
             saving = aws_accelerator_cost_fraction[i] * w * advantage
             cut = (1.0 - k) * saving
             volume = ai_list * (1.0 + ai_price_elasticity[i] * cut)
             ai_revenue = volume * (1.0 - cut)
-            factory = ai_factory_revenue_2030[i] * frac
+            factory = ai_factory_revenue_2030[i] * f
             aws_revenue = base + ai_revenue + factory
             aws_oi = m0 * (base + factory) + volume * (m0 + k * saving)
             if t == 0:
-                aws_oi_0 = aws_oi
-            non_aws_oi = aws_oi_0 * (1.0 - s) / s * non_aws_growth_t
+                non_aws_0 = aws_oi * (1.0 - s) / s
+            non_aws_oi = non_aws_0 * non_aws_growth_t
             amazon_oi = aws_oi + non_aws_oi
-            tax = tax_rate_2025[i] * (1.0 - frac) + tax_rate_2030[i] * frac
+            tax = tax_rate_2025[i] * (1.0 - f) + tax_rate_2030[i] * f
             net = amazon_oi * (1.0 - tax)
-            if t == 0:
-                net_0 = net
             # EPS grows with operating net income per share from the reported 2025 anchor.
-            eps = amazon_eps_2025[i] * (net / dilution_t) / net_0
             if t == 0:
+                eps_per_net = amazon_eps_2025[i] / net
+                eps = amazon_eps_2025[i]
                 consensus = amazon_eps_2025[i]
-            elif t == 1:
-                consensus = consensus_eps_2026[i]
             else:
-                consensus = consensus * (1.0 + consensus_eps_growth[i])
+                eps = net * eps_per_net * inv_dilution_t
+                consensus = consensus_eps_2026[i] if t == 1 else consensus * (1.0 + consensus_eps_growth[i])
+            eps_ratio = eps / consensus
 
             out[NVIDIA_SHARE, t, i] = nvidia_share
-            out[AMAZON_EPS_UPSIDE, t, i] = eps / consensus - 1.0
+            out[AMAZON_EPS_UPSIDE, t, i] = eps_ratio - 1.0
             out[AI_ACCELERATOR_SPEND, t, i] = accel
             out[NVIDIA_DC_REVENUE, t, i] = accel * nvidia_share
             out[CUSTOM_WORKLOAD_SHARE, t, i] = w
@@ -197,11 +216,11 @@ def _evaluate(x, out, first_year):  # pragma: no cover - compiled
             out[AMAZON_OPERATING_INCOME, t, i] = amazon_oi
             out[AMAZON_EPS, t, i] = eps
             out[CONSENSUS_EPS, t, i] = consensus
-            out[AMAZON_PRICE_UPSIDE, t, i] = (eps * amazon_pe_rerated[i]) / (consensus * amazon_pe_now[i]) - 1.0
+            out[AMAZON_PRICE_UPSIDE, t, i] = eps_ratio * pe_ratio - 1.0
             capex_growth_t *= g
             base_growth_t *= 1.0 + aws_core_growth[i]
             non_aws_growth_t *= 1.0 + non_aws_oi_growth[i]
-            dilution_t *= 1.0 + share_dilution[i]
+            inv_dilution_t *= inv_dilution
 
 
 # Output rows of the compiled kernel, in OUTPUTS order (numba reads them as constants).
