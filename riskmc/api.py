@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import shlex
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,9 +139,16 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
             from .io import DrawsWriter
             writer = stack.enter_context(DrawsWriter(draws_path, market.INPUT_NAMES, tracked, market.YEARS))
 
+        side = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+        ranked = None
+
         def on_kept(c):
+            nonlocal ranked
             if c.index < DRIVER_CHUNKS:
                 driver_chunks.append(c)
+                if c.index == DRIVER_CHUNKS - 1:
+                    # Rank correlations need these chunks only: sort them while the rest run.
+                    ranked = side.submit(_drivers, driver_chunks)
             if writer is not None:
                 writer.write(c, p.chunk_size)
             if keep_draws:
@@ -164,7 +172,8 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
         seq = trace[names[i].split("[")[0]]
         if not seq or seq[-1]["draws"] != totals.n:
             seq.append({"draws": totals.n, **{k: final[names[i]][k] for k in ("p5", "p50", "p95")}})
-    result.summary = _summary(result, totals, binning, names, driver_chunks)
+    drivers = ranked.result() if ranked is not None else _drivers(driver_chunks)
+    result.summary = _summary(result, totals, binning, names, drivers)
     result.summary["convergence_trace"] = {"year": int(market.YEARS[-1]), "outputs": trace}
     return result
 
@@ -291,7 +300,16 @@ def _created() -> str | None:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _summary(r: RunResult, totals: Totals, binning, names, driver_chunks) -> dict:
+def _drivers(chunks) -> dict:
+    """Spearman correlations of every input with each headline output in the last year."""
+    dins = {k: np.concatenate([c.inputs[k] for c in chunks]) for k in market.INPUT_NAMES}
+    ys = {o.name: np.concatenate([c.outputs[o.name][:, -1] for c in chunks])
+          for o in market.OUTPUTS if o.headline}
+    return {"method": "spearman", "year": int(market.YEARS[-1]), "draws": len(dins[market.INPUT_NAMES[0]]),
+            "outputs": rank_drivers(dins, ys)}
+
+
+def _summary(r: RunResult, totals: Totals, binning, names, drivers) -> dict:
     """summary.json's content: metadata, per-output per-year statistics, claims, drivers."""
     ps = r.priors
     sampler = r.plan.sampler
@@ -310,10 +328,6 @@ def _summary(r: RunResult, totals: Totals, binning, names, driver_chunks) -> dic
     probs = probabilities(totals, sampler)
     claims = {name: {"text": c.text, "event": c.describe(), "probability": pr}
               for (name, c), pr in zip(ps.claims.items(), probs)}
-    dins = {k: np.concatenate([c.inputs[k] for c in driver_chunks]) for k in market.INPUT_NAMES}
-    drivers = rank_drivers(dins, {o.name: np.concatenate([c.outputs[o.name][:, -1] for c in driver_chunks])
-                                  for o in market.OUTPUTS if o.headline})
-    n_driver = len(next(iter(dins.values())))
     summary = {
         "riskmc_version": __version__,
         "created": _created(),
@@ -329,7 +343,7 @@ def _summary(r: RunResult, totals: Totals, binning, names, driver_chunks) -> dic
         "years": years,
         "outputs": outputs,
         "claims": claims,
-        "drivers": {"method": "spearman", "year": years[-1], "draws": n_driver, "outputs": drivers},
+        "drivers": drivers,
         "inputs": {name: p.as_dict() for name, p in ps.priors.items()},
         "correlations": [{"between": [a, b], "spearman": v} for a, b, v in ps.dependence.pairs],
     }

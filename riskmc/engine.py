@@ -89,8 +89,7 @@ def draw_inputs(priors: PriorSet, specs: tuple[Input, ...], u: np.ndarray,
     res = {}
     for j, spec in enumerate(specs):
         fam = priors.priors[spec.name].family
-        x = block[j]
-        x[:] = fam.ppf(u[j])
+        x = fam.ppf_into(u[j], block[j])
         lo, hi = fam.support()
         if lo < spec.lower or hi > spec.upper:
             np.clip(x, spec.lower, spec.upper, out=x)

@@ -52,23 +52,35 @@ class Binning:
         peak, a bound a model clips to): they are counted exactly, so a quantile that
         falls on one is that value, not an interpolation across its bin.
         """
-        qlo, qhi = np.quantile(x, [0.001, 0.999], axis=1)
+        xs = np.sort(x, axis=1)  # one sort gives every quantile and every run of ties
+        n = xs.shape[1]
+        qlo, qhi = _sorted_quantiles(xs, [0.001, 0.999]).T
         span = qhi - qlo
         scale = np.maximum(np.abs(qlo), np.abs(qhi))
         span = np.where(span > 0, span, np.maximum(scale, 1.0) * 1e-9)
         lo = qlo - span
         width = 3 * span / BINS
         atom_var, atom_val = [], []
-        n = x.shape[1]
-        for j in range(x.shape[0]):
-            vals, counts = np.unique(x[j], return_counts=True)
+        for j in range(xs.shape[0]):
+            starts = np.flatnonzero(np.r_[True, xs[j, 1:] != xs[j, :-1]])
+            counts = np.diff(np.r_[starts, n])
             big = np.argsort(-counts, kind="stable")[:MAX_ATOMS]
             for k in sorted(big[counts[big] >= max(5, ATOM_SHARE * n)]):
                 atom_var.append(j)
-                atom_val.append(vals[k])
+                atom_val.append(xs[j, starts[k]])
         return cls(lo=lo, width=width, center=x.mean(axis=1),
-                   pilot_q=np.quantile(x, _PLEVELS, axis=1).T,
+                   pilot_q=_sorted_quantiles(xs, _PLEVELS),
                    atom_var=np.array(atom_var, dtype=np.intp), atom_val=np.array(atom_val, dtype=float))
+
+
+def _sorted_quantiles(xs: np.ndarray, probs) -> np.ndarray:
+    """(V, len(probs)) quantiles of rows already sorted: numpy's default (linear) method."""
+    pos = np.asarray(probs, dtype=float) * (xs.shape[1] - 1)
+    i = np.floor(pos).astype(np.intp)
+    j = np.minimum(i + 1, xs.shape[1] - 1)
+    t = pos - i
+    a, b = xs[:, i], xs[:, j]
+    return a + (b - a) * t
 
 
 @dataclass
@@ -219,6 +231,8 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
     sd = np.sqrt(mu2 * n / max(n - 1, 1))
     k = len(t.chunk_n)
     full = [i for i, m in enumerate(t.chunk_n) if m == t.chunk_n[0]]
+    # The order statistics' one-sigma band for each level: the same for every variable.
+    band = {key: stats.beta.ppf(_ONE_SIGMA, n * p + 1, n * (1 - p) + 1) for key, p in PROBS.items()}
     out = {}
     for j, name in enumerate(names):
         if only is not None and j not in only:
@@ -238,8 +252,8 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
             res["mean"]["mcse"] = float(sd[j] / np.sqrt(n))
             var4 = max(mu4[j] - mu2[j] ** 2, 0.0)
             res["sd"]["mcse"] = float(np.sqrt(var4 / n) / (2 * sd[j])) if sd[j] > 0 else 0.0
-            for key, p in PROBS.items():
-                a, bb = stats.beta.ppf(_ONE_SIGMA, n * p + 1, n * (1 - p) + 1)
+            for key in PROBS:
+                a, bb = band[key]
                 lo = _quantile(edges, cum, a, t.vmin[j], t.vmax[j])
                 hi = _quantile(edges, cum, bb, t.vmin[j], t.vmax[j])
                 res[key]["mcse"] = (hi - lo) / 2

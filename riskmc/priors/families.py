@@ -48,6 +48,14 @@ class Family:
         """Inverse CDF, vectorised; the sampling hot path."""
         return self.scipy().ppf(u)
 
+    def ppf_into(self, u: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """`ppf(u)` written into `out` (a row of the kernel's inputs block); returns out.
+
+        Tabulated families write straight into it, with no temporary arrays.
+        """
+        out[:] = self.ppf(u)
+        return out
+
     def cdf(self, x: np.ndarray) -> np.ndarray:
         return self.scipy().cdf(x)
 
@@ -91,8 +99,11 @@ class Normal(Family):
         return stats.norm(self.mean, self.sd)
 
     def ppf(self, u):
+        return self.ppf_into(u, np.empty(np.shape(u)))
+
+    def ppf_into(self, u, out):
         m, sd = self.mean, self.sd
-        return _cached_table(("normal", m, sd), lambda: _Table(lambda g: m + sd * special.ndtri(g)))(u)
+        return _cached_table(("normal", m, sd), lambda: _Table(lambda g: m + sd * special.ndtri(g)))(u, out)
 
 
 @dataclass(frozen=True)
@@ -112,9 +123,12 @@ class LogNormal(Family):
         return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
 
     def ppf(self, u):
+        return self.ppf_into(u, np.empty(np.shape(u)))
+
+    def ppf_into(self, u, out):
         mu, sigma = self.mu, self.sigma
         return _cached_table(("lognormal", mu, sigma),
-                             lambda: _Table(lambda g: np.exp(mu + sigma * special.ndtri(g))))(u)
+                             lambda: _Table(lambda g: np.exp(mu + sigma * special.ndtri(g))))(u, out)
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,11 @@ class Uniform(Family):
 
     def ppf(self, u):
         return self.lower + (self.upper - self.lower) * np.asarray(u)
+
+    def ppf_into(self, u, out):
+        np.multiply(u, self.upper - self.lower, out=out)
+        out += self.lower
+        return out
 
 
 class _Table:
@@ -158,18 +177,22 @@ class _Table:
         self.slope = np.append(np.diff(x), 0.0)
         self.tails = tails or exact
 
-    def __call__(self, u):
+    def __call__(self, u, out=None, loc=0.0, scale=1.0):
+        """loc + scale * ppf(u), into `out` (a new array if None)."""
         u = np.ascontiguousarray(u, dtype=float)
-        out = np.empty_like(u)
-        if _bulk_lookup(u, self.x, self.slope, out, self.BULK, self.EDGE):
-            tail = np.flatnonzero(np.isnan(out))
-            out[tail] = self.tails(u[tail])
+        out = np.empty_like(u) if out is None else out
+        tail = np.empty(u.shape[0], dtype=np.intp)
+        m = _bulk_lookup(u, self.x, self.slope, out, self.BULK, self.EDGE, loc, scale, tail)
+        if m:
+            tail = tail[:m]
+            out[tail] = loc + scale * self.tails(u[tail])
         return out
 
 
 @numba.njit(nogil=True, cache=True)
-def _bulk_lookup(u, x, slope, out, bulk, edge):  # pragma: no cover - compiled
-    """Interpolate the table where edge <= u <= 1 - edge; NaN elsewhere. Returns #NaN."""
+def _bulk_lookup(u, x, slope, out, bulk, edge, loc, scale, tail):  # pragma: no cover - compiled
+    """out = loc + scale * table(u) where edge <= u <= 1 - edge; the other points' indices
+    go to `tail` (for the exact inverse CDF). Returns how many there are."""
     missing = 0
     hi = 1.0 - edge
     for k in range(u.shape[0]):
@@ -177,9 +200,9 @@ def _bulk_lookup(u, x, slope, out, bulk, edge):  # pragma: no cover - compiled
         if edge <= v <= hi:
             pos = v * bulk
             i = int(pos)
-            out[k] = x[i] + (pos - i) * slope[i]
+            out[k] = loc + scale * (x[i] + (pos - i) * slope[i])
         else:
-            out[k] = np.nan
+            tail[missing] = k
             missing += 1
     return missing
 
@@ -226,10 +249,13 @@ class Beta(Family):
         return stats.beta(self.a, self.b, loc=self.lower, scale=self.upper - self.lower)
 
     def ppf(self, u):
+        return self.ppf_into(u, np.empty(np.shape(u)))
+
+    def ppf_into(self, u, out):
         a, b = self.a, self.b
         table = _cached_table(("beta", a, b), lambda: _Table(lambda g: special.betaincinv(a, b, g),
                                                              _BetaTails(a, b)))
-        return self.lower + (self.upper - self.lower) * table(u)
+        return table(u, out, self.lower, self.upper - self.lower)
 
 
 _table_cache: dict[tuple, _Table] = {}
@@ -260,6 +286,9 @@ class Pert(Family):
 
     def ppf(self, u):
         return self._beta().ppf(u)
+
+    def ppf_into(self, u, out):
+        return self._beta().ppf_into(u, out)
 
 
 @dataclass(frozen=True)
