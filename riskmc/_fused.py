@@ -1,4 +1,7 @@
-"""The compiled per-chunk reduction: moments, range, histogram and atom counts.
+"""The compiled reduction of a block of draws: moments, range, histogram and atom counts.
+
+Every output adds to what its arrays already hold, so a chunk is reduced a sub-block
+at a time (see reduce.SUB_BLOCK) in a fixed order.
 
 numpy needs a dozen passes over a chunk's (variables x draws) block for these; numba
 reads each variable's row in two tight passes and releases the GIL, so worker threads
@@ -64,11 +67,11 @@ def reduce_block(x, lo, inv_width, center, nbins, atom_var, atom_val,
             p0 += d0
             q0 += e0
             r0 += e0 * e0
-        sums[0, j] = (p0 + p1) + (p2 + p3)
-        sums[1, j] = (q0 + q1) + (q2 + q3)
-        sums[2, j] = (r0 + r1) + (r2 + r3)
-        vmin[j] = min(min(a0, a1), min(a2, a3))
-        vmax[j] = max(max(b0, b1), max(b2, b3))
+        sums[0, j] += (p0 + p1) + (p2 + p3)
+        sums[1, j] += (q0 + q1) + (q2 + q3)
+        sums[2, j] += (r0 + r1) + (r2 + r3)
+        vmin[j] = min(vmin[j], min(min(a0, a1), min(a2, a3)))
+        vmax[j] = max(vmax[j], max(max(b0, b1), max(b2, b3)))
         # Bins first (branch-free, so it vectorises), counts second: one loop doing
         # both stalled on its own branches.
         base = lo[j]
@@ -88,12 +91,12 @@ def reduce_block(x, lo, inv_width, center, nbins, atom_var, atom_val,
         for i in range(n):
             if x[j, i] == target:
                 hits += 1
-        atoms[a] = hits
+        atoms[a] += hits
 
 
 @numba.njit(nogil=True, cache=True)
 def count_below(x, levels, below):  # pragma: no cover - compiled
-    """below[j, k] = draws of variable j at or below levels[j, k] (batch-means MCSE)."""
+    """below[j, k] += draws of variable j at or below levels[j, k] (batch-means MCSE)."""
     v, n = x.shape
     for j in range(v):
         row = x[j]
@@ -102,4 +105,4 @@ def count_below(x, levels, below):  # pragma: no cover - compiled
             m = 0
             for i in range(n):
                 m += row[i] <= q
-            below[j, k] = m
+            below[j, k] += m

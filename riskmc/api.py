@@ -10,7 +10,6 @@ The CLI is a thin layer over these calls; a notebook can use them directly:
 from __future__ import annotations
 
 import contextlib
-import functools
 import shlex
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .analyze import claim_hits, rank_drivers
+from .analyze import ClaimCounter, rank_drivers
 from .engine import CHUNK_SIZE, Kernel, Plan, check_workers, execute, plan
 from .errors import SamplingError
 from .model import market
@@ -109,7 +108,7 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
 
     tracked = market.OUTPUT_NAMES
     claims = list(ps.claims.values())
-    hits = functools.partial(claim_hits, claims, years=market.YEARS) if claims else None
+    hits = ClaimCounter(claims, tracked, market.YEARS) if claims else None
     kernel = Kernel(ps, market.INPUTS, market.evaluate, root, p, tracked, hits,
                     out_shape=(len(market.OUTPUTS), len(market.YEARS)))
     names = [f"{o}[{y}]" for o in tracked for y in market.YEARS]

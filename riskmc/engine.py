@@ -22,7 +22,7 @@ from . import blocks
 from .errors import SamplingError
 from .model.spec import Input
 from .priors import PriorSet
-from .reduce import BINS, Binning, ChunkReduction, Totals, merge, reduce_chunk
+from .reduce import BINS, Binning, ChunkReduction, ChunkSums, Totals, merge, reduce_chunk, sub_blocks
 from .rng import chunk_stream
 from .sample import SAMPLERS, sample
 
@@ -104,14 +104,14 @@ class _Scratch(threading.local):
     about 2.5 ms faster a chunk (of about 15).
     """
 
-    def blocks(self, d: int, n: int, out_shape: tuple[int, int] | None):
-        key = (d, n, out_shape)
-        if getattr(self, "key", None) != key:
-            self.key = key
-            self.u = np.empty((d, n))
-            self.x = blocks.empty((d, n))
-            self.y = blocks.empty((*out_shape, n)) if out_shape else None
-        return self
+    def block(self, name: str, shape: tuple[int, ...], padded: bool = True) -> np.ndarray:
+        store = self.__dict__.setdefault("store", {})
+        key = (name, shape)
+        if key not in store:
+            if len(store) > 8:  # a thread that saw many sizes: start again
+                store.clear()
+            store[key] = blocks.empty(shape) if padded else np.empty(shape)
+        return store[key]
 
 
 _SCRATCH = _Scratch()
@@ -139,8 +139,10 @@ class Kernel:
     root: np.random.SeedSequence
     plan: Plan
     tracked: tuple[str, ...]                      # outputs reduced, each over all years
-    hits: Callable[[dict], np.ndarray] | None = None  # outputs -> (claims,) hit counts
-    # (outputs, years) of a model whose evaluate(x, out=block) fills a given block.
+    hits: Callable[[np.ndarray], np.ndarray] | None = None  # tracked rows -> (claims,) hit counts
+    # For a model that works on blocks (the market model): its (outputs, years). Then
+    # evaluate(inputs_block, out=block) takes the (specs, draws) inputs block and fills
+    # an (outputs, years, draws) block whose rows are the tracked rows, in order.
     out_shape: tuple[int, int] | None = None
 
     def chunk(self, i: int, scratch: bool = False) -> Chunk:
@@ -149,13 +151,34 @@ class Kernel:
         With `scratch` the chunk lives in this thread's reused blocks, valid until the
         thread's next scratch chunk (`detached()` keeps one).
         """
-        n, d = self.plan.size(i), len(self.specs)
-        buf = _SCRATCH.blocks(d, n, self.out_shape) if scratch else None
-        u = sample(self.plan.sampler, n, d, chunk_stream(self.root, i), out=buf and buf.u)
-        x = draw_inputs(self.priors, self.specs, u, out=buf and buf.x)
+        block, x = self._inputs(i, scratch)
         if self.out_shape is None:
             return Chunk(i, x, self.evaluate(x))
-        return Chunk(i, x, self.evaluate(x, out=buf and buf.y))
+        y = _SCRATCH.block("y", (*self.out_shape, self.plan.size(i))) if scratch else None
+        return Chunk(i, x, self.evaluate(block, out=y))
+
+    def _inputs(self, i: int, scratch: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Chunk i's inputs block (specs x draws) and its rows by name."""
+        n, d = self.plan.size(i), len(self.specs)
+        u = sample(self.plan.sampler, n, d, chunk_stream(self.root, i),
+                   out=_SCRATCH.block("u", (d, n), padded=False) if scratch else None)
+        block = _SCRATCH.block("x", (d, n)) if scratch else blocks.empty((d, n))
+        return block, draw_inputs(self.priors, self.specs, u, out=block)
+
+    def reduce(self, i: int, b: Binning, hist: np.ndarray, batch_means: bool) -> ChunkReduction:
+        """Simulate and reduce chunk i a sub-block at a time, so its outputs never leave
+        the cache; the same bits as reducing `chunk(i)` whole."""
+        block, x = self._inputs(i, scratch=True)
+        acc = ChunkSums(b, len(b.lo), batch_means)
+        for a, e in sub_blocks(self.plan.size(i)):
+            if self.out_shape is None:
+                rows = self.stack(self.evaluate({k: v[a:e] for k, v in x.items()}))
+            else:
+                y = _SCRATCH.block("y", (*self.out_shape, e - a))
+                self.evaluate(block[:, a:e], out=y)
+                rows = y.reshape(-1, e - a)
+            acc.add(rows, hist, self.count_hits(rows))
+        return acc.finish()
 
     def stack(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
         """Tracked outputs as one (variables, draws) array: output-major, then year.
@@ -167,8 +190,9 @@ class Kernel:
         block = blocks.as_rows(rows)
         return block if block is not None else np.concatenate(rows, axis=0)
 
-    def claim_hits(self, outputs) -> np.ndarray:
-        return self.hits(outputs) if self.hits else np.zeros(0, dtype=np.int64)
+    def count_hits(self, rows: np.ndarray) -> np.ndarray:
+        """Each claim's hits among the draws of tracked rows (variables x draws)."""
+        return self.hits(rows) if self.hits else np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -190,18 +214,18 @@ def pilot(kernel: Kernel) -> tuple[Binning, Chunk]:
 def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep_below: int,
                  pilot_chunk: Chunk | None = None) -> Batch:
     """Simulate and reduce chunks [first, last); keep the draws of chunks below `keep_below`."""
-    hist = None
+    hist = np.zeros((len(b.lo), BINS + 2), dtype=np.int64)
     reds, kept = [], []
+    batch_means = kernel.plan.sampler != "mc"
     for i in range(first, last):
-        c = pilot_chunk if (pilot_chunk is not None and i == 0) else kernel.chunk(i, scratch=True)
-        x = kernel.stack(c.outputs)
-        if hist is None:
-            v = x.shape[0]
-            hist = np.zeros((v, BINS + 2), dtype=np.int64)
-        reds.append(reduce_chunk(x, b, hist, kernel.claim_hits(c.outputs),
-                                 batch_means=kernel.plan.sampler != "mc"))
-        if i < keep_below:
-            kept.append(c.detached())
+        if i < keep_below or (i == 0 and pilot_chunk is not None):
+            c = pilot_chunk if (pilot_chunk is not None and i == 0) else kernel.chunk(i, scratch=True)
+            rows = kernel.stack(c.outputs)
+            reds.append(reduce_chunk(rows, b, hist, kernel.count_hits(rows), batch_means))
+            if i < keep_below:
+                kept.append(c if c is pilot_chunk else c.detached())
+        else:
+            reds.append(kernel.reduce(i, b, hist, batch_means))
     return Batch(first, reds, hist, kept or None)
 
 

@@ -26,6 +26,9 @@ from ._fused import count_below, reduce_block
 PROBS = {"p5": 0.05, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p95": 0.95}
 STATS = ("mean", "sd", *PROBS)
 BINS = 2 ** 13
+# Draws reduced at a time: 84 outputs x 4096 draws stay in a core's L2 cache. Two
+# workers each streaming whole 16,384-draw chunks through L3 slowed each other by ~20%.
+SUB_BLOCK = 2 ** 12
 MAX_ATOMS = 4       # per variable
 ATOM_SHARE = 0.002  # a value holding this share of the pilot's draws is an atom
 _PLEVELS = np.array(list(PROBS.values()))
@@ -125,27 +128,54 @@ class ChunkReduction:
     atoms: np.ndarray
 
 
+class ChunkSums:
+    """One chunk's reduction, built a sub-block of draws at a time, always in the same
+    sub-blocks: a chunk reduced whole (`reduce_chunk`) and one simulated a sub-block at
+    a time (the kernel's fast path) give the same bits."""
+
+    def __init__(self, b: Binning, v: int, batch_means: bool) -> None:
+        self.b = b
+        self.n = 0
+        self.sums = np.zeros((3, v))
+        self.vmin = np.full(v, np.inf)
+        self.vmax = np.full(v, -np.inf)
+        self.atoms = np.zeros(len(b.atom_var), dtype=np.int64)
+        self.below = np.zeros(b.pilot_q.shape, dtype=np.int64) if batch_means else None
+        self.hits = None
+
+    def add(self, x: np.ndarray, hist: np.ndarray, hits: np.ndarray) -> None:
+        """Add a sub-block x (V, m) with its claim hits; histogram counts go into `hist`."""
+        b = self.b
+        reduce_block(x, b.lo, 1.0 / b.width, b.center, BINS, b.atom_var, b.atom_val,
+                     hist, self.sums, self.vmin, self.vmax, self.atoms)
+        if self.below is not None:
+            count_below(x, b.pilot_q, self.below)
+        self.n += x.shape[1]
+        self.hits = hits if self.hits is None else self.hits + hits
+
+    def finish(self) -> ChunkReduction:
+        n, sums = self.n, self.sums
+        var = np.maximum(sums[1] / n - (sums[0] / n) ** 2, 0.0)
+        return ChunkReduction(n=n, sums=sums, vmin=self.vmin, vmax=self.vmax,
+                              mean=self.b.center + sums[0] / n, sd=np.sqrt(var * n / max(n - 1, 1)),
+                              below=self.below, hits=self.hits, atoms=self.atoms)
+
+
+def sub_blocks(n: int) -> list[tuple[int, int]]:
+    """The fixed sub-blocks [a, e) a chunk of n draws is reduced in."""
+    return [(a, min(a + SUB_BLOCK, n)) for a in range(0, n, SUB_BLOCK)]
+
+
 def reduce_chunk(x: np.ndarray, b: Binning, hist: np.ndarray, hits: np.ndarray,
                  batch_means: bool) -> ChunkReduction:
     """Reduce one chunk x (V, n); its histogram counts are added into `hist` in place.
 
     `batch_means` also counts draws below each pilot quantile (for LHS and Sobol MCSE).
     """
-    v, n = x.shape
-    sums = np.empty((3, v))
-    vmin = np.empty(v)
-    vmax = np.empty(v)
-    atoms = np.empty(len(b.atom_var), dtype=np.int64)
-    reduce_block(x, b.lo, 1.0 / b.width, b.center, BINS, b.atom_var, b.atom_val,
-                 hist, sums, vmin, vmax, atoms)
-    mean = b.center + sums[0] / n
-    var = np.maximum(sums[1] / n - (sums[0] / n) ** 2, 0.0)
-    below = None
-    if batch_means:
-        below = np.empty(b.pilot_q.shape, dtype=np.int64)
-        count_below(x, b.pilot_q, below)
-    return ChunkReduction(n=n, sums=sums, vmin=vmin, vmax=vmax, mean=mean,
-                          sd=np.sqrt(var * n / max(n - 1, 1)), below=below, hits=hits, atoms=atoms)
+    acc = ChunkSums(b, x.shape[0], batch_means)
+    for a, e in sub_blocks(x.shape[1]):
+        acc.add(x[:, a:e], hist, hits if a == 0 else np.zeros_like(hits))
+    return acc.finish()
 
 
 def merge(t: Totals, r: ChunkReduction) -> None:

@@ -1,4 +1,4 @@
-"""Padded row blocks, and the kernel's reused per-thread blocks giving the same numbers."""
+"""Padded row blocks, reused per-thread blocks and sub-block reductions: the same numbers as the plain way."""
 
 import numpy as np
 
@@ -49,3 +49,33 @@ def test_kept_draws_equal_a_rerun_chunk():
     k = Kernel(r.priors, market.INPUTS, market.evaluate, handle_seed(4), r.plan, market.OUTPUT_NAMES)
     c = k.chunk(2)
     assert np.array_equal(r.outputs["nvidia_share"][2 * 2 ** 14:], c.outputs["nvidia_share"])
+
+
+def test_sub_block_reduction_equals_reducing_the_whole_chunk():
+    from riskmc.analyze import ClaimCounter
+    from riskmc.reduce import BINS, Binning, reduce_chunk
+    ps = load(BASE)
+    p = plan(2 * 2 ** 14 + 1000, "lhs")  # a short last chunk too
+    counter = ClaimCounter(list(ps.claims.values()), market.OUTPUT_NAMES, market.YEARS)
+    k = Kernel(ps, market.INPUTS, market.evaluate, handle_seed(8), p, market.OUTPUT_NAMES, counter,
+               out_shape=(len(market.OUTPUTS), len(market.YEARS)))
+    b = Binning.from_pilot(k.stack(k.chunk(0).outputs))
+    for i in (1, 2):
+        h1 = np.zeros((len(b.lo), BINS + 2), dtype=np.int64)
+        h2 = np.zeros_like(h1)
+        fast = k.reduce(i, b, h1, batch_means=True)
+        rows = k.stack(k.chunk(i).outputs)
+        whole = reduce_chunk(rows, b, h2, counter(rows), batch_means=True)
+        assert np.array_equal(h1, h2)
+        for field in ("sums", "vmin", "vmax", "mean", "sd", "below", "hits", "atoms"):
+            assert np.array_equal(getattr(fast, field), getattr(whole, field)), field
+
+
+def test_compiled_claim_counts_equal_the_per_draw_events():
+    from riskmc.analyze import ClaimCounter, hits
+    r = run(BASE, draws=50_000, seed=6, keep_draws=True)
+    claims = list(r.priors.claims.values())
+    rows = np.concatenate([r.outputs[o].T for o in market.OUTPUT_NAMES])
+    counts = ClaimCounter(claims, market.OUTPUT_NAMES, market.YEARS)(rows)
+    assert list(counts) == [int(hits(c, r.outputs, market.YEARS).sum()) for c in claims]
+    assert all(0 < c < 50_000 for c in counts)

@@ -242,18 +242,22 @@ assert _KERNEL_INPUTS == INPUT_NAMES
 assert OUTPUT_NAMES[NVIDIA_SHARE] == "nvidia_share" and OUTPUT_NAMES[AMAZON_PRICE_UPSIDE] == "amazon_price_upside"
 
 
-def evaluate(x: dict[str, np.ndarray], out: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Map inputs (name -> array[draw]) to outputs (name -> array[draw, year], 2025..2030).
+def evaluate(x: dict[str, np.ndarray] | np.ndarray, out: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Map inputs to outputs (name -> array[draw, year], 2025..2030).
 
-    The outputs are views of one year-major (output, year, draw) block: `out` if given
-    (the kernel reuses one per thread), else a new one from blocks.empty.
+    `x`: inputs by name (name -> array[draw]), or an (inputs, draws) block in INPUTS
+    order. The outputs are views of one year-major (output, year, draw) block: `out` if
+    given (the kernel reuses one per thread), else a new one from blocks.empty.
     """
-    rows = [np.asarray(x[name], dtype=float) for name in INPUT_NAMES]
-    inputs = blocks.as_rows(rows)
-    if inputs is None:
-        inputs = blocks.empty((len(rows), len(rows[0])))
-        for j, r in enumerate(rows):
-            inputs[j] = r
+    if isinstance(x, np.ndarray):
+        inputs = x
+    else:
+        rows = [np.asarray(x[name], dtype=float) for name in INPUT_NAMES]
+        inputs = blocks.as_rows(rows)
+        if inputs is None:
+            inputs = blocks.empty((len(rows), len(rows[0])))
+            for j, r in enumerate(rows):
+                inputs[j] = r
     if out is None:
         out = blocks.empty((len(OUTPUTS), len(YEARS), inputs.shape[1]))
     _evaluate(inputs, out, float(YEARS[0]))
