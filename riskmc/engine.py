@@ -14,12 +14,13 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import blocks
 from .errors import SamplingError
+from .marginals import Marginals
 from .model.spec import Input
 from .priors import PriorSet
 from .reduce import BINS, Binning, ChunkReduction, ChunkSums, Totals, merge, reduce_chunk, sub_blocks
@@ -77,7 +78,7 @@ def check_workers(workers: int | None) -> int:
 
 
 def draw_inputs(priors: PriorSet, specs: tuple[Input, ...], u: np.ndarray,
-                out: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                out: np.ndarray | None = None, marginals: Marginals | None = None) -> dict[str, np.ndarray]:
     """Uniforms (priors x draws) -> inputs: the copula, then each marginal's inverse CDF.
 
     The inputs are rows of one block (`out`, if given: see blocks). A prior may reach
@@ -86,15 +87,8 @@ def draw_inputs(priors: PriorSet, specs: tuple[Input, ...], u: np.ndarray,
     """
     u = priors.dependence.apply(u)
     block = blocks.empty((len(specs), u.shape[1])) if out is None else out
-    res = {}
-    for j, spec in enumerate(specs):
-        fam = priors.priors[spec.name].family
-        x = fam.ppf_into(u[j], block[j])
-        lo, hi = fam.support()
-        if lo < spec.lower or hi > spec.upper:
-            np.clip(x, spec.lower, spec.upper, out=x)
-        res[spec.name] = x
-    return res
+    (marginals or Marginals(priors, specs))(u, block)
+    return {spec.name: block[j] for j, spec in enumerate(specs)}
 
 
 class _Scratch(threading.local):
@@ -144,6 +138,10 @@ class Kernel:
     # evaluate(inputs_block, out=block) takes the (specs, draws) inputs block and fills
     # an (outputs, years, draws) block whose rows are the tracked rows, in order.
     out_shape: tuple[int, int] | None = None
+    marginals: Marginals = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "marginals", Marginals(self.priors, self.specs))
 
     def chunk(self, i: int, scratch: bool = False) -> Chunk:
         """Everything about chunk i, from its own stream only.
@@ -163,7 +161,7 @@ class Kernel:
         u = sample(self.plan.sampler, n, d, chunk_stream(self.root, i),
                    out=_SCRATCH.block("u", (d, n), padded=False) if scratch else None)
         block = _SCRATCH.block("x", (d, n)) if scratch else blocks.empty((d, n))
-        return block, draw_inputs(self.priors, self.specs, u, out=block)
+        return block, draw_inputs(self.priors, self.specs, u, out=block, marginals=self.marginals)
 
     def reduce(self, i: int, b: Binning, hist: np.ndarray, batch_means: bool) -> ChunkReduction:
         """Simulate and reduce chunk i a sub-block at a time, so its outputs never leave

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine import CHUNK_SIZE, draw_inputs
+from ..marginals import Marginals
 from ..model.spec import Input
 from ..priors import PriorSet
 from ..rng import chunk_stream, handle_seed, seed_entropy
@@ -60,14 +61,14 @@ def factors(priors: PriorSet, specs: tuple[Input, ...]) -> list[Factor]:
     return out
 
 
-def _chunk(priors, specs, evaluate, pick, root, i, n, facs, col_of):
+def _chunk(priors, specs, evaluate, pick, root, i, n, facs, col_of, marginals):
     """f(A), f(B) and f(AB_g) for one chunk's rows, from stream i alone."""
     d = len(specs)
     u = sample("mc", n, 2 * d, chunk_stream(root, i))
     ua, ub = u[:d], u[d:]
 
     def f(u):
-        return pick(evaluate(draw_inputs(priors, specs, u.copy())))
+        return pick(evaluate(draw_inputs(priors, specs, u.copy(), marginals=marginals)))
 
     fa, fb = f(ua), f(ub)
     fab = np.empty((len(facs),) + fa.shape)
@@ -93,8 +94,10 @@ def sobol(priors: PriorSet, specs: tuple[Input, ...], evaluate, pick, *, draws: 
     n_chunks = -(-draws // CHUNK_SIZE)
     sizes = [min(CHUNK_SIZE, draws - i * CHUNK_SIZE) for i in range(n_chunks)]
 
+    marginals = Marginals(priors, specs)
+
     def one(i):
-        return _chunk(priors, specs, evaluate, pick, root, i, sizes[i], facs, col_of)
+        return _chunk(priors, specs, evaluate, pick, root, i, sizes[i], facs, col_of, marginals)
 
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:

@@ -53,8 +53,15 @@ class Family:
 
         Tabulated families write straight into it, with no temporary arrays.
         """
-        out[:] = self.ppf(u)
-        return out
+        tab = self.tabulated()
+        if tab is None:
+            out[:] = self.ppf(u)
+            return out
+        return tab.table(u, out, tab.loc, tab.scale)
+
+    def tabulated(self) -> Tabulated | None:
+        """The inverse CDF as loc + scale * a compiled table, for families that have one."""
+        return None
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         return self.scipy().cdf(x)
@@ -101,9 +108,9 @@ class Normal(Family):
     def ppf(self, u):
         return self.ppf_into(u, np.empty(np.shape(u)))
 
-    def ppf_into(self, u, out):
+    def tabulated(self):
         m, sd = self.mean, self.sd
-        return _cached_table(("normal", m, sd), lambda: _Table(lambda g: m + sd * special.ndtri(g)))(u, out)
+        return Tabulated(_cached_table(("normal", m, sd), lambda: _Table(lambda g: m + sd * special.ndtri(g))))
 
 
 @dataclass(frozen=True)
@@ -125,10 +132,10 @@ class LogNormal(Family):
     def ppf(self, u):
         return self.ppf_into(u, np.empty(np.shape(u)))
 
-    def ppf_into(self, u, out):
+    def tabulated(self):
         mu, sigma = self.mu, self.sigma
-        return _cached_table(("lognormal", mu, sigma),
-                             lambda: _Table(lambda g: np.exp(mu + sigma * special.ndtri(g))))(u, out)
+        return Tabulated(_cached_table(("lognormal", mu, sigma),
+                                       lambda: _Table(lambda g: np.exp(mu + sigma * special.ndtri(g)))))
 
 
 @dataclass(frozen=True)
@@ -159,51 +166,92 @@ class _Table:
     """An inverse CDF looked up in a table in the bulk and computed exactly in the tails.
 
     For u in [1/64, 63/64], linear interpolation on a uniform grid of 2^14 steps costs a
-    few nanoseconds a point (one compiled pass); the exact inverse CDF (`tails`) handles
-    the 3% of points outside, where the curve bends too sharply for the grid. Accuracy,
-    h^2/8 times the curve's bend, stays within 1e-6 of the spread for every family
-    tabulated here (tests/test_families.py checks against SciPy).
+    few nanoseconds a point (one compiled pass); the 3% of points outside, where the
+    curve bends too sharply for the grid, get the exact inverse CDF (`exact`), or for a
+    beta a table in logit space, where its power-law tails are nearly straight lines.
+    Accuracy, h^2/8 times the curve's bend, stays within 1e-6 of the spread for every
+    family tabulated here (tests/test_families.py checks against SciPy).
     """
 
     BULK = 2 ** 14
-    EDGE = 1 / 64
+    EDGE = 1 / 64  # lookup() hard-codes the same edge
 
-    def __init__(self, exact, tails=None) -> None:
+    def __init__(self, exact, logit_tails: np.ndarray | None = None) -> None:
         grid = np.linspace(0.0, 1.0, self.BULK + 1)
         lo, hi = int(self.EDGE * self.BULK) - 1, self.BULK - int(self.EDGE * self.BULK) + 2
         x = np.full(self.BULK + 1, np.nan)
         x[lo:hi] = exact(grid[lo:hi])
         self.x = x
         self.slope = np.append(np.diff(x), 0.0)
-        self.tails = tails or exact
+        self.exact = exact
+        self.logit = logit_tails is not None
+        self.ty = logit_tails if logit_tails is not None else np.zeros(_LOGIT_STEPS + 1)
 
     def __call__(self, u, out=None, loc=0.0, scale=1.0):
         """loc + scale * ppf(u), into `out` (a new array if None)."""
         u = np.ascontiguousarray(u, dtype=float)
         out = np.empty_like(u) if out is None else out
         tail = np.empty(u.shape[0], dtype=np.intp)
-        m = _bulk_lookup(u, self.x, self.slope, out, self.BULK, self.EDGE, loc, scale, tail)
+        m = lookup(u, self.x, self.slope, self.logit, self.ty, loc, scale, -np.inf, np.inf, out, tail)
         if m:
             tail = tail[:m]
-            out[tail] = loc + scale * self.tails(u[tail])
+            out[tail] = loc + scale * self.exact(u[tail])
         return out
 
 
+@dataclass(frozen=True)
+class Tabulated:
+    """An inverse CDF as loc + scale * table(u)."""
+
+    table: _Table
+    loc: float = 0.0
+    scale: float = 1.0
+
+
+# Beta tails: logit(x) tabulated on a uniform grid of logit(u) over [-30, 30].
+_LOGIT_LO, _LOGIT_HI, _LOGIT_STEPS = -30.0, 30.0, 2 ** 13
+
+
+def _beta_logit_tails(a: float, b: float) -> np.ndarray:
+    t = np.linspace(_LOGIT_LO, _LOGIT_HI, _LOGIT_STEPS + 1)
+    with np.errstate(divide="ignore"):
+        return special.logit(special.betaincinv(a, b, special.expit(t)))
+
+
 @numba.njit(nogil=True, cache=True)
-def _bulk_lookup(u, x, slope, out, bulk, edge, loc, scale, tail):  # pragma: no cover - compiled
-    """out = loc + scale * table(u) where edge <= u <= 1 - edge; the other points' indices
-    go to `tail` (for the exact inverse CDF). Returns how many there are."""
+def lookup(u, x, slope, logit, ty, loc, scale, lo, hi, out, tail):  # pragma: no cover - compiled
+    """out = clip(loc + scale * ppf(u), lo, hi) from a _Table's arrays. Points in the
+    tails with no compiled rule go to `tail` (for the exact inverse CDF); returns how many."""
+    bulk = x.shape[0] - 1
+    edge = 1.0 / 64.0
+    top = 1.0 - edge
+    step = (_LOGIT_HI - _LOGIT_LO) / _LOGIT_STEPS
     missing = 0
-    hi = 1.0 - edge
     for k in range(u.shape[0]):
         v = u[k]
-        if edge <= v <= hi:
+        if edge <= v <= top:
             pos = v * bulk
             i = int(pos)
-            out[k] = loc + scale * (x[i] + (pos - i) * slope[i])
+            r = x[i] + (pos - i) * slope[i]
+        elif logit:
+            pos = (math.log(v / (1.0 - v)) - _LOGIT_LO) / step
+            if pos <= 0.0:
+                y = ty[0]
+            elif pos >= _LOGIT_STEPS:
+                y = ty[_LOGIT_STEPS]
+            else:
+                i = int(pos)
+                y, d = ty[i], ty[i + 1] - ty[i]
+                if math.isfinite(d):
+                    y += (pos - i) * d
+                elif pos > i and math.isfinite(y):
+                    y = ty[i + 1]  # next to a tail that ends at 0 or 1: as np.interp does
+            r = 1.0 / (1.0 + math.exp(-y))
         else:
             tail[missing] = k
             missing += 1
+            continue
+        out[k] = min(max(loc + scale * r, lo), hi)
     return missing
 
 
@@ -212,20 +260,6 @@ def _cached_table(key, build) -> _Table:
     if table is None:
         table = _table_cache.setdefault(key, build())
     return table
-
-
-class _BetaTails:
-    """Beta's inverse CDF in the tails: logit(x) is nearly linear in logit(u) there
-    (power-law tails become straight lines), so a logit-spaced table is exact enough."""
-
-    def __init__(self, a: float, b: float) -> None:
-        self.t = np.linspace(-30.0, 30.0, 8193)
-        with np.errstate(divide="ignore"):
-            self.y = special.logit(special.betaincinv(a, b, special.expit(self.t)))
-
-    def __call__(self, u):
-        with np.errstate(divide="ignore"):
-            return special.expit(np.interp(special.logit(u), self.t, self.y))
 
 
 @dataclass(frozen=True)
@@ -251,11 +285,11 @@ class Beta(Family):
     def ppf(self, u):
         return self.ppf_into(u, np.empty(np.shape(u)))
 
-    def ppf_into(self, u, out):
+    def tabulated(self):
         a, b = self.a, self.b
         table = _cached_table(("beta", a, b), lambda: _Table(lambda g: special.betaincinv(a, b, g),
-                                                             _BetaTails(a, b)))
-        return table(u, out, self.lower, self.upper - self.lower)
+                                                             logit_tails=_beta_logit_tails(a, b)))
+        return Tabulated(table, self.lower, self.upper - self.lower)
 
 
 _table_cache: dict[tuple, _Table] = {}
@@ -287,8 +321,8 @@ class Pert(Family):
     def ppf(self, u):
         return self._beta().ppf(u)
 
-    def ppf_into(self, u, out):
-        return self._beta().ppf_into(u, out)
+    def tabulated(self):
+        return self._beta().tabulated()
 
 
 @dataclass(frozen=True)
