@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
