@@ -116,8 +116,7 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
     kept_in, kept_out, driver_chunks = [], [], []
     converged = None
 
-    heads = [i * len(market.YEARS) + len(market.YEARS) - 1
-             for i, o in enumerate(market.OUTPUTS) if o.headline]
+    heads = _headline_rows(every_year=False)
     trace = {names[i].split("[")[0]: [] for i in heads}
 
     def snapshot(totals, binning):
@@ -189,10 +188,17 @@ def _checkpoints(first: int, last: int) -> list[int]:
 HEADLINE_STATS = ("mean", "p5", "p50", "p95")
 
 
+def _headline_rows(every_year: bool) -> list[int]:
+    """Where the headline outputs sit among the tracked (output, year) rows: in every
+    year, or in the last year only."""
+    t = len(market.YEARS)
+    years = range(t) if every_year else [t - 1]
+    return [i * t + y for i, o in enumerate(market.OUTPUTS) if o.headline for y in years]
+
+
 def _headline_mcse(totals, binning, sampler, names) -> float:
     """The largest MCSE among the headline outputs' mean, p5, p50 and p95, in any year."""
-    heads = {o.name for o in market.OUTPUTS if o.headline}
-    rows = [j for j, n in enumerate(names) if n.split("[")[0] in heads]
+    rows = _headline_rows(every_year=True)
     stats, _ = finalize(totals, binning, sampler, names, only=rows)
     return max(stats[names[j]][s]["mcse"] for j in rows for s in HEADLINE_STATS)
 
