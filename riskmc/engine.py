@@ -313,6 +313,8 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
     totals = Totals(len(b.lo))
     done = 0
     with contextlib.ExitStack() as stack:
+        # One worker runs in this thread: let its scratch blocks go with the run.
+        stack.callback(_SCRATCH.__dict__.pop, "store", None)
         pool = stack.enter_context(dask_client(scheduler, workers)) if backend == "dask" else None
         for stop in stops or [kernel.plan.n_chunks]:
             for batch in batches(kernel, b, done, stop, workers, keep_below, pilot_chunk=c0, pool=pool):
