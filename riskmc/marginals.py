@@ -48,8 +48,7 @@ class Marginals:
                          self.scale, self.lo, self.hi, tails, counts)
         for p in np.flatnonzero(counts):
             j, t = self.rows[p], self.tables[p]
-            idx = tails[p, :counts[p]]
-            out[j, idx] = np.clip(t.loc + t.scale * t.table.exact(u[j, idx]), self.lo[p], self.hi[p])
+            t.table.fill_tails(u[j], out[j], tails[p, :counts[p]], t.loc, t.scale, self.lo[p], self.hi[p])
         for j in self.others:
             x = self.fams[j].ppf_into(u[j], out[j])
             lo, hi = self.fams[j].support()

@@ -173,13 +173,10 @@ class _Table:
     family tabulated here (tests/test_families.py checks against SciPy).
     """
 
-    BULK = 2 ** 14
-    EDGE = 1 / 64  # lookup() hard-codes the same edge
-
     def __init__(self, exact, logit_tails: np.ndarray | None = None) -> None:
-        grid = np.linspace(0.0, 1.0, self.BULK + 1)
-        lo, hi = int(self.EDGE * self.BULK) - 1, self.BULK - int(self.EDGE * self.BULK) + 2
-        x = np.full(self.BULK + 1, np.nan)
+        grid = np.linspace(0.0, 1.0, _BULK + 1)
+        lo, hi = int(_EDGE * _BULK) - 1, _BULK - int(_EDGE * _BULK) + 2
+        x = np.full(_BULK + 1, np.nan)
         x[lo:hi] = exact(grid[lo:hi])
         self.x = x
         self.slope = np.append(np.diff(x), 0.0)
@@ -193,10 +190,13 @@ class _Table:
         out = np.empty_like(u) if out is None else out
         tail = np.empty(u.shape[0], dtype=np.intp)
         m = lookup(u, self.x, self.slope, self.logit, self.ty, loc, scale, -np.inf, np.inf, out, tail)
-        if m:
-            tail = tail[:m]
-            out[tail] = loc + scale * self.exact(u[tail])
+        self.fill_tails(u, out, tail[:m], loc, scale)
         return out
+
+    def fill_tails(self, u, out, idx, loc=0.0, scale=1.0, lo=-np.inf, hi=np.inf) -> None:
+        """The points `lookup` left out (indices `idx`): the exact inverse CDF, clipped."""
+        if len(idx):
+            out[idx] = np.clip(loc + scale * self.exact(u[idx]), lo, hi)
 
 
 @dataclass(frozen=True)
@@ -208,6 +208,8 @@ class Tabulated:
     scale: float = 1.0
 
 
+# The bulk: u in [_EDGE, 1 - _EDGE] on a uniform grid of _BULK steps.
+_BULK, _EDGE = 2 ** 14, 1 / 64
 # Beta tails: logit(x) tabulated on a uniform grid of logit(u) over [-30, 30].
 _LOGIT_LO, _LOGIT_HI, _LOGIT_STEPS = -30.0, 30.0, 2 ** 13
 
@@ -223,7 +225,7 @@ def lookup(u, x, slope, logit, ty, loc, scale, lo, hi, out, tail):  # pragma: no
     """out = clip(loc + scale * ppf(u), lo, hi) from a _Table's arrays. Points in the
     tails with no compiled rule go to `tail` (for the exact inverse CDF); returns how many."""
     bulk = x.shape[0] - 1
-    edge = 1.0 / 64.0
+    edge = _EDGE
     top = 1.0 - edge
     step = (_LOGIT_HI - _LOGIT_LO) / _LOGIT_STEPS
     missing = 0
