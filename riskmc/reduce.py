@@ -16,6 +16,7 @@ were spread over workers.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,6 +47,11 @@ class Binning:
     pilot_q: np.ndarray   # (V, 5) pilot quantiles at PROBS
     atom_var: np.ndarray  # (A,) variable of each atom
     atom_val: np.ndarray  # (A,) its value
+
+    @functools.cached_property
+    def inv_width(self) -> np.ndarray:
+        """1 / width, worked out once rather than for every sub-block."""
+        return 1.0 / self.width
 
     @classmethod
     def from_pilot(cls, x: np.ndarray) -> Binning:
@@ -143,15 +149,16 @@ class ChunkSums:
         self.below = np.zeros(b.pilot_q.shape, dtype=np.int64) if batch_means else None
         self.hits = None
 
-    def add(self, x: np.ndarray, hist: np.ndarray, hits: np.ndarray) -> None:
-        """Add a sub-block x (V, m) with its claim hits; histogram counts go into `hist`."""
+    def add(self, x: np.ndarray, hist: np.ndarray, hits: np.ndarray | None = None) -> None:
+        """Add a sub-block x (V, m) and its claim hits; histogram counts go into `hist`."""
         b = self.b
-        reduce_block(x, b.lo, 1.0 / b.width, b.center, BINS, b.atom_var, b.atom_val,
+        reduce_block(x, b.lo, b.inv_width, b.center, BINS, b.atom_var, b.atom_val,
                      hist, self.sums, self.vmin, self.vmax, self.atoms)
         if self.below is not None:
             count_below(x, b.pilot_q, self.below)
         self.n += x.shape[1]
-        self.hits = hits if self.hits is None else self.hits + hits
+        if hits is not None:
+            self.hits = hits if self.hits is None else self.hits + hits
 
     def finish(self) -> ChunkReduction:
         n, sums = self.n, self.sums
@@ -174,7 +181,7 @@ def reduce_chunk(x: np.ndarray, b: Binning, hist: np.ndarray, hits: np.ndarray,
     """
     acc = ChunkSums(b, x.shape[0], batch_means)
     for a, e in sub_blocks(x.shape[1]):
-        acc.add(x[:, a:e], hist, hits if a == 0 else np.zeros_like(hits))
+        acc.add(x[:, a:e], hist, hits if a == 0 else None)
     return acc.finish()
 
 
