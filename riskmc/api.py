@@ -165,11 +165,8 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
     if keep_draws:
         result.inputs = {k: np.concatenate([d[k] for d in kept_in]) for k in market.INPUT_NAMES}
         result.outputs = {k: np.concatenate([d[k] for d in kept_out]) for k in tracked}
-    final, _ = finalize(totals, binning, sampler, names, only=heads)
-    for i in heads:
-        seq = trace[names[i].split("[")[0]]
-        if not seq or seq[-1]["draws"] != totals.n:
-            seq.append({"draws": totals.n, **{k: final[names[i]][k] for k in ("p5", "p50", "p95")}})
+    if any(not seq or seq[-1]["draws"] != totals.n for seq in trace.values()):
+        snapshot(totals, binning)  # the trace ends at the run's last draw
     drivers = ranked.result() if ranked is not None else _drivers(driver_chunks)
     result.summary = _summary(result, totals, binning, names, drivers)
     result.summary["convergence_trace"] = {"year": int(market.YEARS[-1]), "outputs": trace}
