@@ -11,11 +11,14 @@ class RiskmcError(Exception):
     exit_code = 3
 
     def __init__(self, message: str, *, file: str | Path | None = None,
-                 line: int | None = None, hint: str | None = None) -> None:
+                 line: int | None = None, hint: str | None = None, quotes_file: bool = True) -> None:
         self.message = message
         self.file = str(file) if file is not None else None
         self.line = line
         self.hint = hint
+        # False when the message says nothing of the file's content (safe to show for
+        # a file outside the priors' folder).
+        self.quotes_file = quotes_file
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -32,6 +35,11 @@ class PriorsError(RiskmcError):
 
 class FitError(PriorsError):
     """A distribution cannot reproduce the stated quantiles closely enough."""
+
+
+class ModelError(RiskmcError):
+    """A model cannot be loaded, or gives outputs riskmc cannot summarise (exit 3, like a
+    bad priors file: the fix is in a file the user wrote)."""
 
 
 class SamplingError(RiskmcError):

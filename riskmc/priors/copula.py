@@ -63,6 +63,21 @@ def nearest_correlation(a: np.ndarray, iterations: int = 200) -> np.ndarray:
     return y
 
 
+def _factor(r: np.ndarray) -> np.ndarray:
+    """A matrix L with L @ L.T = r, rows of unit length (so each margin stays N(0, 1)).
+
+    Cholesky, with a tiny jitter for exactly singular (+/-1) matrices; a matrix singular
+    to rounding (an eigenvalue of -1e-12 from 1.0, 1.0 and 0.99999999996) gets the
+    symmetric square root of its clipped eigen-decomposition instead.
+    """
+    try:
+        chol = np.linalg.cholesky(r + 1e-12 * np.eye(len(r)))
+    except np.linalg.LinAlgError:
+        vals, vecs = np.linalg.eigh(r)
+        chol = vecs * np.sqrt(np.maximum(vals, 0.0))
+    return chol / np.linalg.norm(chol, axis=1, keepdims=True)
+
+
 def build_dependence(table: dict, names: list[str], locate, discrete: set[str]) -> Dependence:
     """Validate `[correlations]` and build the copula.
 
@@ -134,9 +149,7 @@ def build_dependence(table: dict, names: list[str], locate, discrete: set[str]) 
         s = new_s
         repaired = True
         pairs = {k: float(new_s[pos[k[0]], pos[k[1]]]) for k in pairs}
-    # A tiny jitter keeps Cholesky defined for exactly singular (e.g. +/-1) matrices.
-    chol = np.linalg.cholesky(r + 1e-12 * np.eye(len(r)))
-    chol = chol / np.linalg.norm(chol, axis=1, keepdims=True)
+    chol = _factor(r)
     return Dependence(
         names=tuple(involved), index=tuple(names.index(n) for n in involved),
         spearman=s, cholesky=chol,

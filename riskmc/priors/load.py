@@ -9,7 +9,9 @@ import datetime as dt
 import difflib
 import hashlib
 import math
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import PriorsError
+from ..limits import MAX_DRAWS, MAX_FILE_BYTES
 from ..model.spec import Input, Output
 from .copula import Dependence, build_dependence
 from .families import FAMILIES, Family, make
@@ -37,6 +40,9 @@ DEFAULT_CONFIDENCE = 0.9
 # A prior may reach past the model's support only by this much probability (a normal for a
 # revenue with a tiny sd, say); the sampler clips the rare draw back inside.
 OUTSIDE_MASS = 1e-9
+# No prior may reach further than this from zero, even one draw in 2^53: a model must be
+# able to add, multiply and square such values without overflowing to infinity.
+HUGE = 1e100
 
 
 @dataclass(frozen=True)
@@ -145,19 +151,41 @@ class _Doc:
     sha256: str
 
 
-def _read(path: Path) -> _Doc:
+# Names become folder names, file columns and parts of events: letters, digits, _ - . only.
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+
+
+def read_text(path: Path, what: str = "priors file") -> tuple[str, bytes]:
+    """A regular file of at most MAX_FILE_BYTES as UTF-8 text (and its bytes), or a PriorsError."""
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise PriorsError("no such priors file", file=path,
-                          hint="check the path; priors live under priors/") from None
+        raise PriorsError(f"no such {what}", file=path, hint="check the path", quotes_file=False) from None
     except OSError as exc:
-        raise PriorsError(f"cannot read the file: {exc.strerror}", file=path) from exc
+        raise PriorsError(f"cannot read the file: {exc.strerror}", file=path, quotes_file=False) from exc
     try:
-        text = raw.decode("utf-8")
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PriorsError(f"not a regular file, so not a {what}", file=path, quotes_file=False,
+                              hint="name a .toml file" if what == "priors file" else "name a .py file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise PriorsError(f"larger than {MAX_FILE_BYTES >> 20} MiB, so not a {what}", file=path, quotes_file=False)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise PriorsError(f"cannot read the file: {exc.strerror}", file=path, quotes_file=False) from exc
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:
+        raise PriorsError(f"larger than {MAX_FILE_BYTES >> 20} MiB, so not a {what}", file=path, quotes_file=False)
+    try:
+        return raw.decode("utf-8"), raw
     except UnicodeDecodeError as exc:
-        raise PriorsError("the file is not UTF-8 text", file=path,
-                          hint="save it as UTF-8") from exc
+        raise PriorsError("the file is not UTF-8 text", file=path, hint="save it as UTF-8", quotes_file=False) from exc
+
+
+def _read(path: Path) -> _Doc:
+    text, raw = read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -168,6 +196,8 @@ def _read(path: Path) -> _Doc:
         msg = msg[:1].lower() + msg[1:]
         raise PriorsError(f"malformed TOML: {msg}", file=path, line=line,
                           hint="see https://toml.io for the syntax") from exc
+    except RecursionError as exc:
+        raise PriorsError("malformed TOML: values nested too deeply", file=path) from exc
     return _Doc(path, data, LineIndex(text), hashlib.sha256(raw).hexdigest())
 
 
@@ -207,7 +237,27 @@ def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[_Doc]:
     if not parent_path.exists():
         raise w.error(f"'extends' names a missing file: {parent}", "extends",
                       hint=f"no file at {parent_path}")
-    return _load_chain(parent_path, (*seen, resolved)) + [doc]
+    try:
+        chain = _load_chain(parent_path, (*seen, resolved))
+    except PriorsError as exc:
+        raise _redacted(exc, path) from exc
+    return chain + [doc]
+
+
+def _redacted(exc: PriorsError, top: Path) -> PriorsError:
+    """An error in a file outside the priors' folder names the file and line but quotes
+    none of its content: `extends` could name any file this user can read."""
+    if exc.file is None or not exc.quotes_file or _inside(Path(exc.file), top.parent):
+        return exc
+    return PriorsError("not a usable priors file (riskmc quotes nothing from files outside the "
+                       "priors' folder: check it there)", file=exc.file, line=exc.line)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
+    except OSError:
+        return False
 
 
 # --------------------------------------------------------------------------- composing
@@ -242,6 +292,13 @@ def load(path: str | Path, *, scenario: str | None = None, inputs: tuple[Input, 
     `inputs`/`outputs` default to the market model's declarations. With `scenario`, that
     `[scenarios.NAME]` overlay is applied last.
     """
+    try:
+        return _load(Path(path), scenario, inputs, outputs, allow_unused)
+    except PriorsError as exc:
+        raise _redacted(exc, Path(path)) from exc.__cause__
+
+
+def _load(path: Path, scenario, inputs, outputs, allow_unused) -> PriorSet:
     if inputs is None or outputs is None:
         from ..model import market
         inputs = market.INPUTS if inputs is None else inputs
@@ -259,6 +316,9 @@ def load(path: str | Path, *, scenario: str | None = None, inputs: tuple[Input, 
     for doc in chain:
         w = _Where(doc)
         d = doc.data
+        for key in ("title", "description"):
+            if key in d and not isinstance(d[key], str):
+                raise w.error(f"'{key}' must be text in quotes", key)
         title = d.get("title", title)
         run_table = _table(w, d, "run")
         for key, value in run_table.items():
@@ -266,6 +326,7 @@ def load(path: str | Path, *, scenario: str | None = None, inputs: tuple[Input, 
                 raise w.error(f"unknown key '{key}' in [run]", "run", key, hint=_did_you_mean(key, RUN_KEYS))
             run[key] = value
         for name, table in _table(w, d, "priors").items():
+            _check_name(w, "prior", name, ("priors", name))
             if not isinstance(table, dict):
                 raise w.error(f"prior '{name}' must be a table: [priors.{name}]", "priors", name)
             old = entries.get(name)
@@ -273,8 +334,10 @@ def load(path: str | Path, *, scenario: str | None = None, inputs: tuple[Input, 
         for key, value in _table(w, d, "correlations").items():
             corr[key] = (value, doc)
         for name, table in _table(w, d, "claims").items():
+            _check_name(w, "claim", name, ("claims", name))
             claims[name] = (table, doc)
         for name, table in _table(w, d, "scenarios").items():
+            _check_name(w, "scenario", name, ("scenarios", name))
             if not isinstance(table, dict):
                 raise w.error(f"scenario '{name}' must be a table: [scenarios.{name}]", "scenarios", name)
             scenarios[name] = (table, doc)
@@ -285,6 +348,13 @@ def load(path: str | Path, *, scenario: str | None = None, inputs: tuple[Input, 
             if key not in SCENARIO_KEYS:
                 raise w.error(f"unknown key '{key}' in scenario '{name}'", "scenarios", name, key,
                               hint=_did_you_mean(key, SCENARIO_KEYS))
+        if "description" in table and not isinstance(table["description"], str):
+            raise w.error(f"scenario '{name}': 'description' must be text in quotes",
+                          "scenarios", name, "description")
+        for pname, overlay in _table(w, table, "priors", ("scenarios", name)).items():
+            if not isinstance(overlay, dict):
+                raise w.error(f"scenario '{name}' changes prior '{pname}': that must be a table: "
+                              f"[scenarios.{name}.priors.{pname}]", "scenarios", name, "priors", pname)
     if scenario is not None:
         if scenario not in scenarios:
             known = ", ".join(sorted(scenarios)) or "none defined"
@@ -342,6 +412,13 @@ def load(path: str | Path, *, scenario: str | None = None, inputs: tuple[Input, 
     )
 
 
+def _check_name(w: _Where, kind: str, name: str, path: tuple[str, ...]) -> None:
+    if not NAME.match(name):
+        raise w.error(f"{kind} name '{name}' may hold only letters, digits, '_', '-' and '.' "
+                      "(it becomes part of file and folder names)", *path,
+                      hint="rename it, e.g. " + (re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or kind))
+
+
 def _where_corr(corr, key):
     if key in corr:
         doc = corr[key][1]
@@ -365,6 +442,9 @@ def _check_run(run: dict, top: _Doc) -> None:
     draws = run.get("draws")
     if draws is not None and (not isinstance(draws, int) or isinstance(draws, bool) or draws < 1):
         raise w.error("[run] draws must be a positive integer", "run", "draws")
+    if draws is not None and draws > MAX_DRAWS:
+        raise w.error(f"[run] draws must be at most {MAX_DRAWS:,}, got {draws:,}", "run", "draws",
+                      hint="run fewer draws; --target-mcse adds draws until the answer is precise enough")
     sampler = run.get("sampler")
     if sampler is not None and sampler not in ("mc", "lhs", "sobol"):
         raise w.error(f"[run] sampler must be mc, lhs or sobol, got '{sampler}'", "run", "sampler")
@@ -398,8 +478,10 @@ def _build_prior(spec: Input, e: _Entry) -> Prior:
             raise err(f"missing '{key}'", hint=hint)
         if not isinstance(t[key], str) or not t[key].strip():
             raise err(f"'{key}' must be non-empty text", key)
+    if "owner" in t and not isinstance(t["owner"], str):
+        raise err("'owner' must be text in quotes", "owner")
     reviewed = t.get("reviewed")
-    if reviewed is not None and not isinstance(reviewed, (dt.date, str)):
+    if isinstance(reviewed, dt.datetime) or (reviewed is not None and not isinstance(reviewed, (dt.date, str))):
         raise err("'reviewed' must be a date such as 2025-12-02", "reviewed")
 
     quantiles = {}
@@ -480,6 +562,12 @@ def _build_prior(spec: Input, e: _Entry) -> Prior:
             raise
         raise err(exc.message, hint=exc.hint) from exc
 
+    with np.errstate(all="ignore"):
+        ends = np.asarray(fam.ppf(np.array([2.0 ** -53, 1 - 2.0 ** -53])), dtype=float)
+    if not np.all(np.isfinite(ends)) or np.max(np.abs(ends)) > HUGE:
+        raise err(f"{fam.describe()} reaches values too large to compute with "
+                  f"(beyond {HUGE:.0e} in its far tails)",
+                  hint=f"state {name} in a smaller unit, or narrow its range")
     if _mass_outside(fam, spec.lower, spec.upper) > OUTSIDE_MASS:
         span = f"[{spec.lower:g}, {spec.upper:g}]"
         lo, hi = fam.support()
@@ -503,7 +591,7 @@ def _mass_outside(fam: Family, lower: float, upper: float) -> float:
 
 
 # --------------------------------------------------------------------------- claims
-def _build_claim(name: str, t: dict, w: _Where, outputs: set[str]) -> Claim:
+def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years=tuple(range(2025, 2031))) -> Claim:
     path = ("claims", name)
 
     def err(message, key=None, hint=None):
@@ -515,13 +603,26 @@ def _build_claim(name: str, t: dict, w: _Where, outputs: set[str]) -> Claim:
         if key not in CLAIM_KEYS:
             raise err(f"unknown key '{key}'", key, hint=_did_you_mean(key, CLAIM_KEYS))
     out = t.get("output")
+    if not isinstance(out, str):
+        raise err("'output' must name one output in quotes", "output",
+                  hint=f"one of: {', '.join(sorted(outputs))}")
     if out not in outputs:
         raise err(f"unknown output '{out}'", "output", hint=_did_you_mean(str(out), outputs))
     if ("year" in t) == ("years" in t):
         raise err("give exactly one of 'year' or 'years'")
-    years = (t["year"],) if "year" in t else tuple(t["years"])
-    if not years or any(not isinstance(y, int) or not 2025 <= y <= 2030 for y in years):
-        raise err("years must lie in 2025-2030", "year" if "year" in t else "years")
+    if "year" in t:
+        if isinstance(t["year"], bool) or not isinstance(t["year"], int):
+            raise err("'year' must be one year, e.g. year = 2030", "year")
+        years = (t["year"],)
+    else:
+        if not isinstance(t["years"], list) or not t["years"]:
+            raise err("'years' must be a list of years, e.g. years = [2025, 2026, 2027]", "years")
+        years = tuple(t["years"])
+    lo, hi = model_years[0], model_years[-1]
+    if any(isinstance(y, bool) or not isinstance(y, int) or y not in model_years for y in years):
+        raise err(f"years must lie in {lo}-{hi}", "year" if "year" in t else "years")
+    if len(set(years)) != len(years):
+        raise err("'years' names a year twice", "years")
     kinds = [k for k in ("above", "below", "between", "rises") if k in t]
     if len(kinds) != 1 or (kinds == ["above", "below"]):
         raise err("give exactly one condition: above, below, between or rises")
