@@ -1,12 +1,34 @@
-"""riskmc: Monte Carlo risk analysis of the custom-silicon thesis, from priors to report."""
+"""riskmc: Monte Carlo risk analysis, from priors to report.
+
+Names are imported on first use, so `riskmc --help` and a signal handler installed at
+start-up do not wait for numpy, numba and SciPy.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from .api import RunResult, run, sensitivity, write  # noqa: E402
-from .errors import OutputError, PriorsError, RiskmcError, SamplingError  # noqa: E402
-from .priors import fit, load  # noqa: E402
-
-load_priors = load
+_LAZY = {
+    "RunResult": ".api", "run": ".api", "sensitivity": ".api", "write": ".api",
+    "OutputError": ".errors", "PriorsError": ".errors", "RiskmcError": ".errors",
+    "SamplingError": ".errors",
+    "fit": ".priors", "load": ".priors", "load_priors": ".priors",
+}
 
 __all__ = ["OutputError", "PriorsError", "RiskmcError", "RunResult", "SamplingError",
            "__version__", "fit", "load", "load_priors", "run", "sensitivity", "write"]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'riskmc' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name], __name__)
+    value = getattr(module, "load" if name == "load_priors" else name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

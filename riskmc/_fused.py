@@ -12,11 +12,12 @@ every run and every machine.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from . import _jit
 
-@numba.njit(nogil=True, cache=True, fastmath=False)
+
+@_jit.njit(nogil=True, fastmath=False)
 def reduce_block(x, lo, inv_width, center, nbins, atom_var, atom_val,
                  hist, sums, vmin, vmax, atoms):  # pragma: no cover - compiled
     v, n = x.shape
@@ -94,7 +95,7 @@ def reduce_block(x, lo, inv_width, center, nbins, atom_var, atom_val,
         atoms[a] += hits
 
 
-@numba.njit(nogil=True, cache=True)
+@_jit.njit(nogil=True)
 def count_below(x, levels, below):  # pragma: no cover - compiled
     """below[j, k] += draws of variable j at or below levels[j, k] (batch-means MCSE)."""
     v, n = x.shape

@@ -18,14 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, interrupt
 from .analyze import ClaimCounter, rank_drivers
 from .engine import CHUNK_SIZE, Kernel, Plan, check_workers, execute, plan
 from .errors import SamplingError
+from .limits import MAX_DRAWS
 from .model import market
 from .priors import PriorSet, load
 from .reduce import Totals, display_histogram, finalize, probabilities
 from .rng import SeedLike, handle_seed, seed_entropy
+from .timestamp import created
 
 DEFAULT_DRAWS = 100_000
 # draws.parquet is saved by default only while it stays small: ~1 KB a draw.
@@ -34,7 +36,7 @@ SAVE_DRAWS_BYTES = 32 * 2 ** 20
 
 # Rank correlations for "what drives it" come from the first draws only: exact Spearman
 # needs every draw at once, and 65,536 draws give a standard error near 0.004.
-DRIVER_CHUNKS = 4
+DRIVER_DRAWS = 4 * CHUNK_SIZE
 
 
 def draws_file_bytes(draws: int) -> int:
@@ -71,6 +73,50 @@ class RunResult:
         return shlex.join(parts)
 
 
+@dataclass(frozen=True)
+class Settings:
+    """A run's settings, checked: what to run first, at most, from which seed, on how many workers."""
+
+    first: Plan
+    plan: Plan
+    root: np.random.SeedSequence
+    workers: int
+
+
+def check_settings(ps: PriorSet, *, draws: int | None = None, seed: SeedLike = None,
+                   sampler: str | None = None, workers: int | None = None,
+                   target_mcse: float | None = None, max_draws: int | None = None,
+                   backend: str = "local", scheduler: str | None = None) -> Settings:
+    """Check every setting against the priors file's `[run]` table and defaults, before any
+    work: a command that fails here has made no folder and drawn nothing."""
+    import math
+
+    from .engine import BACKENDS
+    draws = draws if draws is not None else ps.run.get("draws", DEFAULT_DRAWS)
+    sampler = sampler or ps.run.get("sampler", "mc")
+    seed = seed if seed is not None else ps.run.get("seed")
+    root = handle_seed(seed)
+    workers = check_workers(workers)
+    if backend not in BACKENDS:
+        raise SamplingError(f"unknown backend '{backend}'", hint=f"use one of {', '.join(BACKENDS)}")
+    if scheduler is not None and backend != "dask":
+        raise SamplingError("--scheduler goes with --backend dask")
+    first = plan(draws, sampler)
+    p = first
+    if target_mcse is not None:
+        if (isinstance(target_mcse, bool) or not isinstance(target_mcse, (int, float))
+                or not math.isfinite(target_mcse) or target_mcse <= 0):
+            raise SamplingError(f"target MCSE must be a positive, finite number, got {target_mcse!r}")
+        max_draws = max_draws if max_draws is not None else min(100 * first.draws, MAX_DRAWS)
+        if max_draws < first.draws:
+            raise SamplingError(f"--max-draws ({max_draws}) is below --draws ({first.draws})")
+        p = plan(max_draws, sampler, chunk_size=first.chunk_size)
+    elif max_draws is not None:
+        raise SamplingError("--max-draws goes with --target-mcse")
+    created()  # SOURCE_DATE_EPOCH is checked now, not after the run
+    return Settings(first, p, root, workers)
+
+
 def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLike = None,
         sampler: str | None = None, workers: int | None = None, scenario: str | None = None,
         allow_unused: bool = False, progress: Callable[[int], None] | None = None,
@@ -90,28 +136,16 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
     """
     ps = priors if isinstance(priors, PriorSet) else load(priors, scenario=scenario,
                                                           allow_unused=allow_unused)
-    draws = draws if draws is not None else ps.run.get("draws", DEFAULT_DRAWS)
-    sampler = sampler or ps.run.get("sampler", "mc")
-    seed = seed if seed is not None else ps.run.get("seed")
-    root = handle_seed(seed)
-    workers = check_workers(workers)
-    first = plan(draws, sampler)
-    if target_mcse is not None:
-        if not (isinstance(target_mcse, (int, float)) and target_mcse > 0):
-            raise SamplingError(f"target MCSE must be a positive number, got {target_mcse!r}")
-        max_draws = max_draws if max_draws is not None else 100 * first.draws
-        if max_draws < first.draws:
-            raise SamplingError(f"--max-draws ({max_draws}) is below --draws ({first.draws})")
-        p = plan(max_draws, sampler)
-    else:
-        p = first
+    s = check_settings(ps, draws=draws, seed=seed, sampler=sampler, workers=workers,
+                       target_mcse=target_mcse, max_draws=max_draws, backend=backend, scheduler=scheduler)
+    first, p, root, workers, sampler = s.first, s.plan, s.root, s.workers, s.plan.sampler
 
     tracked = market.OUTPUT_NAMES
     claims = list(ps.claims.values())
     hits = ClaimCounter(claims, tracked, market.YEARS) if claims else None
-    kernel = Kernel(ps, market.INPUTS, market.evaluate, root, p, tracked, hits,
-                    out_shape=(len(market.OUTPUTS), len(market.YEARS)))
     names = [f"{o}[{y}]" for o in tracked for y in market.YEARS]
+    kernel = Kernel(ps, market.INPUTS, market.evaluate, root, p, tracked, hits,
+                    out_shape=(len(market.OUTPUTS), len(market.YEARS)), labels=tuple(names))
     keep_all = keep_draws or draws_path is not None
     kept_in, kept_out, driver_chunks = [], [], []
     converged = None
@@ -131,6 +165,7 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
         converged = _headline_mcse(totals, binning, sampler, names) <= target_mcse
         return converged
 
+    driver_chunks_n = -(-DRIVER_DRAWS // p.chunk_size)
     with contextlib.ExitStack() as stack:
         writer = None
         if draws_path is not None:
@@ -142,9 +177,9 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
 
         def on_kept(c):
             nonlocal ranked
-            if c.index < DRIVER_CHUNKS:
+            if c.index < driver_chunks_n:
                 driver_chunks.append(c)
-                if c.index == DRIVER_CHUNKS - 1:
+                if c.index == driver_chunks_n - 1:
                     # Rank correlations need these chunks only: sort them while the rest run.
                     ranked = side.submit(_drivers, driver_chunks)
             if writer is not None:
@@ -154,7 +189,7 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
                 kept_out.append(c.outputs)
 
         binning, totals = execute(
-            kernel, workers, keep_below=p.n_chunks if keep_all else DRIVER_CHUNKS,
+            kernel, workers, keep_below=p.n_chunks if keep_all else driver_chunks_n,
             on_kept=on_kept, progress=progress, backend=backend, scheduler=scheduler,
             snapshot=snapshot,
             stops=_checkpoints(first.n_chunks, p.n_chunks) if target_mcse is not None else None,
@@ -203,27 +238,26 @@ def _headline_mcse(totals, binning, sampler, names) -> float:
 def write(result: RunResult, out, *, netcdf: bool = False) -> list[Path]:
     """Write summary.json and report.html (and draws.nc with `netcdf`) into `out`.
 
-    `out` is a folder, or an io.Staging that the caller commits itself (the CLI stages
-    draws.parquet during the run and commits everything at once). Files take their
-    final names together, the report last, only once all are complete.
+    `out` is a folder, or a riskmc.commit.Transaction that the caller commits itself (the
+    CLI stages draws.parquet during the run and commits everything at once). The files
+    reach the folder together, by one atomic swap, only once all are complete.
     """
-    from .io import Staging, dumps_json, netcdf_bytes
+    from .commit import Transaction
+    from .io import dumps_json, netcdf_bytes
     from .report import render
 
     if netcdf and result.outputs is None:
         raise SamplingError("draws.nc needs the draws: run with keep_draws=True")
-    own = not isinstance(out, Staging)
-    staging = Staging(out) if own else out
-    try:
-        staging.write("summary.json", dumps_json(result.summary))
+    own = not isinstance(out, Transaction)
+    tx = Transaction(out) if own else out
+    with tx if own else contextlib.nullcontext():
+        tx.write("summary.json", dumps_json(result.summary))
+        interrupt.check()
         if netcdf:
-            staging.write("draws.nc", netcdf_bytes(result, result.summary.get("created")))
-        staging.write("report.html", render(result.summary).encode())
-        return staging.commit() if own else []
-    except BaseException:
-        if own:
-            staging.abort()
-        raise
+            tx.write("draws.nc", netcdf_bytes(result, result.summary.get("created")))
+            interrupt.check()
+        tx.write("report.html", render(result.summary).encode())
+        return tx.commit() if own else []
 
 
 def sensitivity(priors: str | Path | PriorSet, *, output: str | None = None, year: int | None = None,
@@ -257,7 +291,7 @@ def sensitivity(priors: str | Path | PriorSet, *, output: str | None = None, yea
 
     res = sobol(ps, market.INPUTS, market.evaluate, pick, draws=draws, seed=seed, workers=workers)
     tor = tornado(ps, market.INPUTS, market.evaluate, pick)
-    ordinary = run(ps, draws=DRIVER_CHUNKS * CHUNK_SIZE, seed=res["seed"], workers=workers, keep_draws=True)
+    ordinary = run(ps, draws=DRIVER_DRAWS, seed=res["seed"], workers=workers, keep_draws=True)
     grouped = [f for f in res["factors"] if len(f.members) > 1]
     note = ("Sobol indices assume independent factors; correlated priors are analysed as groups: "
             + "; ".join(f.name for f in grouped)) if grouped else None
@@ -286,20 +320,6 @@ def sensitivity(priors: str | Path | PriorSet, *, output: str | None = None, yea
             "spearman": spearman[n],
         }
     return out
-
-
-def _created() -> str | None:
-    """The run's one timestamp: SOURCE_DATE_EPOCH when set, else none, so reruns match."""
-    import datetime as dt
-    import os
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if not epoch:
-        return None
-    try:
-        when = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-    except (ValueError, OverflowError, OSError) as exc:
-        raise SamplingError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}") from exc
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _drivers(chunks) -> dict:
@@ -332,14 +352,14 @@ def _summary(r: RunResult, totals: Totals, binning, names, drivers) -> dict:
               for (name, c), pr in zip(ps.claims.items(), probs)}
     summary = {
         "riskmc_version": __version__,
-        "created": _created(),
+        "created": created(),
         "title": ps.title,
         "priors_files": [{"path": f.path, "sha256": f.sha256} for f in ps.files],
         "scenario": ps.scenario,
         "seed": r.seed,
         "draws": r.draws,
         "sampler": sampler,
-        "chunk_size": CHUNK_SIZE,
+        "chunk_size": r.plan.chunk_size,
         "command": r.command,
         "notes": list(r.plan.notes) + list(ps.warnings) + notes,
         "years": years,

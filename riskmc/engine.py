@@ -8,7 +8,9 @@ every draw.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import itertools
 import math
 import os
 import threading
@@ -18,8 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import blocks
-from .errors import SamplingError
+from . import blocks, interrupt
+from .errors import ModelError, SamplingError
+from .limits import MAX_DRAWS
 from .marginals import Marginals
 from .model.spec import Input
 from .priors import PriorSet
@@ -30,8 +33,8 @@ from .sample import SAMPLERS, sample
 # Fixed, not tuned to the worker count: results must not depend on it. A power of two
 # so every chunk is a whole Sobol block.
 CHUNK_SIZE = 2 ** 14
-# Chunks a worker reduces per task: fewer, larger hand-overs to the main thread.
-BATCH_CHUNKS = 4
+# Draws a worker reduces per task: fewer, larger hand-overs to the main thread.
+BATCH_DRAWS = 4 * CHUNK_SIZE
 
 
 @dataclass(frozen=True)
@@ -47,16 +50,50 @@ class Plan:
     def n_chunks(self) -> int:
         return math.ceil(self.draws / self.chunk_size)
 
+    @property
+    def batch_chunks(self) -> int:
+        """Chunks a worker simulates per task: about BATCH_DRAWS draws."""
+        return max(1, BATCH_DRAWS // self.chunk_size)
+
+    @property
+    def pilot_chunks(self) -> int:
+        """The first chunks, about CHUNK_SIZE draws, whose outputs fix the histogram ranges."""
+        return min(self.n_chunks, max(1, CHUNK_SIZE // self.chunk_size))
+
     def size(self, chunk: int) -> int:
         return min(self.chunk_size, self.draws - chunk * self.chunk_size)
 
 
-def plan(draws: int, sampler: str = "mc", chunk_size: int = CHUNK_SIZE) -> Plan:
+# LHS and Sobol runs estimate their Monte Carlo error from the spread between chunks,
+# each an independent randomisation: at least this many, each of at least MIN_CHUNK draws.
+MIN_REPLICATES = 32
+MIN_CHUNK = 64
+
+
+def chunk_size_for(draws: int, sampler: str) -> int:
+    """Plain Monte Carlo: CHUNK_SIZE. LHS and Sobol: the largest power of two that still
+    gives MIN_REPLICATES chunks, at most CHUNK_SIZE. Fixed by the draws alone, never by
+    the workers."""
+    if sampler == "mc":
+        return CHUNK_SIZE
+    return max(MIN_CHUNK, min(CHUNK_SIZE, 2 ** int(math.floor(math.log2(draws / MIN_REPLICATES)))))
+
+
+def plan(draws: int, sampler: str = "mc", chunk_size: int | None = None) -> Plan:
     """Validate the run's size and sampler; Sobol rounds up to whole chunks and says so."""
     if sampler not in SAMPLERS:
         raise SamplingError(f"unknown sampler '{sampler}'", hint=f"use one of {', '.join(SAMPLERS)}")
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise SamplingError(f"draws must be a positive whole number, got {draws!r}")
+    if draws > MAX_DRAWS:
+        raise SamplingError(f"draws must be at most {MAX_DRAWS:,} (days of sampling here), got {draws:,}",
+                            hint="run fewer draws; --target-mcse adds draws until the answer is precise enough")
+    least = MIN_REPLICATES * MIN_CHUNK
+    if sampler != "mc" and draws < least:
+        raise SamplingError(f"{sampler} needs at least {least:,} draws, got {draws:,}: its Monte Carlo error "
+                            f"comes from the spread between {MIN_REPLICATES} independent blocks",
+                            hint=f"use --draws {least} or more, or --sampler mc")
+    chunk_size = chunk_size or chunk_size_for(draws, sampler)
     notes = ()
     if sampler == "sobol" and draws % chunk_size:
         rounded = math.ceil(draws / chunk_size) * chunk_size
@@ -138,6 +175,7 @@ class Kernel:
     # evaluate(inputs_block, out=block) takes the (specs, draws) inputs block and fills
     # an (outputs, years, draws) block whose rows are the tracked rows, in order.
     out_shape: tuple[int, int] | None = None
+    labels: tuple[str, ...] = ()  # each tracked row as `output[year]`, for messages
     marginals: Marginals = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -188,6 +226,10 @@ class Kernel:
         block = blocks.as_rows(rows)
         return block if block is not None else np.concatenate(rows, axis=0)
 
+    @property
+    def claims(self) -> int:
+        return len(self.hits.count) if self.hits else 0
+
     def count_hits(self, rows: np.ndarray) -> np.ndarray:
         """Each claim's hits among the draws of tracked rows (variables x draws)."""
         return self.hits(rows) if self.hits else np.zeros(0, dtype=np.int64)
@@ -203,25 +245,58 @@ class Batch:
     chunks: list[Chunk] | None  # the draws themselves, when someone asked to keep them
 
 
-def pilot(kernel: Kernel) -> tuple[Binning, Chunk]:
-    """Chunk 0 fixes the histogram ranges; it is reduced like every other chunk afterwards."""
-    c = kernel.chunk(0)
-    return Binning.from_pilot(kernel.stack(c.outputs)), c
+def pilot(kernel: Kernel) -> tuple[Binning, dict[int, Chunk]]:
+    """The first chunks (plan.pilot_chunks) fix the histogram ranges; they are reduced like
+    every other chunk afterwards, from these copies."""
+    chunks = {i: kernel.chunk(i) for i in range(kernel.plan.pilot_chunks)}
+    parts = []
+    for c in chunks.values():
+        rows = kernel.stack(c.outputs)
+        _check_finite(kernel, c, rows)
+        parts.append(rows)
+    return Binning.from_pilot(parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)), chunks
+
+
+def _check_finite(kernel: Kernel, c: Chunk, rows: np.ndarray) -> None:
+    """A ModelError naming the first non-finite output of chunk c: output, year, draw, inputs."""
+    bad = ~np.isfinite(rows)
+    if not bad.any():
+        return
+    draws = np.flatnonzero(bad.any(axis=0))
+    i = int(draws[0])
+    v = int(np.flatnonzero(bad[:, i])[0])
+    label = kernel.labels[v] if kernel.labels else f"output row {v}"
+    inputs = ", ".join(f"{k}={float(x[i]):.6g}" for k, x in c.inputs.items())
+    draw = c.index * kernel.plan.chunk_size + i
+    raise ModelError(f"the model gave {float(rows[v, i])} for {label} at draw {draw:,} "
+                     f"({int(draws.size):,} draws of this chunk are not finite); the draw's inputs: {inputs}",
+                     hint="check the model's equations at these inputs, or the priors that reach them")
+
+
+def check_chunk_finite(kernel: Kernel, i: int) -> None:
+    """Re-simulate chunk i, whose sums came back non-finite, to name the first bad draw."""
+    c = kernel.chunk(i)
+    _check_finite(kernel, c, kernel.stack(c.outputs))
+    raise ModelError(f"the model's outputs in chunk {i} do not sum to a finite number "
+                     "(values too large to add up)",
+                     hint="state the priors in a larger unit (e.g. $B, not $) so outputs stay moderate")
 
 
 def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep_below: int,
-                 pilot_chunk: Chunk | None = None) -> Batch:
+                 pilot_chunks: dict[int, Chunk] | None = None) -> Batch:
     """Simulate and reduce chunks [first, last); keep the draws of chunks below `keep_below`."""
     hist = np.zeros((len(b.lo), BINS + 2), dtype=np.int64)
     reds, kept = [], []
     batch_means = kernel.plan.sampler != "mc"
+    pilot_chunks = pilot_chunks or {}
     for i in range(first, last):
-        if i < keep_below or (i == 0 and pilot_chunk is not None):
-            c = pilot_chunk if (pilot_chunk is not None and i == 0) else kernel.chunk(i, scratch=True)
+        interrupt.check()
+        if i < keep_below or i in pilot_chunks:
+            c = pilot_chunks.get(i) or kernel.chunk(i, scratch=True)
             rows = kernel.stack(c.outputs)
             reds.append(reduce_chunk(rows, b, hist, kernel.count_hits(rows), batch_means))
             if i < keep_below:
-                kept.append(c if c is pilot_chunk else c.detached())
+                kept.append(c if i in pilot_chunks else c.detached())
         else:
             reds.append(kernel.reduce(i, b, hist, batch_means))
     return Batch(first, reds, hist, kept or None)
@@ -231,7 +306,7 @@ BACKENDS = ("local", "dask")
 
 
 def batches(kernel: Kernel, b: Binning, start: int, stop: int, workers: int, keep_below: int,
-            pilot_chunk: Chunk | None = None, pool=None) -> Iterator[Batch]:
+            pilot_chunks: dict[int, Chunk] | None = None, pool=None) -> Iterator[Batch]:
     """Reduce chunks [start, stop) in batches, yielded in order.
 
     Locally on `workers` threads: numpy and the compiled reduction release the GIL (a
@@ -240,7 +315,8 @@ def batches(kernel: Kernel, b: Binning, start: int, stop: int, workers: int, kee
     streams run on its cluster and only their reductions come back. Either way a
     bounded window of batches in flight bounds memory.
     """
-    bounds = [(i, min(i + BATCH_CHUNKS, stop)) for i in range(start, stop, BATCH_CHUNKS)]
+    step = kernel.plan.batch_chunks
+    bounds = ((i, min(i + step, stop)) for i in range(start, stop, step))
     if pool is not None:
         kernel_f, binning_f = pool.scatter([kernel, b], broadcast=True)
         window = 2 * max(workers, len(pool.scheduler_info(n_workers=-1).get("workers", {})) or 1)
@@ -252,21 +328,22 @@ def batches(kernel: Kernel, b: Binning, start: int, stop: int, workers: int, kee
         return
     if workers == 1:
         for bd in bounds:
-            yield reduce_batch(kernel, b, bd[0], bd[1], keep_below, pilot_chunk)
+            yield reduce_batch(kernel, b, bd[0], bd[1], keep_below, pilot_chunks)
         return
     with ThreadPoolExecutor(max_workers=workers) as threads:
         yield from _windowed(bounds, lambda bd: threads.submit(
-            reduce_batch, kernel, b, bd[0], bd[1], keep_below, pilot_chunk), 2 * workers)
+            reduce_batch, kernel, b, bd[0], bd[1], keep_below, pilot_chunks), 2 * workers)
 
 
 def _windowed(bounds, submit, window) -> Iterator[Batch]:
     """Results in order, with at most `window` batches submitted and not yet taken."""
-    futures = [submit(bd) for bd in bounds[:window]]
-    for k in range(len(bounds)):
-        res = futures[k].result()
-        futures[k] = None
-        if k + window < len(bounds):
-            futures.append(submit(bounds[k + window]))
+    bounds = iter(bounds)
+    futures = collections.deque(submit(bd) for bd in itertools.islice(bounds, window))
+    while futures:
+        res = futures.popleft().result()
+        nxt = next(bounds, None)
+        if nxt is not None:
+            futures.append(submit(nxt))
         yield res
 
 
@@ -281,8 +358,10 @@ def dask_client(scheduler: str | None, workers: int):
     if scheduler:
         try:
             client = Client(scheduler, timeout=10)
-        except (OSError, TimeoutError) as exc:
-            raise SamplingError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SamplingError(f"cannot reach the Dask scheduler at {scheduler}: {why}",
+                                hint="give an address such as tcp://127.0.0.1:8786") from exc
         with client:
             yield client
         return
@@ -309,20 +388,24 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
     """
     if backend not in BACKENDS:
         raise SamplingError(f"unknown backend '{backend}'", hint=f"use one of {', '.join(BACKENDS)}")
-    b, c0 = pilot(kernel)
-    totals = Totals(len(b.lo))
+    b, first = pilot(kernel)
+    totals = Totals(len(b.lo), c=kernel.claims, batch_means=kernel.plan.sampler != "mc")
     done = 0
     with contextlib.ExitStack() as stack:
         # One worker runs in this thread: let its scratch blocks go with the run.
         stack.callback(_SCRATCH.__dict__.pop, "store", None)
         pool = stack.enter_context(dask_client(scheduler, workers)) if backend == "dask" else None
         for stop in stops or [kernel.plan.n_chunks]:
-            for batch in batches(kernel, b, done, stop, workers, keep_below, pilot_chunk=c0, pool=pool):
+            for batch in batches(kernel, b, done, stop, workers, keep_below, pilot_chunks=first, pool=pool):
+                interrupt.check()
                 totals.hist += batch.hist
-                for red in batch.reductions:
+                for k, red in enumerate(batch.reductions):
+                    if not np.isfinite(red.sums).all():
+                        check_chunk_finite(kernel, batch.first + k)
                     merge(totals, red)
-                merged = len(totals.chunk_n) // BATCH_CHUNKS
-                if snapshot and len(totals.chunk_n) % BATCH_CHUNKS == 0 and merged & (merged - 1) == 0:
+                step = kernel.plan.batch_chunks
+                merged = totals.chunks // step
+                if snapshot and totals.chunks % step == 0 and merged & (merged - 1) == 0:
                     snapshot(totals, b)
                 for c in batch.chunks or ():
                     if on_kept:

@@ -1,14 +1,12 @@
-"""Files in and out: atomic writes, summary.json and draws.parquet.
+"""Files in and out: summary.json, draws.parquet and draws.nc.
 
-Every file is written under a temporary name in its folder and renamed into place only
-when complete, so a pipeline never sees a half-written output under the final name.
+What a command writes reaches its folder through riskmc.commit, all at once; this module
+turns results into bytes and reads run folders back.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import tempfile
 from pathlib import Path
 
@@ -18,131 +16,102 @@ import polars as pl
 from .errors import OutputError
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def prepare_dir(path: str | Path) -> Path:
-    """Create the output folder and prove it is writable, before any sampling starts."""
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".riskmc-probe-"):
-            pass
-    except OSError as exc:
-        raise OutputError(f"cannot write to the output folder: {exc.strerror}", file=path,
-                          hint="choose another folder with --out, or fix its permissions") from exc
-    return path
-
-
-def _temp_beside(folder: Path, name: str) -> Path:
-    """An empty temporary file in `folder`, hidden, named after the file it will become."""
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
-    os.close(fd)
-    return Path(tmp)
-
-
-@contextlib.contextmanager
-def atomic_path(final: str | Path):
-    """Yield a temporary path beside `final`; rename it into place only on success."""
-    final = Path(final)
-    tmp = _temp_beside(final.parent, final.name)
-    try:
-        yield Path(tmp)
-        # mkstemp makes files private; a finished output gets the usual permissions.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-class Staging:
-    """All of a run's files, written under temporary names, renamed into place together.
-
-    `path(name)` gives a temporary path in the output folder; `commit()` renames every
-    staged file to its final name with SIGINT and SIGTERM held back, so an interrupted
-    or failed run leaves the folder as it was: no new file a pipeline could take for
-    finished, no mix of this run's files with an older run's. The report is renamed
-    last: its presence means the rest are in place.
-    """
-
-    ORDER = ("draws.parquet", "summary.json", "draws.nc", "sensitivity.json", "compare.json",
-             "report.html", "compare.html")
-
-    def __init__(self, folder: str | Path):
-        self.folder = prepare_dir(folder)
-        self.staged: dict[str, Path] = {}
-        self.committed: list[Path] = []
-
-    def path(self, name: str) -> Path:
-        tmp = _temp_beside(self.folder, name)
-        self.staged[name] = tmp
-        return tmp
-
-    def write(self, name: str, data: bytes) -> None:
-        tmp = self.path(name)
-        try:
-            tmp.write_bytes(data)
-        except OSError as exc:
-            raise OutputError(f"cannot write {name}: {exc.strerror}", file=self.folder,
-                              hint="free some space or choose another folder with --out") from exc
-
-    def commit(self) -> list[Path]:
-        import signal
-        mask = _umask()
-        names = sorted(self.staged, key=lambda n: (self.ORDER.index(n) if n in self.ORDER else -1, n))
-        blocked = {signal.SIGINT, signal.SIGTERM}
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-        try:
-            for name in names:
-                tmp = self.staged.pop(name)
-                os.chmod(tmp, 0o666 & ~mask)
-                final = self.folder / name
-                os.replace(tmp, final)
-                self.committed.append(final)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
-        return self.committed
-
-    def abort(self) -> None:
-        for tmp in self.staged.values():
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        self.staged.clear()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, et, ev, tb):
-        if et is not None:
-            self.abort()
-        return False
-
-
-def write_bytes(final: str | Path, data: bytes) -> None:
-    try:
-        with atomic_path(final) as tmp:
-            tmp.write_bytes(data)
-    except OSError as exc:
-        raise OutputError(f"cannot write the file: {exc.strerror}", file=final) from exc
-
-
 def dumps_json(obj) -> bytes:
-    """Stable JSON: same object, same bytes."""
-    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=True) + "\n").encode()
+    """Stable JSON: same object, same bytes; never NaN or Infinity, which JSON lacks."""
+    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
 
 
-def read_summary(path: str | Path) -> dict:
+def _schema(name: str) -> dict:
+    from importlib import resources
+    return json.loads(resources.files("riskmc.schemas").joinpath(f"{name}.schema.json").read_text())
+
+
+def _read_json(folder: Path, name: str, schema: str) -> tuple[dict, bytes]:
+    """A JSON file of a run folder (and its bytes), checked against its schema.
+
+    Anything wrong (missing, unreadable, not JSON, not what riskmc writes, changed since
+    the run) is an OutputError naming the file and what is wrong.
+    """
+    import jsonschema
+
+    path = folder / name
     try:
-        return json.loads(Path(path).read_text())
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise OutputError("no summary.json here: is this a riskmc run folder?", file=path) from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise OutputError(f"cannot read summary.json: {exc}", file=path) from exc
+        raise OutputError(f"no {name} here: is this a riskmc run folder?", file=folder) from None
+    except IsADirectoryError:
+        raise OutputError(f"{name} is a folder, not a file", file=folder) from None
+    except OSError as exc:
+        raise OutputError(f"cannot read {name}: {exc.strerror}", file=folder) from exc
+    try:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise OutputError(f"{name} is not JSON text", file=folder,
+                          hint="re-run the command that wrote it") from exc
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_schema(schema)).iter_errors(doc))
+    if error is not None:
+        where = error.json_path if error.json_path != "$" else "the top level"
+        raise OutputError(f"{name} is not what riskmc writes: at {where}: {_short(error.message)}",
+                          file=folder, hint="re-run the command that wrote it")
+    return doc, raw
+
+
+def _no_constant(word: str):
+    raise ValueError(f"{word} is not JSON")
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _check_manifest(folder: Path, name: str, raw: bytes) -> None:
+    import hashlib
+
+    from .commit import MANIFEST
+    try:
+        files = json.loads((folder / MANIFEST).read_text())["files"]
+        entry = files.get(name) if isinstance(files, dict) else None
+        expected = entry.get("sha256") if isinstance(entry, dict) else None
+    except FileNotFoundError:
+        return  # a folder from before manifests
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise OutputError("manifest.json is damaged", file=folder,
+                          hint="re-run the command that wrote this folder") from exc
+    if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
+        raise OutputError(f"{name} was changed after riskmc wrote it (its SHA-256 differs from "
+                          "manifest.json)", file=folder, hint="re-run the command that wrote this folder")
+
+
+def read_summary(folder: str | Path) -> dict:
+    """A run folder's summary.json, checked: its schema, its parts agreeing, its manifest."""
+    folder = Path(folder)
+    s, raw = _read_json(folder, "summary.json", "summary")
+    years = [str(y) for y in s["years"]]
+    for name, o in s["outputs"].items():
+        missing = [y for y in years if y not in o["years"]]
+        if missing:
+            raise OutputError(f"summary.json is not what riskmc writes: output '{name}' has no "
+                              f"statistics for {', '.join(missing)}", file=folder,
+                              hint="re-run the command that wrote it")
+    for name in s["drivers"]["outputs"]:
+        if name not in s["outputs"]:
+            raise OutputError(f"summary.json is not what riskmc writes: drivers name unknown output "
+                              f"'{name}'", file=folder, hint="re-run the command that wrote it")
+    trace = s["convergence_trace"]["outputs"]
+    for name in trace:
+        if name not in s["outputs"]:
+            raise OutputError(f"summary.json is not what riskmc writes: the convergence trace names "
+                              f"unknown output '{name}'", file=folder, hint="re-run the command that wrote it")
+    _check_manifest(folder, "summary.json", raw)
+    return s
+
+
+def read_sensitivity(folder: str | Path) -> dict:
+    """A run folder's sensitivity.json, checked like summary.json."""
+    doc, raw = _read_json(Path(folder), "sensitivity.json", "sensitivity")
+    _check_manifest(Path(folder), "sensitivity.json", raw)
+    return doc
 
 
 def output_column(name: str, year: int) -> str:
@@ -153,8 +122,8 @@ def output_column(name: str, year: int) -> str:
 class DrawsWriter:
     """Stream draws.parquet to `path` one chunk (one row group) at a time.
 
-    Write to a staged path (see Staging): the file is renamed into place only once the
-    whole run's files are complete.
+    Write to a staged path (riskmc.commit.Transaction.path): the file reaches the run
+    folder only once the whole run's files are complete.
 
     Columns: `draw` (int64), `chunk` (int32), every input, then every output as
     NAME_yYEAR (`nvidia_share_y2030`): the `y` keeps outputs apart from inputs such as
@@ -205,11 +174,31 @@ class DrawsWriter:
         return False
 
 
-def read_draws(path: str | Path) -> pl.DataFrame:
+def read_draws(folder: str | Path, summary: dict) -> pl.DataFrame:
+    """A run folder's draws.parquet, checked against its summary.json: every output's
+    columns present, one row per draw."""
+    folder = Path(folder)
+    path = folder / "draws.parquet"
     try:
-        return pl.read_parquet(path)
+        frame = pl.read_parquet(path)
     except FileNotFoundError:
-        raise OutputError("no draws.parquet here: re-run with --save-draws", file=path) from None
+        raise OutputError("no draws.parquet here: re-run with --save-draws", file=folder) from None
+    except Exception as exc:  # polars and pyarrow raise many kinds on a damaged file
+        raise OutputError("draws.parquet is damaged or not a Parquet file", file=folder,
+                          hint="re-run the command that wrote it") from exc
+    if frame.height != summary["draws"]:
+        raise OutputError(f"draws.parquet has {frame.height:,} rows but summary.json says the run had "
+                          f"{summary['draws']:,} draws", file=folder, hint="re-run the command that wrote it")
+    wanted = [output_column(o, y) for o in summary["outputs"] for y in summary["years"]]
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise OutputError(f"draws.parquet lacks the column {missing[0]} that summary.json implies",
+                          file=folder, hint="re-run the command that wrote it")
+    bad = [c for c in wanted if frame[c].dtype != pl.Float64]
+    if bad:
+        raise OutputError(f"draws.parquet's column {bad[0]} is not numbers", file=folder,
+                          hint="re-run the command that wrote it")
+    return frame
 
 
 def netcdf_bytes(result, created: str | None) -> bytes:

@@ -8,9 +8,9 @@ calls held the GIL, so two workers queued for it.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from . import _jit
 from .model.spec import Input
 from .priors import PriorSet
 from .priors.families import lookup
@@ -62,7 +62,7 @@ def _stack(rows: list[np.ndarray]) -> np.ndarray:
     return np.array(rows) if rows else np.zeros((0, 1))
 
 
-@numba.njit(nogil=True, cache=True)
+@_jit.njit(nogil=True)
 def _lookup_rows(u, out, rows, x, slope, logit, ty, loc, scale, lo, hi, tails, counts):  # pragma: no cover
     for p in range(rows.shape[0]):
         j = rows[p]

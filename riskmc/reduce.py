@@ -7,9 +7,9 @@ For each tracked variable (every output in every year) a chunk contributes:
     merge exactly in any order, and the quantiles interpolated from 2^13 bins are
     within a small fraction of their MCSE (tests/test_reduce.py checks against
     numpy's exact quantiles);
-  - its own mean and its count below each pilot quantile, so Latin hypercube and Sobol
-    runs (not independent within a chunk, independent across chunks) get batch-means
-    MCSE.
+  - for Latin hypercube and Sobol runs (not independent within a chunk, independent
+    across chunks), sums and counts below each pilot quantile per batch of whole chunks,
+    for batch-means MCSE.
 Floating-point sums are added in chunk order, so results do not depend on how chunks
 were spread over workers.
 """
@@ -17,10 +17,9 @@ were spread over workers.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from ._fused import count_below, reduce_block
 
@@ -33,8 +32,8 @@ SUB_BLOCK = 2 ** 12
 MAX_ATOMS = 4       # per variable
 ATOM_SHARE = 0.002  # a value holding this share of the pilot's draws is an atom
 _PLEVELS = np.array(list(PROBS.values()))
-# Central 68% of a normal: arviz's interval for quantile MCSE.
-_ONE_SIGMA = stats.norm.cdf([-1.0, 1.0])
+# Central 68% of a normal, Phi(-1) and Phi(1): arviz's interval for quantile MCSE.
+_ONE_SIGMA = np.array([0.15865525393145707, 0.8413447460685429])
 
 
 @dataclass(frozen=True)
@@ -92,31 +91,63 @@ def _sorted_quantiles(xs: np.ndarray, probs) -> np.ndarray:
     return a + (b - a) * t
 
 
+# Batch means (LHS, Sobol) keep per-batch sums for at most this many batches: when a
+# run outgrows it, neighbouring batches merge pairwise, so memory stays bounded.
+MAX_BATCHES = 1024
+
+
 @dataclass
 class Totals:
     """Everything merged so far: additive, so a run can stop, check and go on."""
 
     v: int
+    c: int = 0                       # claims
+    batch_means: bool = False        # LHS and Sobol: keep per-batch sums for their MCSE
     n: int = 0
+    chunks: int = 0                  # chunks merged
+    full: int = 0                    # size of a whole chunk (the first one's)
     sums: np.ndarray = None          # (3, V) sums of d, d^2, d^4 with d = x - centre
     hist: np.ndarray = None          # (V, BINS + 2) with under- and overflow
     vmin: np.ndarray = None
     vmax: np.ndarray = None
-    chunk_n: list = field(default_factory=list)
-    # Per-chunk estimates, kept only for batch-means MCSE (LHS, Sobol): plain Monte Carlo
-    # needs none, so its memory does not grow with the number of chunks.
-    chunk_mean: list = field(default_factory=list)   # (V,) per chunk
-    chunk_sd: list = field(default_factory=list)     # (V,) per chunk
-    chunk_below: list = field(default_factory=list)  # (V, 5) per chunk
     hits: np.ndarray = None          # (C,) claim hits
-    chunk_hits: list = field(default_factory=list)   # (C,) per chunk
     atoms: np.ndarray = None         # (A,) draws exactly at each atom
+    # Per batch of `per` consecutive whole chunks (each chunk an independent randomisation):
+    # draws, sums of d and d^2, draws below each pilot quantile, claim hits.
+    per: int = 1
+    b_n: np.ndarray = None           # (MAX_BATCHES,)
+    b_sum: np.ndarray = None         # (MAX_BATCHES, V)
+    b_sq: np.ndarray = None          # (MAX_BATCHES, V)
+    b_below: np.ndarray = None       # (MAX_BATCHES, V, 5)
+    b_hits: np.ndarray = None        # (MAX_BATCHES, C)
+    b_chunks: np.ndarray = None      # (MAX_BATCHES,) whole chunks in each batch
 
     def __post_init__(self):
         self.sums = np.zeros((3, self.v))
         self.hist = np.zeros((self.v, BINS + 2), dtype=np.int64)
         self.vmin = np.full(self.v, np.inf)
         self.vmax = np.full(self.v, -np.inf)
+        self.hits = np.zeros(self.c, dtype=np.int64)
+        if self.batch_means:
+            self.b_n = np.zeros(MAX_BATCHES, dtype=np.int64)
+            self.b_sum = np.zeros((MAX_BATCHES, self.v))
+            self.b_sq = np.zeros((MAX_BATCHES, self.v))
+            self.b_below = np.zeros((MAX_BATCHES, self.v, len(PROBS)), dtype=np.int64)
+            self.b_hits = np.zeros((MAX_BATCHES, self.c), dtype=np.int64)
+            self.b_chunks = np.zeros(MAX_BATCHES, dtype=np.int64)
+
+    def _halve(self) -> None:
+        """Merge neighbouring batches pairwise: exact, since every field is a sum."""
+        for a in (self.b_n, self.b_sum, self.b_sq, self.b_below, self.b_hits, self.b_chunks):
+            half = a[0::2] + a[1::2]
+            a[:] = 0
+            a[: len(half)] = half
+        self.per *= 2
+
+    def batches(self) -> np.ndarray:
+        """Indices of the batches made of `per` whole chunks: the independent replicates."""
+        k = self.chunks // self.per
+        return np.flatnonzero(self.b_chunks[:k] == self.per)
 
 
 @dataclass
@@ -127,8 +158,6 @@ class ChunkReduction:
     sums: np.ndarray
     vmin: np.ndarray
     vmax: np.ndarray
-    mean: np.ndarray
-    sd: np.ndarray
     below: np.ndarray | None  # only for batch-means MCSE
     hits: np.ndarray
     atoms: np.ndarray
@@ -161,10 +190,7 @@ class ChunkSums:
             self.hits = hits if self.hits is None else self.hits + hits
 
     def finish(self) -> ChunkReduction:
-        n, sums = self.n, self.sums
-        var = np.maximum(sums[1] / n - (sums[0] / n) ** 2, 0.0)
-        return ChunkReduction(n=n, sums=sums, vmin=self.vmin, vmax=self.vmax,
-                              mean=self.b.center + sums[0] / n, sd=np.sqrt(var * n / max(n - 1, 1)),
+        return ChunkReduction(n=self.n, sums=self.sums, vmin=self.vmin, vmax=self.vmax,
                               below=self.below, hits=self.hits, atoms=self.atoms)
 
 
@@ -186,19 +212,29 @@ def reduce_chunk(x: np.ndarray, b: Binning, hist: np.ndarray, hits: np.ndarray,
 
 
 def merge(t: Totals, r: ChunkReduction) -> None:
-    """Add one chunk's reduction (histograms are added separately, in any order)."""
+    """Add the next chunk's reduction, in chunk order (histograms are added separately)."""
+    i = t.chunks
+    if i == 0:
+        t.full = r.n
     t.n += r.n
+    t.chunks += 1
     t.sums += r.sums
     np.minimum(t.vmin, r.vmin, out=t.vmin)
     np.maximum(t.vmax, r.vmax, out=t.vmax)
-    t.chunk_n.append(r.n)
-    if r.below is not None:
-        t.chunk_mean.append(r.mean)
-        t.chunk_sd.append(r.sd)
-        t.chunk_below.append(r.below)
-    t.hits = r.hits.astype(np.int64) if t.hits is None else t.hits + r.hits
+    if r.hits is not None and len(r.hits):
+        t.hits += r.hits
     t.atoms = r.atoms.astype(np.int64) if t.atoms is None else t.atoms + r.atoms
-    t.chunk_hits.append(r.hits)
+    if t.batch_means:
+        if i // t.per >= MAX_BATCHES:
+            t._halve()
+        g = i // t.per
+        t.b_n[g] += r.n
+        t.b_sum[g] += r.sums[0]
+        t.b_sq[g] += r.sums[1]
+        t.b_below[g] += r.below
+        if r.hits is not None and len(r.hits):
+            t.b_hits[g] += r.hits
+        t.b_chunks[g] += r.n == t.full
 
 
 # ----------------------------------------------------------------------------- finalize
@@ -266,10 +302,9 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
     # so the difference is O(MCSE^2) and only enters the sd's MCSE.
     mu4 = t.sums[2] / n
     sd = np.sqrt(mu2 * n / max(n - 1, 1))
-    k = len(t.chunk_n)
-    full = [i for i, m in enumerate(t.chunk_n) if m == t.chunk_n[0]]
     # The order statistics' one-sigma band for each level: the same for every variable.
-    band = {key: stats.beta.ppf(_ONE_SIGMA, n * p + 1, n * (1 - p) + 1) for key, p in PROBS.items()}
+    band = {key: _one_sigma_band(n, p) for key, p in PROBS.items()}
+    reps = _replicates(t) if sampler != "mc" else None
     out = {}
     for j, name in enumerate(names):
         if only is not None and j not in only:
@@ -285,7 +320,7 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
         if constant:
             for key in STATS:
                 res[key]["mcse"] = 0.0
-        elif sampler == "mc":
+        elif reps is None:
             res["mean"]["mcse"] = float(sd[j] / np.sqrt(n))
             var4 = max(mu4[j] - mu2[j] ** 2, 0.0)
             res["sd"]["mcse"] = float(np.sqrt(var4 / n) / (2 * sd[j])) if sd[j] > 0 else 0.0
@@ -295,41 +330,66 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
                 hi = _quantile(edges, cum, bb, t.vmin[j], t.vmax[j])
                 res[key]["mcse"] = (hi - lo) / 2
         else:
-            # Batch means over whole chunks: each chunk is an independent randomisation.
-            def batch(vals):
-                vals = np.asarray(vals)[full]
-                return float(vals.std(ddof=1) / np.sqrt(len(vals))) if len(vals) > 1 else float("nan")
-            res["mean"]["mcse"] = batch([cm[j] for cm in t.chunk_mean])
-            res["sd"]["mcse"] = batch([cs[j] for cs in t.chunk_sd])
+            # Batch means: each batch is made of independent randomisations (whole chunks).
+            bn, g = reps
+            m = c[j] + t.b_sum[g, j] / bn
+            v = np.maximum(t.b_sq[g, j] / bn - (t.b_sum[g, j] / bn) ** 2, 0.0) * bn / (bn - 1)
+            res["mean"]["mcse"] = _batch_se(m)
+            res["sd"]["mcse"] = _batch_se(np.sqrt(v))
             for i, (key, p) in enumerate(PROBS.items()):
-                frac = [cb[j, i] / m for cb, m in zip(t.chunk_below, t.chunk_n)]
                 q = res[key]["value"]
                 # Density at the quantile from the histogram, over about 1% of probability.
                 h = max(b.width[j], _quantile(edges, cum, min(p + 0.005, 1), t.vmin[j], t.vmax[j])
                         - _quantile(edges, cum, max(p - 0.005, 0), t.vmin[j], t.vmax[j]))
                 dens = (np.interp(q + h / 2, edges, cum) - np.interp(q - h / 2, edges, cum)) / h
-                res[key]["mcse"] = batch(frac) / dens if dens > 0 else float("nan")
+                # A stratified sample can count exactly as many draws below a level in every
+                # batch (an output of one input): its error is then below a stratum's width,
+                # not zero. The floor is that width's sd, 1 / (m sqrt(6)) per batch of m draws.
+                floor = 1.0 / (t.full * np.sqrt(6.0 * t.chunks))
+                se_f = max(_batch_se(t.b_below[g, j, i] / bn), floor)
+                res[key]["mcse"] = float(se_f / dens) if dens > 0 else float(b.width[j])
         out[name] = res
-    if sampler != "mc" and k < 8:
-        notes.append(f"{sampler} MCSE comes from the spread over {k} chunks: with fewer than 8 it is "
-                     "itself uncertain; run more draws")
     return out, notes
 
 
+def _one_sigma_band(n: int, p: float) -> np.ndarray:
+    """The central 68% of the order-statistic fraction at level p: Beta(np + 1, n(1 - p) + 1)."""
+    from scipy import special
+    return special.betaincinv(n * p + 1, n * (1 - p) + 1, _ONE_SIGMA)
+
+
+def _replicates(t: Totals) -> tuple[np.ndarray, np.ndarray]:
+    """The batches of whole chunks (draws per batch, their indices): independent replicates."""
+    g = t.batches()
+    if len(g) < 2:
+        raise ValueError("batch-means MCSE needs at least two whole batches")  # the plan prevents it
+    return t.b_n[g].astype(float), g
+
+
+def _batch_se(values: np.ndarray) -> float:
+    """The standard error of the mean of independent replicate estimates."""
+    return float(np.std(values, ddof=1) / np.sqrt(len(values)))
+
+
 def probabilities(t: Totals, sampler: str) -> list[dict[str, float]]:
-    """Each claim's probability and MCSE from its hit counts."""
+    """Each claim's probability and MCSE from its hit counts.
+
+    Plain Monte Carlo: the sd of Beta(hits + 1, misses + 1), the binomial error for any
+    but the rarest events, and not zero when no draw (or every draw) hit. LHS and Sobol:
+    batch means over whole chunks.
+    """
     out = []
-    chunk_n = np.asarray(t.chunk_n)
-    per = np.asarray(t.chunk_hits, dtype=float) / chunk_n[:, None] if t.chunk_hits else None
-    for i in range(0 if t.hits is None else len(t.hits)):
-        p = float(t.hits[i] / t.n)
-        if sampler == "mc":
-            se = float(np.sqrt(p * (1 - p) / t.n))
+    reps = _replicates(t) if sampler != "mc" else None
+    for i in range(len(t.hits)):
+        h = int(t.hits[i])
+        p = h / t.n
+        if reps is None:
+            a, bb = h + 1.0, t.n - h + 1.0
+            se = float(np.sqrt(a * bb / ((a + bb) ** 2 * (a + bb + 1))))
         else:
-            full = chunk_n == chunk_n[0]
-            vals = per[full, i]
-            se = float(vals.std(ddof=1) / np.sqrt(len(vals))) if len(vals) > 1 else float("nan")
-        out.append({"value": p, "mcse": se})
+            bn, g = reps
+            se = max(_batch_se(t.b_hits[g, i] / bn), 1.0 / (t.full * np.sqrt(6.0 * t.chunks)))
+        out.append({"value": float(p), "mcse": se})
     return out
 
 

@@ -114,8 +114,24 @@ def test_base_run_identical_for_1_and_2_workers(sampler):
 
 def test_sobol_rounds_up_and_says_so():
     p = plan(100_000, "sobol")
-    assert p.draws == 7 * 2 ** 14
-    assert p.notes == ("sobol needs whole blocks of 16384 draws: ran 114688 draws instead of 100000",)
+    assert p.chunk_size == 2048 and p.draws == 49 * 2048 and p.n_chunks == 49
+    assert p.notes == ("sobol needs whole blocks of 2048 draws: ran 100352 draws instead of 100000",)
+
+
+@pytest.mark.parametrize("draws,size", [(2048, 64), (20_000, 512), (65_536, 2048), (524_288, 16384),
+                                        (10 ** 7, 16384)])
+def test_lhs_and_sobol_have_at_least_32_independent_chunks(draws, size):
+    for sampler in ("lhs", "sobol"):
+        p = plan(draws, sampler)
+        assert p.chunk_size == size and p.n_chunks >= 32
+    assert plan(draws, "mc").chunk_size == 16384
+
+
+def test_lhs_needs_enough_draws_for_its_error():
+    with pytest.raises(riskmc.SamplingError) as e:
+        plan(2000, "lhs")
+    assert str(e.value) == ("lhs needs at least 2,048 draws, got 2,000: its Monte Carlo error comes from the "
+                            "spread between 32 independent blocks (use --draws 2048 or more, or --sampler mc)")
 
 
 def test_seed_zero_is_a_seed():

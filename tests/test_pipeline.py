@@ -12,23 +12,51 @@ import pytest
 from tests.conftest import BASE, ROOT
 
 
-def _start(out, *extra):
+def _start(out, *extra, draws="50000000"):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "riskmc", "run", str(BASE), "--draws", "50000000",
+    return subprocess.Popen([sys.executable, "-m", "riskmc", "run", str(BASE), "--draws", draws,
                              "--out", str(out), *extra], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_until_sampling(proc, out, timeout=60):
-    """Sampling has begun once the staged draws file exists in the output folder."""
+def _staged(out):
+    """The hidden sibling a run stages its files in, if there is one yet."""
+    return [p for p in out.parent.glob(f".{out.name}.riskmc-*")]
+
+
+def _wait_until_sampling(proc, out, timeout=120):
+    """Sampling has begun once the staged draws file exists beside the output folder."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(p.name.startswith(".draws.parquet.") for p in out.glob(".*")):
+        if any((p / "draws.parquet").exists() for p in _staged(out)):
             time.sleep(1.0)
             return
         assert proc.poll() is None, proc.communicate()
-        time.sleep(0.1)
+        time.sleep(0.05)
     pytest.fail("the run never started sampling")
+
+
+def handlers_installed(pid: int) -> bool:
+    """riskmc records SIGTERM once its handlers are in (Python alone never catches it):
+    read the process's caught-signals mask from /proc."""
+    try:
+        text = open(f"/proc/{pid}/status").read()
+    except FileNotFoundError:
+        return False
+    mask = int(next(line.split()[1] for line in text.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(mask >> (signal.SIGTERM - 1) & 1)
+
+
+def wait_for_handlers(proc, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not handlers_installed(proc.pid):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "riskmc never installed its signal handlers"
+        time.sleep(0.002)
+
+
+def files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()} if folder.exists() else None
 
 
 @pytest.mark.parametrize("sig,code,word", [(signal.SIGINT, 130, "interrupted (Ctrl-C)"),
@@ -38,10 +66,10 @@ def test_interrupted_run_writes_nothing(tmp_path, sig, code, word):
     proc = _start(out, "--save-draws")
     _wait_until_sampling(proc, out)
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
-    assert err.strip().splitlines()[-1] == f"riskmc: {word}: nothing of this run was written to {out}"
-    assert list(out.iterdir()) == []
+    assert err == f"riskmc: {word}: nothing of this run was written to {out}\n"
+    assert not out.exists() and not _staged(out)
 
 
 def test_interrupt_keeps_the_previous_complete_run(tmp_path):
@@ -49,13 +77,50 @@ def test_interrupt_keeps_the_previous_complete_run(tmp_path):
     done = subprocess.run([sys.executable, "-m", "riskmc", "run", str(BASE), "--draws", "20000",
                            "--seed", "1", "--out", str(out), "--quiet"], cwd=ROOT)
     assert done.returncode == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = files(out)
     proc = _start(out, "--save-draws", "--seed", "2")
     _wait_until_sampling(proc, out)
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=120)
     assert proc.returncode == 130
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert files(out) == before and not _staged(out)
+
+
+@pytest.mark.slow
+def test_signals_at_random_instants_land_as_one_line(tmp_path):
+    """From the moment riskmc's handlers are in, a signal at any instant (imports, sampling,
+    the report, the commit, the end) gives 130/143 and one line, and the folder holds the
+    earlier run or the new one, whole."""
+    import random
+
+    from riskmc.commit import verify
+    out = tmp_path / "run"
+    assert subprocess.run([sys.executable, "-m", "riskmc", "run", str(BASE), "--draws", "5000",
+                           "--seed", "1", "--out", str(out), "--quiet"], cwd=ROOT).returncode == 0
+    before = files(out)
+    rng = random.Random(7)
+    for _ in range(6):
+        sig = rng.choice([signal.SIGINT, signal.SIGTERM])
+        proc = _start(out, "--seed", "2", "--quiet", draws="20000")
+        wait_for_handlers(proc)
+        time.sleep(rng.uniform(0, 2.0))
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        lines = err.splitlines()
+        assert "Traceback" not in err and len(lines) <= 1, err
+        if proc.returncode == 0:  # it had finished before the signal came
+            assert lines == []
+        else:
+            assert proc.returncode == 128 + sig, err
+            word = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}[sig]
+            assert lines[0] in (f"riskmc: {word}: nothing of this run was written to {out}",
+                                f"riskmc: {word} as the command ended: its files are complete"), err
+        now = files(out)
+        if now != before:
+            verify(out)  # the whole new run
+            assert proc.returncode == 0 or "complete" in err
+            before = now  # the next trial starts from this run
+        assert not _staged(out)
 
 
 def test_source_date_epoch_is_the_one_timestamp(tmp_path):
@@ -130,25 +195,84 @@ def test_target_mcse_exit_codes(tmp_path):
     assert s["command"].endswith("--draws 16384 --sampler mc --target-mcse 0.0001 --max-draws 65536")
 
 
-def test_disk_full_leaves_nothing(tmp_path, monkeypatch):
-    """A write failing for lack of space: one line, exit 4, no file of the run left."""
+def test_disk_full_leaves_the_earlier_run(tmp_path, monkeypatch):
+    """A write failing for lack of space: one line, exit 4, the folder as it was."""
     import errno
     from pathlib import Path
 
     from typer.testing import CliRunner
 
     from riskmc.cli import app
+    out = tmp_path / "run"
+    assert CliRunner().invoke(app, ["run", str(BASE), "--draws", "5000", "--out", str(out), "--quiet"]).exit_code == 0
+    before = files(out)
     real = Path.write_bytes
 
     def full(self, data):
-        if ".report.html." in self.name:
+        if self.name == "report.html":
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(self, data)
 
     monkeypatch.setattr(Path, "write_bytes", full)
-    out = tmp_path / "run"
     r = CliRunner().invoke(app, ["run", str(BASE), "--draws", "20000", "--out", str(out), "--quiet"])
     assert r.exit_code == 4
     assert r.output == (f"riskmc: error: {out}: cannot write report.html: No space left on device "
                         "(free some space or choose another folder with --out)\n")
-    assert list(out.iterdir()) == []
+    assert files(out) == before and not _staged(out)
+
+
+def test_a_first_run_that_fails_leaves_no_folder(tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from riskmc.cli import app
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    out = tmp_path / "reports" / "run"
+    r = CliRunner().invoke(app, ["run", str(BASE), "--draws", "2000", "--out", str(out), "--quiet"])
+    assert r.exit_code == 4, r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "is-a-folder"])
+def test_depfile_that_cannot_be_written_fails_before_the_run(tmp_path, where):
+    """Checked before sampling, so the earlier run stays (a folder is a usage error, exit 2)."""
+    from typer.testing import CliRunner
+
+    from riskmc.cli import app
+    out = tmp_path / "run"
+    assert CliRunner().invoke(app, ["run", str(BASE), "--draws", "5000", "--out", str(out), "--quiet"]).exit_code == 0
+    before = files(out)
+    if where == "missing-folder":
+        dep = tmp_path / "nowhere" / "deps.mk"
+        msg = f"riskmc: error: {dep}: cannot write the depfile: its folder does not exist (create the folder first, or put the depfile in the output folder)\n"
+    else:
+        dep = tmp_path / "deps.mk"
+        dep.mkdir()
+        msg = None
+    r = CliRunner().invoke(app, ["run", str(BASE), "--draws", "5000", "--seed", "9", "--out", str(out),
+                                 "--quiet", "--depfile", str(dep)])
+    assert r.exit_code == (4 if msg else 2)
+    if msg:
+        assert r.output == msg
+    assert files(out) == before
+
+
+def test_depfile_is_committed_with_the_run_and_escaped_for_make(tmp_path):
+    from typer.testing import CliRunner
+
+    from riskmc.cli import app
+    out = tmp_path / "my run"
+    r = CliRunner().invoke(app, ["run", str(BASE), "--draws", "5000", "--out", str(out), "--quiet",
+                                 "--depfile", str(out / "deps.mk")])
+    assert r.exit_code == 0, r.output
+    esc = str(out).replace(" ", "\\ ")
+    assert (out / "deps.mk").read_text() == (f"{esc}/draws.parquet {esc}/summary.json {esc}/report.html: "
+                                             f"{BASE}\n")
+    from riskmc.commit import verify
+    assert "deps.mk" in verify(out)["files"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from .. import _jit
 from ..priors import Claim
 
 
@@ -52,7 +52,7 @@ class ClaimCounter:
         return out
 
 
-@numba.njit(nogil=True, cache=True)
+@_jit.njit(nogil=True)
 def _count(x, rows, count, above, below, rises, out):  # pragma: no cover - compiled
     for c in range(rows.shape[0]):
         m = 0

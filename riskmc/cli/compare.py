@@ -22,17 +22,19 @@ def compare(
 ) -> None:
     """Compare two runs: shifted distributions, claims before and after, the priors that differ."""
     from ..analyze.compare import compare as do_compare
-    from ..io import Staging, dumps_json, read_draws, read_summary
+    from ..commit import Transaction
+    from ..io import dumps_json, read_draws, read_summary
     from ..report import render_compare
 
     out = out or Path("reports") / f"compare-{run_a.name}-{run_b.name}"
     with user_errors(out):
-        a, b = read_summary(run_a / "summary.json"), read_summary(run_b / "summary.json")
-        da = read_draws(run_a / "draws.parquet") if (run_a / "draws.parquet").exists() else None
-        db = read_draws(run_b / "draws.parquet") if (run_b / "draws.parquet").exists() else None
+        tx = Transaction(out)
+        a, b = read_summary(run_a), read_summary(run_b)
+        da = read_draws(run_a, a) if (run_a / "draws.parquet").exists() else None
+        db = read_draws(run_b, b) if (run_b / "draws.parquet").exists() else None
         res = do_compare(a, b, str(run_a), str(run_b), da, db)
-        with Staging(out) as staging:
-            staging.write("compare.json", dumps_json(res))
-            staging.write("compare.html", render_compare(res).encode())
-            staging.commit()
+        with tx.begin():
+            tx.write("compare.json", dumps_json(res))
+            tx.write("compare.html", render_compare(res).encode())
+            tx.commit()
     typer.echo(out / "compare.html")

@@ -43,10 +43,12 @@ def show(
     with user_errors():
         ps = load(file, scenario=scenario)
         if html is not None:
-            from ..io import prepare_dir, write_bytes
+            from ..commit import write_file
+            from ..errors import OutputError
             from ..report import render_priors
-            prepare_dir(html.parent if str(html.parent) else Path("."))
-            write_bytes(html, render_priors(ps).encode())
+            if not (html.parent if str(html.parent) else Path(".")).is_dir():
+                raise OutputError("cannot write the page: its folder does not exist", file=html)
+            write_file(html, render_priors(ps).encode())
     for name, p in ps.priors.items():
         implied = p.implied([0.05, 0.5, 0.95])
         typer.echo(f"{name}  [{p.unit}]")

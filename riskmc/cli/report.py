@@ -18,12 +18,15 @@ def report(
                                             help="A run folder holding summary.json.")],
 ) -> None:
     """Re-render report.html from a run folder's summary.json, without sampling again."""
-    from ..io import read_summary, write_bytes
+    from ..commit import Transaction
+    from ..io import read_sensitivity, read_summary
     from ..report import render
 
     with user_errors():
-        summary = read_summary(run_dir / "summary.json")
-        sens = run_dir / "sensitivity.json"
-        sens = read_summary(sens) if sens.exists() else None
-        write_bytes(run_dir / "report.html", render(summary, sens).encode())
+        tx = Transaction(run_dir, replace_run=False)
+        summary = read_summary(run_dir)
+        sens = read_sensitivity(run_dir) if (run_dir / "sensitivity.json").exists() else None
+        with tx.begin():
+            tx.write("report.html", render(summary, sens).encode())
+            tx.commit()
     typer.echo(run_dir / "report.html")

@@ -28,7 +28,7 @@ def run(
     scenario: Annotated[str | None, typer.Option(help="Apply the file's [scenarios.NAME] overlay.")] = None,
     out: Annotated[Path | None, typer.Option(file_okay=False, help="Output folder (default: reports/<priors file stem>[-<scenario>]/).")] = None,
     save_draws: Annotated[bool | None, typer.Option(help=f"Write draws.parquet, one row per draw (default: only while it stays under {SAVE_DRAWS_BYTES >> 20} MiB, about 1 KB a draw).", show_default=False)] = None,
-    target_mcse: Annotated[float | None, typer.Option(min=0, help="Add draws until every headline statistic's MCSE is below this (exit 5 if --max-draws comes first).")] = None,
+    target_mcse: Annotated[float | None, typer.Option(help="Add draws until every headline statistic's MCSE is below this (exit 5 if --max-draws comes first).")] = None,
     max_draws: Annotated[int | None, typer.Option(min=1, help="Ceiling for --target-mcse (default: 100 x --draws).")] = None,
     netcdf: Annotated[bool, typer.Option("--netcdf", help="Also write draws.nc for arviz (prior = inputs, prior_predictive = outputs); holds every draw in memory.")] = False,
     backend: Annotated[str, typer.Option(help="local (threads) or dask; never changes the numbers.")] = "local",
@@ -62,39 +62,50 @@ def run(
 
 def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_draws, target_mcse,
          max_draws, netcdf, backend, scheduler, allow_unused, quiet) -> int:
-    """One run into its folder; returns the exit code (0, or 5 when not converged)."""
-    from ..io import Staging, write_bytes
+    """One run into its folder; returns the exit code (0, or 5 when not converged).
+
+    Everything is checked before any folder is made; the run's files, its depfile
+    included when it lies in the output folder, reach the folder by one atomic swap.
+    """
+    from .. import interrupt
+    from ..api import check_settings
+    from ..commit import Transaction, write_file
     from ..priors import load
 
     out = out or Path("reports") / (priors.stem + (f"-{scenario}" if scenario else ""))
     with user_errors(out):
         ps = load(priors, scenario=scenario, allow_unused=allow_unused)
+        kwargs = dict(draws=draws, seed=seed, sampler=sampler, workers=workers, target_mcse=target_mcse,
+                      max_draws=max_draws, backend=backend, scheduler=scheduler)
+        check_settings(ps, **kwargs)
+        inside = depfile is not None and _same_folder(depfile.parent, out)
+        if depfile is not None and not inside:
+            _check_depfile(depfile)
         planned = max_draws if target_mcse is not None and max_draws else (draws or ps.run.get("draws", DEFAULT_DRAWS))
         if save_draws is None:
             save_draws = draws_file_bytes(planned) <= SAVE_DRAWS_BYTES
             if not save_draws and not quiet:
                 say(f"riskmc: note: draws.parquet not written (it would be about "
                     f"{draws_file_bytes(planned) >> 20} MiB); pass --save-draws to keep every draw")
-        with Staging(out) as staging:
-            kwargs = dict(draws=draws, seed=seed, sampler=sampler, workers=workers,
-                          draws_path=staging.path("draws.parquet") if save_draws else None,
-                          target_mcse=target_mcse, max_draws=max_draws, backend=backend,
-                          scheduler=scheduler, keep_draws=netcdf)
+        with Transaction(out) as tx:
+            tx.begin()
+            kwargs.update(draws_path=tx.path("draws.parquet") if save_draws else None, keep_draws=netcdf)
             if is_terminal() and not quiet:
                 result = _with_progress(ps, planned, kwargs)
             else:
                 result = api_run(ps, **kwargs)
-            write_run(result, staging, netcdf=netcdf)
-            if not save_draws and (out / "draws.parquet").exists():
-                (out / "draws.parquet").unlink()  # a stale file from another run would contradict this one
-            paths = staging.commit()
+            write_run(result, tx, netcdf=netcdf)
+            if depfile is not None:
+                rule = make_rule([out / n for n in tx.written], [f.path for f in result.priors.files])
+                if inside:
+                    tx.write(depfile.name, rule)
+                else:
+                    interrupt.check()
+                    write_file(depfile, rule)
+            tx.commit()
         if not quiet:
             for note in result.summary["notes"]:
                 say(f"riskmc: note: {note}")
-        if depfile is not None:
-            targets = " ".join(str(p) for p in paths)
-            sources = " ".join(f.path for f in result.priors.files)
-            write_bytes(depfile, f"{targets}: {sources}\n".encode())
     if not quiet:
         typer.echo(out / "report.html")
     if result.converged is False:
@@ -102,6 +113,32 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
             "(raise --max-draws)")
         return NOT_CONVERGED
     return 0
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    import os
+    return os.path.realpath(a or ".") == os.path.realpath(b)
+
+
+def _check_depfile(depfile: Path) -> None:
+    from ..errors import OutputError
+    folder = depfile.parent if str(depfile.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError("cannot write the depfile: its folder does not exist", file=depfile,
+                          hint="create the folder first, or put the depfile in the output folder")
+    if depfile.is_dir():
+        raise OutputError("cannot write the depfile: it is a folder", file=depfile)
+
+
+def make_escape(path) -> str:
+    """A path as make reads it in a rule: spaces, '#' and '$' escaped."""
+    return str(path).replace("$", "$$").replace("#", "\\#").replace(" ", "\\ ")
+
+
+def make_rule(targets, sources) -> bytes:
+    """A make rule like a compiler's -MD output: the run's files depend on what it read."""
+    return (" ".join(make_escape(t) for t in targets) + ": "
+            + " ".join(make_escape(s) for s in sources) + "\n").encode()
 
 
 def _speed_column():

@@ -25,18 +25,21 @@ def sensitivity(
 ) -> None:
     """Sobol indices with bootstrap intervals, a tornado and rank correlations per output."""
     from ..api import sensitivity as api_sensitivity
-    from ..io import Staging, dumps_json, read_summary
+    from ..commit import Transaction
+    from ..io import dumps_json, read_summary
     from ..report import render
 
     out = out or Path("reports") / (priors.stem + (f"-{scenario}" if scenario else ""))
     with user_errors(out):
+        tx = Transaction(out, replace_run=False)
+        summary = read_summary(out) if (out / "summary.json").exists() else None
         res = api_sensitivity(priors, output=output, year=year, draws=draws, seed=seed,
                               workers=workers, scenario=scenario)
-        with Staging(out) as staging:
-            staging.write("sensitivity.json", dumps_json(res))
-            if (out / "summary.json").exists():
-                staging.write("report.html", render(read_summary(out / "summary.json"), res).encode())
-            staging.commit()
+        with tx.begin():
+            tx.write("sensitivity.json", dumps_json(res))
+            if summary is not None:
+                tx.write("report.html", render(summary, res).encode())
+            tx.commit()
     if res["note"]:
         say(f"riskmc: note: {res['note']}")
     for o in res["outputs"].values():

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
-from .. import blocks
+from .. import _jit, blocks
 from .spec import Input, Output
 
 YEARS = np.arange(2025, 2031)
@@ -81,7 +80,7 @@ OUTPUT_NAMES = tuple(o.name for o in OUTPUTS)
 
 
 
-@numba.njit(cache=True)
+@_jit.njit()
 def _capex_growth(ratio: float, years: int) -> float:
     """g with 1 + g + ... + g^(years-1) = ratio: Newton's method on the polynomial.
 
@@ -106,7 +105,7 @@ def capex_growth(c0: np.ndarray, cum: np.ndarray, years: int = 6) -> np.ndarray:
     return np.array([_capex_growth(r, years) for r in np.asarray(cum / c0, dtype=float)])
 
 
-@numba.njit(nogil=True, cache=True)
+@_jit.njit(nogil=True)
 def _evaluate(x, out, first_year):  # pragma: no cover - compiled
     (ai_capex_2025, ai_capex_cum_2030, accelerator_fraction, hyperscaler_fraction,
      custom_share_2025, custom_share_2030, custom_ramp_midpoint, ramp_slip, custom_cost_advantage,

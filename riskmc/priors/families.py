@@ -10,10 +10,10 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-import numba
 import numpy as np
 from scipy import special, stats
 
+from .. import _jit
 from ..errors import PriorsError
 
 
@@ -220,7 +220,7 @@ def _beta_logit_tails(a: float, b: float) -> np.ndarray:
         return special.logit(special.betaincinv(a, b, special.expit(t)))
 
 
-@numba.njit(nogil=True, cache=True)
+@_jit.njit(nogil=True)
 def lookup(u, x, slope, logit, ty, loc, scale, lo, hi, out, tail):  # pragma: no cover - compiled
     """out = clip(loc + scale * ppf(u), lo, hi) from a _Table's arrays. Points in the
     tails with no compiled rule go to `tail` (for the exact inverse CDF); returns how many."""

@@ -1,0 +1,30 @@
+"""Compile with numba, cached on disk where possible, in memory where not.
+
+numba keeps compiled code beside the source (`__pycache__`) or in a user-wide cache
+folder. An installation nobody may write to, with no writable home either, has neither:
+numba then refuses `cache=True` outright. riskmc compiles in memory instead (slower to
+start, the same numbers) and says so once.
+"""
+
+from __future__ import annotations
+
+import numba
+
+# What the command line should tell the user once (riskmc.cli.common.finish prints it).
+NOTES: list[str] = []
+_NO_CACHE = ("no writable cache for compiled code: compiling in memory at each start "
+             "(set NUMBA_CACHE_DIR to a writable folder to keep it)")
+
+
+def njit(**options):
+    """numba.njit(cache=True, **options), or without the cache when none can be written."""
+    def wrap(fn):
+        try:
+            return numba.njit(cache=True, **options)(fn)
+        except RuntimeError as exc:
+            if "no locator available" not in str(exc) and "cannot cache" not in str(exc):
+                raise
+            if _NO_CACHE not in NOTES:
+                NOTES.append(_NO_CACHE)
+            return numba.njit(cache=False, **options)(fn)
+    return wrap

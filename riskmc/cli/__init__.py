@@ -1,0 +1,37 @@
+"""The command line: one file per command, joined in main.py. The only place that prints or exits.
+
+`entry()` installs the signal handlers before anything heavy is imported, so a Ctrl-C at
+any instant after start-up ends in one line and exit 130, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+def entry() -> None:
+    from .. import interrupt
+    interrupt.install()
+    _check_environment()
+    from .main import run_app
+    run_app()
+
+
+def _check_environment() -> None:
+    """Settings read from the environment, checked before any library reads them (numpy's
+    f2py parses SOURCE_DATE_EPOCH on import and would fail with a traceback)."""
+    import os
+    import sys
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        from ..timestamp import TimestampError, from_epoch
+        try:
+            from_epoch(epoch)
+        except TimestampError as exc:
+            sys.stderr.write(f"riskmc: error: {exc}\n")
+            raise SystemExit(2) from None
+
+
+def __getattr__(name: str):
+    if name == "app":
+        from .main import app
+        return app
+    raise AttributeError(name)

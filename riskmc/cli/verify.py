@@ -1,0 +1,27 @@
+"""`riskmc verify`: is this folder one whole run, exactly as riskmc committed it?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import user_errors
+
+app = typer.Typer()
+
+
+@app.command("verify")
+def verify(
+    run_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A folder riskmc wrote.")],
+) -> None:
+    """Check a run folder against its manifest.json (every file's SHA-256); exit 4 if it differs."""
+    from ..commit import verify as check
+    from ..io import read_summary
+
+    with user_errors():
+        doc = check(run_dir)
+        summary = read_summary(run_dir) if "summary.json" in doc["files"] else None
+    what = (f"seed {summary['seed']}, {summary['draws']:,} draws" if summary else "no run summary")
+    typer.echo(f"{run_dir}: complete: {len(doc['files'])} files match manifest.json ({what})")
