@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import riskmc
 from riskmc.engine import CHUNK_SIZE
-from riskmc.model import market
 from riskmc.rng import chunk_stream, handle_seed
 
 mode, draws, workers, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -77,7 +76,7 @@ elif mode in ("riskmc", "dask"):
     out["means"] = heads
 else:
     root = handle_seed(seed)
-    fams = [priors.priors[i.name].family for i in market.INPUTS]
+    fams = [priors.priors[i.name].family for i in priors.model.inputs]
     n_chunks = -(-draws // CHUNK_SIZE)
 
     def one(i):

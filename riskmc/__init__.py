@@ -11,14 +11,17 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
-    "RunResult": ".api", "run": ".api", "sensitivity": ".api", "write": ".api",
-    "OutputError": ".errors", "PriorsError": ".errors", "RiskmcError": ".errors",
-    "SamplingError": ".errors",
-    "fit": ".priors", "load": ".priors", "load_priors": ".priors",
+    "RunResult": ".api", "load": ".api", "load_priors": ".api", "run": ".api",
+    "sensitivity": ".api", "write": ".api",
+    "Input": ".model", "Model": ".model", "Output": ".model", "load_model": ".model",
+    "ModelError": ".errors", "OutputError": ".errors", "PriorsError": ".errors",
+    "RiskmcError": ".errors", "SamplingError": ".errors",
+    "fit": ".priors",
 }
 
-__all__ = ["OutputError", "PriorsError", "RiskmcError", "RunResult", "SamplingError",
-           "__version__", "fit", "load", "load_priors", "run", "sensitivity", "write"]
+__all__ = ["Input", "Model", "ModelError", "Output", "OutputError", "PriorsError", "RiskmcError",
+           "RunResult", "SamplingError", "__version__", "fit", "load", "load_model", "load_priors",
+           "run", "sensitivity", "write"]
 
 
 def __getattr__(name: str):

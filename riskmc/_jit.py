@@ -16,9 +16,11 @@ _NO_CACHE = ("no writable cache for compiled code: compiling in memory at each s
              "(set NUMBA_CACHE_DIR to a writable folder to keep it)")
 
 
-def njit(**options):
+def njit(cached: bool = True, **options):
     """numba.njit(cache=True, **options), or without the cache when none can be written."""
     def wrap(fn):
+        if not cached:
+            return numba.njit(**options)(fn)
         try:
             return numba.njit(cache=True, **options)(fn)
         except RuntimeError as exc:

@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, interrupt
+from . import priors as priors_files
 from .analyze import ClaimCounter, rank_drivers
 from .engine import CHUNK_SIZE, Kernel, Plan, check_workers, execute, plan
 from .errors import SamplingError
 from .limits import MAX_DRAWS
-from .model import market
-from .priors import PriorSet, load
+from .model import Model, resolve
+from .priors import PriorSet
 from .reduce import Totals, display_histogram, finalize, probabilities
 from .rng import SeedLike, handle_seed, seed_entropy
 from .timestamp import created
@@ -39,9 +40,24 @@ SAVE_DRAWS_BYTES = 32 * 2 ** 20
 DRIVER_DRAWS = 4 * CHUNK_SIZE
 
 
-def draws_file_bytes(draws: int) -> int:
+def load(path: str | Path, *, model: Model | str | None = None, scenario: str | None = None,
+         allow_unused: bool = False) -> PriorSet:
+    """A priors file, checked against the model it feeds and bound to it.
+
+    The model is the one the file names (`model = "market"` or `model = "models/x.py"`),
+    or `model`: a riskmc.Model, a built-in's name, or a model file's path.
+    """
+    if model is None:
+        ref = priors_files.model_ref(path)
+        model = resolve(ref.ref, ref.base, where=(ref.file, ref.line))
+    elif not isinstance(model, Model):
+        model = resolve(str(model), Path.cwd())
+    return priors_files.load(path, model=model, scenario=scenario, allow_unused=allow_unused)
+
+
+def draws_file_bytes(model: Model, draws: int) -> int:
     """Rough size of draws.parquet: float64 draws barely compress."""
-    return draws * 8 * (2 + len(market.INPUTS) + len(market.OUTPUTS) * len(market.YEARS))
+    return draws * 8 * (2 + len(model.inputs) + len(model.outputs) * model.width)
 
 
 @dataclass
@@ -51,7 +67,6 @@ class RunResult:
     priors: PriorSet
     plan: Plan
     seed: int
-    years: np.ndarray
     draws: int        # draws actually run
     first_draws: int  # draws asked for (with target_mcse: the first checkpoint)
     summary: dict = field(default_factory=dict)
@@ -59,6 +74,14 @@ class RunResult:
     outputs: dict[str, np.ndarray] | None = None
     converged: bool | None = None  # None: no --target-mcse was asked for
     target_mcse: float | None = None
+
+    @property
+    def model(self) -> Model:
+        return self.priors.model
+
+    @property
+    def years(self) -> tuple[int, ...] | None:
+        return self.model.years
 
     @property
     def command(self) -> str:
@@ -117,52 +140,52 @@ def check_settings(ps: PriorSet, *, draws: int | None = None, seed: SeedLike = N
     return Settings(first, p, root, workers)
 
 
-def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLike = None,
-        sampler: str | None = None, workers: int | None = None, scenario: str | None = None,
-        allow_unused: bool = False, progress: Callable[[int], None] | None = None,
-        keep_draws: bool = False, draws_path: str | Path | None = None,
-        target_mcse: float | None = None, max_draws: int | None = None,
-        backend: str = "local", scheduler: str | None = None) -> RunResult:
-    """Sample the priors, evaluate the market model for 2025-2030 and summarise.
+def run(priors: str | Path | PriorSet, *, model: Model | str | None = None, draws: int | None = None,
+        seed: SeedLike = None, sampler: str | None = None, workers: int | None = None,
+        scenario: str | None = None, allow_unused: bool = False,
+        progress: Callable[[int], None] | None = None, keep_draws: bool = False,
+        draws_path: str | Path | None = None, target_mcse: float | None = None,
+        max_draws: int | None = None, backend: str = "local", scheduler: str | None = None) -> RunResult:
+    """Sample the priors, evaluate their model and summarise every output.
 
-    Settings not given come from the file's `[run]` table, then from defaults
-    (100,000 draws, plain Monte Carlo, fresh entropy recorded as the seed). `workers`
-    changes only the speed, never the numbers. `keep_draws` returns every draw in
-    `result.inputs`/`result.outputs` (memory grows with draws); `draws_path` streams
-    them to a Parquet file instead. With `target_mcse`, chunks are added (doubling from
-    `draws`) until every headline statistic's MCSE is below it or `max_draws` is reached.
-    `backend="dask"` sends the same chunks with the same streams to a Dask cluster
-    (`scheduler` address, or a LocalCluster on loopback): the numbers do not change.
+    The model is the one the priors file names, or `model` (see `load`). Settings not
+    given come from the file's `[run]` table, then from defaults (100,000 draws, plain
+    Monte Carlo, fresh entropy recorded as the seed). `workers` changes only the speed,
+    never the numbers. `keep_draws` returns every draw in `result.inputs`/`result.outputs`
+    (memory grows with draws); `draws_path` streams them to a Parquet file instead. With
+    `target_mcse`, chunks are added (doubling from `draws`) until every headline
+    statistic's MCSE is below it or `max_draws` is reached. `backend="dask"` sends the
+    same chunks with the same streams to a Dask cluster (`scheduler` address, or a
+    LocalCluster on loopback): the numbers do not change.
     """
-    ps = priors if isinstance(priors, PriorSet) else load(priors, scenario=scenario,
+    ps = priors if isinstance(priors, PriorSet) else load(priors, model=model, scenario=scenario,
                                                           allow_unused=allow_unused)
+    m = ps.model
     s = check_settings(ps, draws=draws, seed=seed, sampler=sampler, workers=workers,
                        target_mcse=target_mcse, max_draws=max_draws, backend=backend, scheduler=scheduler)
     first, p, root, workers, sampler = s.first, s.plan, s.root, s.workers, s.plan.sampler
 
-    tracked = market.OUTPUT_NAMES
     claims = list(ps.claims.values())
-    hits = ClaimCounter(claims, tracked, market.YEARS) if claims else None
-    names = [f"{o}[{y}]" for o in tracked for y in market.YEARS]
-    kernel = Kernel(ps, market.INPUTS, market.evaluate, root, p, tracked, hits,
-                    out_shape=(len(market.OUTPUTS), len(market.YEARS)), labels=tuple(names))
+    hits = ClaimCounter(claims, m.output_names, m.years) if claims else None
+    kernel = Kernel(ps, m, root, p, hits)
+    names = list(m.labels())
     keep_all = keep_draws or draws_path is not None
     kept_in, kept_out, driver_chunks = [], [], []
     converged = None
 
-    heads = _headline_rows(every_year=False)
-    trace = {names[i].split("[")[0]: [] for i in heads}
+    heads = _headline_rows(m, every_year=False)
+    trace = {m.outputs[i // m.width].name: [] for i in heads}
 
     def snapshot(totals, binning):
         stats, _ = finalize(totals, binning, sampler, names, only=heads)
         for i in heads:
             st = stats[names[i]]
-            trace[names[i].split("[")[0]].append(
+            trace[m.outputs[i // m.width].name].append(
                 {"draws": totals.n, **{k: st[k] for k in ("p5", "p50", "p95")}})
 
     def enough(totals, binning) -> bool:
         nonlocal converged
-        converged = _headline_mcse(totals, binning, sampler, names) <= target_mcse
+        converged = _headline_mcse(m, totals, binning, sampler, names) <= target_mcse
         return converged
 
     driver_chunks_n = -(-DRIVER_DRAWS // p.chunk_size)
@@ -170,7 +193,7 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
         writer = None
         if draws_path is not None:
             from .io import DrawsWriter
-            writer = stack.enter_context(DrawsWriter(draws_path, market.INPUT_NAMES, tracked, market.YEARS))
+            writer = stack.enter_context(DrawsWriter(draws_path, m))
 
         side = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         ranked = None
@@ -181,7 +204,7 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
                 driver_chunks.append(c)
                 if c.index == driver_chunks_n - 1:
                     # Rank correlations need these chunks only: sort them while the rest run.
-                    ranked = side.submit(_drivers, driver_chunks)
+                    ranked = side.submit(_drivers, m, driver_chunks)
             if writer is not None:
                 writer.write(c, p.chunk_size)
             if keep_draws:
@@ -195,16 +218,18 @@ def run(priors: str | Path | PriorSet, *, draws: int | None = None, seed: SeedLi
             stops=_checkpoints(first.n_chunks, p.n_chunks) if target_mcse is not None else None,
             enough=enough if target_mcse is not None else None)
 
-    result = RunResult(ps, p, seed_entropy(root), market.YEARS, totals.n, first.draws,
+    result = RunResult(ps, p, seed_entropy(root), totals.n, first.draws,
                        converged=converged, target_mcse=target_mcse)
     if keep_draws:
-        result.inputs = {k: np.concatenate([d[k] for d in kept_in]) for k in market.INPUT_NAMES}
-        result.outputs = {k: np.concatenate([d[k] for d in kept_out]) for k in tracked}
+        result.inputs = {k: np.concatenate([d[k] for d in kept_in]) for k in m.input_names}
+        result.outputs = {k: np.concatenate([d[k] for d in kept_out]) for k in m.output_names}
+        if m.years is None:
+            result.outputs = {k: v[:, 0] for k, v in result.outputs.items()}
     if any(not seq or seq[-1]["draws"] != totals.n for seq in trace.values()):
         snapshot(totals, binning)  # the trace ends at the run's last draw
-    drivers = ranked.result() if ranked is not None else _drivers(driver_chunks)
+    drivers = ranked.result() if ranked is not None else _drivers(m, driver_chunks)
     result.summary = _summary(result, totals, binning, names, drivers)
-    result.summary["convergence_trace"] = {"year": int(market.YEARS[-1]), "outputs": trace}
+    result.summary["convergence_trace"] = {"year": m.years[-1] if m.years else None, "outputs": trace}
     return result
 
 
@@ -220,17 +245,17 @@ def _checkpoints(first: int, last: int) -> list[int]:
 HEADLINE_STATS = ("mean", "p5", "p50", "p95")
 
 
-def _headline_rows(every_year: bool) -> list[int]:
-    """Where the headline outputs sit among the tracked (output, year) rows: in every
-    year, or in the last year only."""
-    t = len(market.YEARS)
+def _headline_rows(model: Model, every_year: bool) -> list[int]:
+    """Where the headline outputs sit among the (output, year) rows: in every year, or in
+    the last year only."""
+    t = model.width
     years = range(t) if every_year else [t - 1]
-    return [i * t + y for i, o in enumerate(market.OUTPUTS) if o.headline for y in years]
+    return [i * t + y for i, o in enumerate(model.outputs) if o.headline for y in years]
 
 
-def _headline_mcse(totals, binning, sampler, names) -> float:
+def _headline_mcse(model, totals, binning, sampler, names) -> float:
     """The largest MCSE among the headline outputs' mean, p5, p50 and p95, in any year."""
-    rows = _headline_rows(every_year=True)
+    rows = _headline_rows(model, every_year=True)
     stats, _ = finalize(totals, binning, sampler, names, only=rows)
     return max(stats[names[j]][s]["mcse"] for j in rows for s in HEADLINE_STATS)
 
@@ -260,37 +285,44 @@ def write(result: RunResult, out, *, netcdf: bool = False) -> list[Path]:
         return tx.commit() if own else []
 
 
-def sensitivity(priors: str | Path | PriorSet, *, output: str | None = None, year: int | None = None,
-                draws: int = 2 ** 14, seed: SeedLike = None, workers: int | None = None,
-                scenario: str | None = None, allow_unused: bool = False) -> dict:
+def sensitivity(priors: str | Path | PriorSet, *, model: Model | str | None = None, output: str | None = None,
+                year: int | None = None, draws: int = 2 ** 14, seed: SeedLike = None,
+                workers: int | None = None, scenario: str | None = None, allow_unused: bool = False) -> dict:
     """What drives the outputs: Sobol indices, a tornado and rank correlations (JSON-ready).
 
     By default the headline outputs in the last year; `output`/`year` pick one. Sobol
     indices take draws x (factors + 2) model evaluations.
     """
+    import difflib
+
     from .analyze.sensitivity import sobol, tornado
 
-    ps = priors if isinstance(priors, PriorSet) else load(priors, scenario=scenario,
+    ps = priors if isinstance(priors, PriorSet) else load(priors, model=model, scenario=scenario,
                                                           allow_unused=allow_unused)
+    m = ps.model
     seed = seed if seed is not None else ps.run.get("seed")
     workers = check_workers(workers)
-    year = int(market.YEARS[-1]) if year is None else int(year)
-    if year not in market.YEARS:
-        raise SamplingError(f"year must be one of {int(market.YEARS[0])}-{int(market.YEARS[-1])}, got {year}")
-    names = [o.name for o in market.OUTPUTS if o.headline] if output is None else [output]
+    if m.years is None:
+        if year is not None:
+            raise SamplingError(f"model '{m.name}' has no years: drop --year")
+        j = 0
+    else:
+        year = m.years[-1] if year is None else int(year)
+        if year not in m.years:
+            raise SamplingError(f"year must be one of {m.years[0]}-{m.years[-1]}, got {year}")
+        j = m.years.index(year)
+    names = [o.name for o in m.outputs if o.headline] if output is None else [output]
     for n in names:
-        if n not in market.OUTPUT_NAMES:
-            import difflib
-            close = difflib.get_close_matches(n, market.OUTPUT_NAMES, n=1)
+        if n not in m.output_names:
+            close = difflib.get_close_matches(n, m.output_names, n=1)
             raise SamplingError(f"unknown output '{n}'", hint=f"did you mean '{close[0]}'?" if close
-                                else "see summary.json for the outputs")
-    j = int(np.flatnonzero(market.YEARS == year)[0])
+                                else f"model '{m.name}' has {', '.join(m.output_names)}")
 
     def pick(out):
-        return np.column_stack([out[n][:, j] for n in names])
+        return np.column_stack([out[n][:, j] if out[n].ndim == 2 else out[n] for n in names])
 
-    res = sobol(ps, market.INPUTS, market.evaluate, pick, draws=draws, seed=seed, workers=workers)
-    tor = tornado(ps, market.INPUTS, market.evaluate, pick)
+    res = sobol(ps, m, pick, draws=draws, seed=seed, workers=workers)
+    tor = tornado(ps, m, pick)
     ordinary = run(ps, draws=DRIVER_DRAWS, seed=res["seed"], workers=workers, keep_draws=True)
     grouped = [f for f in res["factors"] if len(f.members) > 1]
     note = ("Sobol indices assume independent factors; correlated priors are analysed as groups: "
@@ -303,18 +335,20 @@ def sensitivity(priors: str | Path | PriorSet, *, output: str | None = None, yea
         "method": "Saltelli (2010) first-order, Jansen (1999) total; 95% bootstrap intervals",
         "factors": [{"name": f.name, "members": list(f.members)} for f in res["factors"]],
     }
-    spearman = rank_drivers(ordinary.inputs, {n: ordinary.outputs[n][:, j] for n in names})
+    column = {n: (ordinary.outputs[n][:, j] if ordinary.outputs[n].ndim == 2 else ordinary.outputs[n])
+              for n in names}
+    spearman = rank_drivers(ordinary.inputs, column)
+    by_name = {o.name: o for o in m.outputs}
     for k, n in enumerate(names):
-        rows = [{"factor": f.name, "S1": float(res["S1"][k, g]), "ST": float(res["ST"][k, g]),
-                 "S1_ci": [float(v) for v in res["S1_ci"][:, k, g]],
-                 "ST_ci": [float(v) for v in res["ST_ci"][:, k, g]]} for g, f in enumerate(res["factors"])]
-        rows.sort(key=lambda r: -r["ST"])
+        rows = [{"factor": f.name, "S1": _index(res["S1"][k, g]), "ST": _index(res["ST"][k, g]),
+                 "S1_ci": [_index(v) for v in res["S1_ci"][:, k, g]],
+                 "ST_ci": [_index(v) for v in res["ST_ci"][:, k, g]]} for g, f in enumerate(res["factors"])]
+        rows.sort(key=lambda r: -(r["ST"] or 0.0))
         trows = [{"input": r["input"], "low": r["low"], "high": r["high"], "at_low": r["at_low"][k],
                   "at_high": r["at_high"][k], "swing": r["swing"][k]} for r in tor[1:]]
         trows.sort(key=lambda r: -abs(r["swing"]))
         out["outputs"][n] = {
-            "label": next(o.label for o in market.OUTPUTS if o.name == n),
-            "unit": next(o.unit for o in market.OUTPUTS if o.name == n),
+            "label": by_name[n].label, "unit": by_name[n].unit,
             "sobol": rows,
             "tornado": {"base": tor[0]["base"][k], "rows": trows},
             "spearman": spearman[n],
@@ -322,31 +356,39 @@ def sensitivity(priors: str | Path | PriorSet, *, output: str | None = None, yea
     return out
 
 
-def _drivers(chunks) -> dict:
+def _index(v) -> float | None:
+    """A Sobol index for JSON: None where it is undefined (an output that does not vary)."""
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _drivers(model: Model, chunks) -> dict:
     """Spearman correlations of every input with each headline output in the last year."""
-    dins = {k: np.concatenate([c.inputs[k] for c in chunks]) for k in market.INPUT_NAMES}
+    dins = {k: np.concatenate([c.inputs[k] for c in chunks]) for k in model.input_names}
     ys = {o.name: np.concatenate([c.outputs[o.name][:, -1] for c in chunks])
-          for o in market.OUTPUTS if o.headline}
-    return {"method": "spearman", "year": int(market.YEARS[-1]), "draws": len(dins[market.INPUT_NAMES[0]]),
-            "outputs": rank_drivers(dins, ys)}
+          for o in model.outputs if o.headline}
+    return {"method": "spearman", "year": model.years[-1] if model.years else None,
+            "draws": len(dins[model.input_names[0]]), "outputs": rank_drivers(dins, ys)}
 
 
 def _summary(r: RunResult, totals: Totals, binning, names, drivers) -> dict:
-    """summary.json's content: metadata, per-output per-year statistics, claims, drivers."""
+    """summary.json's content: metadata, per-output (per-year) statistics, claims, drivers."""
     ps = r.priors
+    m = ps.model
     sampler = r.plan.sampler
     stats, notes = finalize(totals, binning, sampler, names)
-    years = [int(y) for y in r.years]
+    years = list(m.years) if m.years is not None else None
     outputs = {}
-    for i, spec in enumerate(market.OUTPUTS):
-        outputs[spec.name] = {
-            "label": spec.label, "unit": spec.unit, "headline": spec.headline,
-            "years": {str(y): stats[f"{spec.name}[{y}]"] for y in years},
-        }
+    for i, spec in enumerate(m.outputs):
+        entry = {"label": spec.label, "unit": spec.unit, "kind": spec.kind, "headline": spec.headline}
+        if years is None:
+            entry["stats"] = stats[spec.name]
+        else:
+            entry["years"] = {str(y): stats[f"{spec.name}[{y}]"] for y in years}
         if spec.headline:
-            outputs[spec.name]["histogram"] = {
-                "year": years[-1],
-                **display_histogram(totals, binning, i * len(years) + len(years) - 1)}
+            entry["histogram"] = {"year": years[-1] if years else None,
+                                  **display_histogram(totals, binning, (i + 1) * m.width - 1)}
+        outputs[spec.name] = entry
     probs = probabilities(totals, sampler)
     claims = {name: {"text": c.text, "event": c.describe(), "probability": pr}
               for (name, c), pr in zip(ps.claims.items(), probs)}
@@ -354,6 +396,7 @@ def _summary(r: RunResult, totals: Totals, binning, names, drivers) -> dict:
         "riskmc_version": __version__,
         "created": created(),
         "title": ps.title,
+        "model": m.describe(),
         "priors_files": [{"path": f.path, "sha256": f.sha256} for f in ps.files],
         "scenario": ps.scenario,
         "seed": r.seed,

@@ -24,7 +24,7 @@ from . import blocks, interrupt
 from .errors import ModelError, SamplingError
 from .limits import MAX_DRAWS
 from .marginals import Marginals
-from .model.spec import Input
+from .model.spec import Model
 from .priors import PriorSet
 from .reduce import BINS, Binning, ChunkReduction, ChunkSums, Totals, merge, reduce_chunk, sub_blocks
 from .rng import chunk_stream
@@ -114,13 +114,13 @@ def check_workers(workers: int | None) -> int:
     return workers
 
 
-def draw_inputs(priors: PriorSet, specs: tuple[Input, ...], u: np.ndarray,
+def draw_inputs(priors: PriorSet, specs, u: np.ndarray,
                 out: np.ndarray | None = None, marginals: Marginals | None = None) -> dict[str, np.ndarray]:
     """Uniforms (priors x draws) -> inputs: the copula, then each marginal's inverse CDF.
 
     The inputs are rows of one block (`out`, if given: see blocks). A prior may reach
     past the model's support with negligible probability (the loader checks); such
-    draws are clipped back inside.
+    draws are clipped back inside. `specs` are the model's inputs, in its order.
     """
     u = priors.dependence.apply(u)
     block = blocks.empty((len(specs), u.shape[1])) if out is None else out
@@ -150,36 +150,46 @@ _SCRATCH = _Scratch()
 
 @dataclass(frozen=True)
 class Chunk:
+    """One chunk's draws: inputs by name, outputs by name (draws x years), and the
+    (outputs x years, draws) rows the reductions read."""
+
     index: int
     inputs: dict[str, np.ndarray]
     outputs: dict[str, np.ndarray]
+    rows: np.ndarray
 
     def detached(self) -> Chunk:
         """A copy that owns its arrays: a scratch chunk's are overwritten by the next."""
-        return Chunk(self.index, {k: v.copy() for k, v in self.inputs.items()},
-                     {k: v.copy() for k, v in self.outputs.items()})
+        rows = self.rows.copy()
+        width = rows.shape[0] // len(self.outputs)
+        outs = {k: rows[j * width:(j + 1) * width].T for j, k in enumerate(self.outputs)}
+        return Chunk(self.index, {k: v.copy() for k, v in self.inputs.items()}, outs, rows)
 
 
 @dataclass(frozen=True)
 class Kernel:
-    """What every chunk needs: priors, model, seed, plan, and which outputs to track."""
+    """What every chunk needs: the priors, the model they feed, the seed, the plan, and
+    the claims to count. Every chunk is made from its own stream, and every row of every
+    output is reduced."""
 
     priors: PriorSet
-    specs: tuple[Input, ...]
-    evaluate: Callable[[dict], dict]
+    model: Model
     root: np.random.SeedSequence
     plan: Plan
-    tracked: tuple[str, ...]                      # outputs reduced, each over all years
-    hits: Callable[[np.ndarray], np.ndarray] | None = None  # tracked rows -> (claims,) hit counts
-    # For a model that works on blocks (the market model): its (outputs, years). Then
-    # evaluate(inputs_block, out=block) takes the (specs, draws) inputs block and fills
-    # an (outputs, years, draws) block whose rows are the tracked rows, in order.
-    out_shape: tuple[int, int] | None = None
-    labels: tuple[str, ...] = ()  # each tracked row as `output[year]`, for messages
+    hits: Callable[[np.ndarray], np.ndarray] | None = None  # output rows -> (claims,) hit counts
     marginals: Marginals = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "marginals", Marginals(self.priors, self.specs))
+        object.__setattr__(self, "marginals", Marginals(self.priors, self.model.inputs))
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Each output row as `output[year]`, for messages and summaries."""
+        return self.model.labels()
+
+    @property
+    def out_shape(self) -> tuple[int, int]:
+        return len(self.model.outputs), self.model.width
 
     def chunk(self, i: int, scratch: bool = False) -> Chunk:
         """Everything about chunk i, from its own stream only.
@@ -188,50 +198,71 @@ class Kernel:
         thread's next scratch chunk (`detached()` keeps one).
         """
         block, x = self._inputs(i, scratch)
-        if self.out_shape is None:
-            return Chunk(i, x, self.evaluate(x))
-        y = _SCRATCH.block("y", (*self.out_shape, self.plan.size(i))) if scratch else None
-        return Chunk(i, x, self.evaluate(block, out=y))
+        n = self.plan.size(i)
+        y = _SCRATCH.block("y", (*self.out_shape, n)) if scratch else blocks.empty((*self.out_shape, n))
+        self.evaluate(i, 0, block, y)
+        outs = {o.name: y[k].T for k, o in enumerate(self.model.outputs)}
+        return Chunk(i, x, outs, y.reshape(-1, n))
 
     def _inputs(self, i: int, scratch: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Chunk i's inputs block (specs x draws) and its rows by name."""
-        n, d = self.plan.size(i), len(self.specs)
+        """Chunk i's inputs block (inputs x draws) and its rows by name."""
+        specs = self.model.inputs
+        n, d = self.plan.size(i), len(specs)
         u = sample(self.plan.sampler, n, d, chunk_stream(self.root, i),
                    out=_SCRATCH.block("u", (d, n), padded=False) if scratch else None)
         block = _SCRATCH.block("x", (d, n)) if scratch else blocks.empty((d, n))
-        return block, draw_inputs(self.priors, self.specs, u, out=block, marginals=self.marginals)
+        return block, draw_inputs(self.priors, specs, u, out=block, marginals=self.marginals)
+
+    def evaluate(self, chunk: int, first: int, x: np.ndarray, y: np.ndarray) -> None:
+        """The model on inputs block x into outputs block y; a failure of the user's
+        function becomes a ModelError naming the first draw it fails on."""
+        try:
+            self.model.fill(x, y)
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise self._failure(chunk, first, x, exc) from None
+
+    def _failure(self, chunk: int, first: int, x: np.ndarray, exc: Exception) -> ModelError:
+        model = self.model
+        fn = getattr(model.function, "__name__", "its function")
+        y1 = np.empty((*self.out_shape, 1))
+        for i in range(x.shape[1]):
+            try:
+                model.fill(np.ascontiguousarray(x[:, i:i + 1]), y1)
+            except Exception as one:
+                exc = one
+                break
+        else:
+            i = None
+        what = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
+        if i is None:
+            return ModelError(f"model '{model.name}': {fn} failed on a block of draws ({what}), though "
+                              "each draw alone succeeds", file=model.source)
+        draw = chunk * self.plan.chunk_size + first + i
+        inputs = ", ".join(f"{spec.name}={float(x[j, i]):.6g}" for j, spec in enumerate(model.inputs))
+        return ModelError(f"model '{model.name}': {fn} failed at draw {draw:,} with {what}; the draw's "
+                          f"inputs: {inputs}", file=model.source,
+                          hint="fix the function, or the priors that reach these inputs")
 
     def reduce(self, i: int, b: Binning, hist: np.ndarray, batch_means: bool) -> ChunkReduction:
         """Simulate and reduce chunk i a sub-block at a time, so its outputs never leave
         the cache; the same bits as reducing `chunk(i)` whole."""
-        block, x = self._inputs(i, scratch=True)
+        block, _ = self._inputs(i, scratch=True)
         acc = ChunkSums(b, len(b.lo), batch_means)
         for a, e in sub_blocks(self.plan.size(i)):
-            if self.out_shape is None:
-                rows = self.stack(self.evaluate({k: v[a:e] for k, v in x.items()}))
-            else:
-                y = _SCRATCH.block("y", (*self.out_shape, e - a))
-                self.evaluate(block[:, a:e], out=y)
-                rows = y.reshape(-1, e - a)
+            y = _SCRATCH.block("y", (*self.out_shape, e - a))
+            self.evaluate(i, a, block[:, a:e], y)
+            rows = y.reshape(-1, e - a)
             acc.add(rows, hist, self.count_hits(rows))
         return acc.finish()
-
-    def stack(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
-        """Tracked outputs as one (variables, draws) array: output-major, then year.
-
-        A model that returns views of one (output, year, draw) block in tracked order
-        (the market model does) is viewed, not copied.
-        """
-        rows = [outputs[name].T for name in self.tracked]
-        block = blocks.as_rows(rows)
-        return block if block is not None else np.concatenate(rows, axis=0)
 
     @property
     def claims(self) -> int:
         return len(self.hits.count) if self.hits else 0
 
     def count_hits(self, rows: np.ndarray) -> np.ndarray:
-        """Each claim's hits among the draws of tracked rows (variables x draws)."""
+        """Each claim's hits among the draws of output rows (variables x draws)."""
         return self.hits(rows) if self.hits else np.zeros(0, dtype=np.int64)
 
 
@@ -251,9 +282,8 @@ def pilot(kernel: Kernel) -> tuple[Binning, dict[int, Chunk]]:
     chunks = {i: kernel.chunk(i) for i in range(kernel.plan.pilot_chunks)}
     parts = []
     for c in chunks.values():
-        rows = kernel.stack(c.outputs)
-        _check_finite(kernel, c, rows)
-        parts.append(rows)
+        _check_finite(kernel, c, c.rows)
+        parts.append(c.rows)
     return Binning.from_pilot(parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)), chunks
 
 
@@ -265,7 +295,7 @@ def _check_finite(kernel: Kernel, c: Chunk, rows: np.ndarray) -> None:
     draws = np.flatnonzero(bad.any(axis=0))
     i = int(draws[0])
     v = int(np.flatnonzero(bad[:, i])[0])
-    label = kernel.labels[v] if kernel.labels else f"output row {v}"
+    label = kernel.labels[v]
     inputs = ", ".join(f"{k}={float(x[i]):.6g}" for k, x in c.inputs.items())
     draw = c.index * kernel.plan.chunk_size + i
     raise ModelError(f"the model gave {float(rows[v, i])} for {label} at draw {draw:,} "
@@ -276,7 +306,7 @@ def _check_finite(kernel: Kernel, c: Chunk, rows: np.ndarray) -> None:
 def check_chunk_finite(kernel: Kernel, i: int) -> None:
     """Re-simulate chunk i, whose sums came back non-finite, to name the first bad draw."""
     c = kernel.chunk(i)
-    _check_finite(kernel, c, kernel.stack(c.outputs))
+    _check_finite(kernel, c, c.rows)
     raise ModelError(f"the model's outputs in chunk {i} do not sum to a finite number "
                      "(values too large to add up)",
                      hint="state the priors in a larger unit (e.g. $B, not $) so outputs stay moderate")
@@ -293,8 +323,7 @@ def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep_below: 
         interrupt.check()
         if i < keep_below or i in pilot_chunks:
             c = pilot_chunks.get(i) or kernel.chunk(i, scratch=True)
-            rows = kernel.stack(c.outputs)
-            reds.append(reduce_chunk(rows, b, hist, kernel.count_hits(rows), batch_means))
+            reds.append(reduce_chunk(c.rows, b, hist, kernel.count_hits(c.rows), batch_means))
             if i < keep_below:
                 kept.append(c if i in pilot_chunks else c.detached())
         else:

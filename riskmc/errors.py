@@ -59,7 +59,7 @@ EXIT_CODES = {
     0: "success",
     1: "internal error (a bug: please report it with the command line)",
     2: "bad command-line usage or run settings",
-    3: "invalid priors file (the message names the file, line and fix)",
+    3: "invalid priors or model file (the message names the file, line and fix)",
     4: "an output folder or file cannot be written or read",
     5: "--target-mcse not reached before --max-draws",
     130: "interrupted (Ctrl-C); no partial output left in place",

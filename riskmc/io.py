@@ -87,8 +87,12 @@ def read_summary(folder: str | Path) -> dict:
     """A run folder's summary.json, checked: its schema, its parts agreeing, its manifest."""
     folder = Path(folder)
     s, raw = _read_json(folder, "summary.json", "summary")
-    years = [str(y) for y in s["years"]]
+    years = [str(y) for y in s["years"] or []]
     for name, o in s["outputs"].items():
+        if ("years" in o) != bool(years):
+            raise OutputError(f"summary.json is not what riskmc writes: output '{name}' has "
+                              + ("no yearly statistics" if years else "yearly statistics for a model without years"),
+                              file=folder, hint="re-run the command that wrote it")
         missing = [y for y in years if y not in o["years"]]
         if missing:
             raise OutputError(f"summary.json is not what riskmc writes: output '{name}' has no "
@@ -114,9 +118,9 @@ def read_sensitivity(folder: str | Path) -> dict:
     return doc
 
 
-def output_column(name: str, year: int) -> str:
-    """draws.parquet's column for an output in a year."""
-    return f"{name}_y{int(year)}"
+def output_column(name: str, year: int | None) -> str:
+    """draws.parquet's column for an output in a year (or, without years, the output's name)."""
+    return name if year is None else f"{name}_y{int(year)}"
 
 
 class DrawsWriter:
@@ -127,14 +131,15 @@ class DrawsWriter:
 
     Columns: `draw` (int64), `chunk` (int32), every input, then every output as
     NAME_yYEAR (`nvidia_share_y2030`): the `y` keeps outputs apart from inputs such as
-    `custom_share_2030`.
+    `custom_share_2030`. A model without years has one column per output, its name.
     polars has no append-mode Parquet writer, so pyarrow's ParquetWriter does the
     streaming; with a fixed row-group layout its bytes are the same for the same draws.
     """
 
-    def __init__(self, path, inputs, outputs, years):
+    def __init__(self, path, model):
         self.path = Path(path)
-        self.inputs, self.outputs, self.years = list(inputs), list(outputs), [int(y) for y in years]
+        self.inputs, self.outputs = list(model.input_names), list(model.output_names)
+        self.years = list(model.years) if model.years is not None else [None]
         self._ctx = None
         self._writer = None
 
@@ -189,7 +194,7 @@ def read_draws(folder: str | Path, summary: dict) -> pl.DataFrame:
     if frame.height != summary["draws"]:
         raise OutputError(f"draws.parquet has {frame.height:,} rows but summary.json says the run had "
                           f"{summary['draws']:,} draws", file=folder, hint="re-run the command that wrote it")
-    wanted = [output_column(o, y) for o in summary["outputs"] for y in summary["years"]]
+    wanted = [output_column(o, y) for o in summary["outputs"] for y in (summary["years"] or [None])]
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise OutputError(f"draws.parquet lacks the column {missing[0]} that summary.json implies",
@@ -221,11 +226,12 @@ def netcdf_bytes(result, created: str | None) -> bytes:
     def shape(a):
         return a.reshape(chains, n // chains, *a.shape[1:])
 
+    years = result.model.years
     dt = az.from_dict(
         {"prior": {k: shape(v) for k, v in result.inputs.items()},
          "prior_predictive": {k: shape(np.ascontiguousarray(v)) for k, v in result.outputs.items()}},
-        dims={k: ["year"] for k in result.outputs},
-        coords={"year": [int(y) for y in result.years]},
+        dims={k: ["year"] for k in result.outputs} if years else {},
+        coords={"year": list(years)} if years else {},
     )
     for node in dt.subtree:
         node.attrs.pop("created_at", None)

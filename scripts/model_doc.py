@@ -1,7 +1,9 @@
-"""Regenerate the tables in docs/model.md: the model's inputs, and the base case's results.
+"""Regenerate the market model's inputs table (riskmc/model/market.md, shown in every
+report) and the base case's figures (docs/base-case.md, a page of its own: a report
+shows its own run's figures, never these).
 
-Run with `make model-doc`. The base-case block records the SHA-256 of priors/base.toml,
-and tests fail when that file changes without the doc being regenerated.
+Run with `make model-doc`. docs/base-case.md records the SHA-256 of priors/base.toml, and
+tests fail when that file changes without the page being regenerated.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "riskmc" / "model" / "model.md"
+DOC = ROOT / "riskmc" / "model" / "market.md"
+BASE_CASE = ROOT / "docs" / "base-case.md"
 sys.path.insert(0, str(ROOT))
 
 import riskmc  # noqa: E402
-from riskmc.model import market  # noqa: E402
+from riskmc.model import resolve  # noqa: E402
 from riskmc.report.html import fmt_mcse, fmt_value  # noqa: E402
 
 
@@ -27,15 +30,19 @@ def _bound(v: float) -> str:
 
 def inputs_table() -> str:
     rows = ["| input | unit | support | what it is |", "|---|---|---|---|"]
-    for i in market.INPUTS:
+    for i in resolve("market").inputs:
         rows.append(f"| `{i.name}` | {i.unit} | [{_bound(i.lower)}, {_bound(i.upper)}] | {i.description} |")
     return "\n".join(rows)
 
 
-def base_case_table(priors: Path) -> str:
+def base_case_page(priors: Path) -> str:
     r = riskmc.run(priors)
     s = r.summary
-    lines = [f"Command: `{s['command']}` (priors SHA-256 `{s['priors_files'][0]['sha256']}`).", "",
+    lines = ["# The base case, in numbers", "",
+             "The market model (`docs/model.md`) under `priors/base.toml`, with the file's own seed",
+             "and draws. Made by `make model-doc`; a test fails when `priors/base.toml` changes",
+             "without this page being made again.", "",
+             f"Command: `{s['command']}` (priors SHA-256 `{s['priors_files'][0]['sha256']}`).", "",
              "| output, 2030 | p5 | p50 | p95 | mean ± MCSE |", "|---|---|---|---|---|"]
     for o in s["outputs"].values():
         if not o["headline"]:
@@ -50,7 +57,7 @@ def base_case_table(priors: Path) -> str:
         p = c["probability"]
         lines.append(f"| {name}: {c['text']} | `{c['event']}` | {100 * p['value']:.2f}% ± "
                      f"{100 * p['mcse']:.2f} pp |")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def replace_block(text: str, name: str, body: str) -> str:
@@ -61,12 +68,10 @@ def replace_block(text: str, name: str, body: str) -> str:
 
 
 def main() -> None:
-    text = DOC.read_text()
-    text = replace_block(text, "inputs", inputs_table())
+    DOC.write_text(replace_block(DOC.read_text(), "inputs", inputs_table()))
     os.chdir(ROOT)  # the recorded command then names priors/base.toml, not this machine's path
-    text = replace_block(text, "base-case", base_case_table(Path("priors/base.toml")))
-    DOC.write_text(text)
-    print(f"updated {DOC.relative_to(ROOT)}")
+    BASE_CASE.write_text(base_case_page(Path("priors/base.toml")))
+    print(f"updated {DOC.relative_to(ROOT)} and {BASE_CASE.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

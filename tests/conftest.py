@@ -28,3 +28,23 @@ def base_run():
     """One small base-case run shared by tests that only read its results."""
     import riskmc
     return riskmc.run(BASE, draws=40_000, seed=7, workers=2)
+
+
+def spec_model(inputs, outputs=(), years=None, fn=None, name="toy"):
+    """A riskmc.Model with these inputs and outputs: for tests that check priors against a
+    model's declarations, or run a small model through the kernel. `fn` defaults to zeros."""
+    import dataclasses
+
+    import numpy as np
+
+    import riskmc
+    outputs = tuple(outputs) or (riskmc.Output("y", headline=True),)
+    if not any(o.headline for o in outputs):
+        outputs = (dataclasses.replace(outputs[0], headline=True),) + outputs[1:]
+
+    def zeros(x, yrs):
+        n = len(next(iter(x.values())))
+        shape = (n,) if yrs is None else (n, len(yrs))
+        return {o.name: np.zeros(shape) for o in outputs}
+
+    return riskmc.Model(name, inputs=inputs, outputs=outputs, years=years, vectorised=fn or zeros)

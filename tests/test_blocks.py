@@ -3,10 +3,8 @@
 import numpy as np
 
 from riskmc import blocks
-from riskmc.api import run
+from riskmc.api import load, run
 from riskmc.engine import Kernel, plan
-from riskmc.model import market
-from riskmc.priors import load
 from riskmc.rng import handle_seed
 from tests.conftest import BASE
 
@@ -33,20 +31,20 @@ def test_as_rows_views_only_equally_spaced_rows_of_one_block():
 
 
 def test_scratch_chunks_equal_fresh_ones_and_detached_ones_survive():
-    k = Kernel(load(BASE), market.INPUTS, market.evaluate, handle_seed(3), plan(3 * 2 ** 14),
-               market.OUTPUT_NAMES, out_shape=(len(market.OUTPUTS), len(market.YEARS)))
+    ps = load(BASE)
+    k = Kernel(ps, ps.model, handle_seed(3), plan(3 * 2 ** 14))
     fresh = k.chunk(1)
     kept = k.chunk(1, scratch=True).detached()
     k.chunk(2, scratch=True)  # overwrites this thread's scratch blocks
-    for name in market.OUTPUT_NAMES:
+    for name in ps.model.output_names:
         assert np.array_equal(fresh.outputs[name], kept.outputs[name])
-    for name in market.INPUT_NAMES:
+    for name in ps.model.input_names:
         assert np.array_equal(fresh.inputs[name], kept.inputs[name])
 
 
 def test_kept_draws_equal_a_rerun_chunk():
     r = run(BASE, draws=3 * 2 ** 14, seed=4, workers=2, keep_draws=True)
-    k = Kernel(r.priors, market.INPUTS, market.evaluate, handle_seed(4), r.plan, market.OUTPUT_NAMES)
+    k = Kernel(r.priors, r.model, handle_seed(4), r.plan)
     c = k.chunk(2)
     assert np.array_equal(r.outputs["nvidia_share"][2 * 2 ** 14:], c.outputs["nvidia_share"])
 
@@ -56,15 +54,14 @@ def test_sub_block_reduction_equals_reducing_the_whole_chunk():
     from riskmc.reduce import BINS, Binning, reduce_chunk
     ps = load(BASE)
     p = plan(2 * 2 ** 14 + 1000, "lhs", chunk_size=2 ** 14)  # a short last chunk too
-    counter = ClaimCounter(list(ps.claims.values()), market.OUTPUT_NAMES, market.YEARS)
-    k = Kernel(ps, market.INPUTS, market.evaluate, handle_seed(8), p, market.OUTPUT_NAMES, counter,
-               out_shape=(len(market.OUTPUTS), len(market.YEARS)))
-    b = Binning.from_pilot(k.stack(k.chunk(0).outputs))
+    counter = ClaimCounter(list(ps.claims.values()), ps.model.output_names, ps.model.years)
+    k = Kernel(ps, ps.model, handle_seed(8), p, counter)
+    b = Binning.from_pilot(k.chunk(0).rows)
     for i in (1, 2):
         h1 = np.zeros((len(b.lo), BINS + 2), dtype=np.int64)
         h2 = np.zeros_like(h1)
         fast = k.reduce(i, b, h1, batch_means=True)
-        rows = k.stack(k.chunk(i).outputs)
+        rows = k.chunk(i).rows
         whole = reduce_chunk(rows, b, h2, counter(rows), batch_means=True)
         assert np.array_equal(h1, h2)
         for field in ("sums", "vmin", "vmax", "below", "hits", "atoms"):
@@ -75,7 +72,8 @@ def test_compiled_claim_counts_equal_the_per_draw_events():
     from riskmc.analyze import ClaimCounter, hits
     r = run(BASE, draws=50_000, seed=6, keep_draws=True)
     claims = list(r.priors.claims.values())
-    rows = np.concatenate([r.outputs[o].T for o in market.OUTPUT_NAMES])
-    counts = ClaimCounter(claims, market.OUTPUT_NAMES, market.YEARS)(rows)
-    assert list(counts) == [int(hits(c, r.outputs, market.YEARS).sum()) for c in claims]
+    m = r.model
+    rows = np.concatenate([r.outputs[o].T for o in m.output_names])
+    counts = ClaimCounter(claims, m.output_names, m.years)(rows)
+    assert list(counts) == [int(hits(c, r.outputs, m.years).sum()) for c in claims]
     assert all(0 < c < 50_000 for c in counts)

@@ -39,7 +39,7 @@ def test_every_command_has_one_line_help():
 def test_help_lists_exit_codes():
     r = invoke("--help")
     assert r.exit_code == 0
-    for line in ("0: success", "3: invalid priors file", "4: an output folder"):
+    for line in ("0: success", "3: invalid priors or model file", "4: an output folder"):
         assert line in r.output
 
 
@@ -158,7 +158,7 @@ def test_priors_show_html_has_a_picture_per_prior(tmp_path):
     r = invoke("priors", "show", BASE, "--html", out)
     assert r.exit_code == 0, r.output
     html = out.read_text()
-    from riskmc.priors import load
+    from riskmc.api import load
     ps = load(BASE)
     drawn = [n for n, p in ps.priors.items() if p.family.name != "fixed"]
     assert html.count('aria-label="Density of the prior') == len(drawn)

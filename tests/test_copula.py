@@ -5,9 +5,10 @@ import pytest
 from scipy import stats
 
 from riskmc.engine import draw_inputs
-from riskmc.model.spec import Input
+from riskmc.model import Input
 from riskmc.priors import load
 from riskmc.priors.copula import nearest_correlation, pearson_to_spearman, spearman_to_pearson
+from tests.conftest import spec_model
 
 SPECS = (Input("s", "fraction", "s", 0, 1), Input("g", "$B", "g", 0), Input("n", "x", "n"))
 FILE = """
@@ -40,7 +41,7 @@ sd = 1.0
 @pytest.mark.parametrize("sampler", ["mc", "lhs", "sobol"])
 def test_marginals_and_rank_correlations(write_toml, sampler):
     from riskmc.sample import sample
-    ps = load(write_toml(FILE), inputs=SPECS, outputs=())
+    ps = load(write_toml(FILE), model=spec_model(SPECS))
     n = 2 ** 16
     x = draw_inputs(ps, SPECS, sample(sampler, n, 3, np.random.default_rng(0)))
     # Marginals: Kolmogorov-Smirnov against each prior's SciPy distribution, at the 0.1% level.

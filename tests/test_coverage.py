@@ -14,7 +14,7 @@ from scipy import stats
 
 from riskmc.analyze import ClaimCounter
 from riskmc.engine import Kernel, execute, plan
-from riskmc.model.spec import Input
+from riskmc.model import Input, Model, Output
 from riskmc.priors import Claim, load
 from riskmc.reduce import finalize, probabilities
 from riskmc.rng import handle_seed
@@ -44,17 +44,20 @@ TRUTH = {
 SEEDS = range(300)
 
 
-def model(x):
-    return {"sum": (x["a"] + x["b"])[:, None], "one": x["a"][:, None]}
+def fn(x, years):
+    return {"sum": x["a"] + x["b"], "one": x["a"]}
 
 
-CLAIMS = [Claim("up", "", "sum", (2030,), above=8.0), Claim("down", "", "one", (2030,), below=0.0)]
+MODEL = Model("cov", inputs=SPECS, outputs=[Output("sum", headline=True), Output("one")], vectorised=fn)
+
+
+CLAIMS = [Claim("up", "", "sum", (), above=8.0), Claim("down", "", "one", (), below=0.0)]
 CLAIM_TRUTH = {"up": TRUTH["sum"].sf(8.0), "down": TRUTH["one"].cdf(0.0)}
 
 
 def estimates(ps, sampler, draws, seed):
-    counter = ClaimCounter(CLAIMS, ("sum", "one"), np.array([2030]))
-    kernel = Kernel(ps, SPECS, model, handle_seed(seed), plan(draws, sampler), ("sum", "one"), counter)
+    counter = ClaimCounter(CLAIMS, ("sum", "one"), None)
+    kernel = Kernel(ps, MODEL, handle_seed(seed), plan(draws, sampler), counter)
     b, t = execute(kernel, 1)
     out = finalize(t, b, sampler, ["sum", "one"])[0]
     for c, pr in zip(CLAIMS, probabilities(t, sampler)):
@@ -66,7 +69,7 @@ def estimates(ps, sampler, draws, seed):
 def priors(tmp_path_factory):
     path = tmp_path_factory.mktemp("cov") / "p.toml"
     path.write_text(PRIORS)
-    return load(path, inputs=SPECS, outputs=())
+    return load(path, model=MODEL)
 
 
 def truth(output, stat):

@@ -46,15 +46,19 @@ sigma = 0.4
 """
 
 
-def toy_model(x):
-    return {"sum": (x["a"] + x["b"])[:, None], "product": (x["c"] * x["d"])[:, None]}
+def toy_fn(x, years):
+    return {"sum": x["a"] + x["b"], "product": x["c"] * x["d"]}
+
+
+TOY_MODEL = riskmc.Model("toy", inputs=SPECS, outputs=[riskmc.Output("sum", headline=True), riskmc.Output("product")],
+                         vectorised=toy_fn)
 
 
 def toy_run(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2):
     """The toy model through the real kernel; returns its draws and chunk sizes."""
-    ps = load(write_toml(TOY), inputs=SPECS, outputs=())
+    ps = load(write_toml(TOY), model=TOY_MODEL)
     p = plan(draws, sampler)
-    kernel = Kernel(ps, SPECS, toy_model, handle_seed(seed), p, ("sum", "product"))
+    kernel = Kernel(ps, TOY_MODEL, handle_seed(seed), p)
     chunks = []
     execute(kernel, workers, keep_below=p.n_chunks, on_kept=chunks.append)
     out = {k: np.concatenate([c.outputs[k][:, 0] for c in chunks]) for k in ("sum", "product")}
@@ -64,8 +68,8 @@ def toy_run(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2):
 def toy_summary(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2):
     """The kernel's own streamed summaries of the toy model."""
     from riskmc.reduce import finalize
-    ps = load(write_toml(TOY), inputs=SPECS, outputs=())
-    kernel = Kernel(ps, SPECS, toy_model, handle_seed(seed), plan(draws, sampler), ("sum", "product"))
+    ps = load(write_toml(TOY), model=TOY_MODEL)
+    kernel = Kernel(ps, TOY_MODEL, handle_seed(seed), plan(draws, sampler))
     b, t = execute(kernel, workers)
     return finalize(t, b, sampler, ["sum", "product"])[0]
 

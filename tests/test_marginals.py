@@ -4,31 +4,32 @@ import numpy as np
 from scipy import stats
 
 from riskmc import blocks
+from riskmc.api import load as load_bound
 from riskmc.marginals import Marginals
-from riskmc.model import market
-from riskmc.model.spec import Input
+from riskmc.model import Input
 from riskmc.priors import load
-from tests.conftest import BASE
+from tests.conftest import BASE, spec_model
 
 
 def test_marginals_equal_each_priors_ppf_tails_included():
-    ps = load(BASE)
-    u = np.random.default_rng(2).random((len(market.INPUTS), 50_000))
+    ps = load_bound(BASE)
+    inputs = ps.model.inputs
+    u = np.random.default_rng(2).random((len(inputs), 50_000))
     u[:, :4] = np.array([2.0 ** -53, 1e-9, 1 - 1e-9, 0.5])  # extreme tails and the middle
-    out = Marginals(ps, market.INPUTS)(u, blocks.empty(u.shape))
-    for j, spec in enumerate(market.INPUTS):
+    out = Marginals(ps, inputs)(u, blocks.empty(u.shape))
+    for j, spec in enumerate(inputs):
         fam = ps.priors[spec.name].family
         want = np.clip(fam.ppf(u[j].copy()), spec.lower, spec.upper)
         assert np.array_equal(out[j], want), spec.name
 
 
 def test_tabulated_beta_tails_match_scipy_to_the_stated_accuracy():
-    ps = load(BASE)
-    j = market.INPUT_NAMES.index("custom_share_2030")
+    ps = load_bound(BASE)
+    j = ps.model.input_names.index("custom_share_2030")
     fam = ps.priors["custom_share_2030"].family
-    u = np.zeros((len(market.INPUTS), 4)) + 0.5
+    u = np.zeros((len(ps.model.inputs), 4)) + 0.5
     u[j] = [1e-12, 1e-4, 1 - 1e-4, 1 - 1e-12]
-    out = Marginals(ps, market.INPUTS)(u, np.empty(u.shape))
+    out = Marginals(ps, ps.model.inputs)(u, np.empty(u.shape))
     ref = stats.beta(fam.a, fam.b, loc=fam.lower, scale=fam.upper - fam.lower).ppf(u[j])
     assert np.max(np.abs(out[j] - ref)) < 1e-6 * (fam.upper - fam.lower)
 
@@ -44,7 +45,7 @@ mean = 7.0
 sd = 1.0
 lower = -1.0
 upper = 10.0
-"""), inputs=(Input("a", "x", "a", 0.0),), outputs=())
+"""), model=spec_model((Input("a", "x", "a", 0.0),)))
     out = Marginals(ps, (Input("a", "x", "a", 0.0),))(np.array([[1e-15, 0.5]]), np.empty((1, 2)))
     assert out[0, 0] == 0.0  # clipped at the model's lower bound
     assert out[0, 1] == ps.priors["a"].family.ppf(np.array([0.5]))[0]

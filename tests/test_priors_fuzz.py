@@ -5,8 +5,8 @@ import re
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from riskmc.api import load
 from riskmc.errors import PriorsError
-from riskmc.priors import load
 from tests.conftest import BASE
 
 LINES = BASE.read_text().splitlines()

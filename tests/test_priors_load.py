@@ -5,6 +5,7 @@ import pytest
 from riskmc.errors import PriorsError
 from riskmc.model.spec import Input, Output
 from riskmc.priors import load
+from tests.conftest import spec_model
 
 INPUTS = (Input("share", "fraction", "a share", 0, 1), Input("size", "$B", "a size", 0),
           Input("slip", "event", "an event", 0, 1))
@@ -28,8 +29,11 @@ def line_of(path, text: str) -> int:
     return path.read_text().splitlines().index(text) + 1
 
 
+YEARS = range(2025, 2031)
+
+
 def toy(path, **kw):
-    return load(path, inputs=INPUTS, outputs=OUTPUTS, **kw)
+    return load(path, model=spec_model(INPUTS, OUTPUTS, YEARS), **kw)
 
 
 def error_of(path, **kw) -> str:
@@ -47,13 +51,14 @@ def test_good_file(write_toml):
 
 
 def test_base_toml_loads_with_its_claims_and_scenarios():
+    from riskmc.api import load as load_bound
     from tests.conftest import BASE
-    ps = load(BASE)
+    ps = load_bound(BASE)
     assert set(ps.claims) == {"C1", "C2", "C3", "C4"}
     assert "trainium-slip" in ps.scenarios
     assert all(p.source for p in ps.priors.values())
     for name in ps.scenarios:
-        load(BASE, scenario=name)
+        load_bound(BASE, scenario=name)
 
 
 def test_malformed_toml(write_toml):
@@ -101,16 +106,24 @@ def test_missing_source(write_toml):
 
 def test_missing_priors_listed_at_once(write_toml):
     p = write_toml(GOOD.split("[priors.size]")[0])
-    assert error_of(p) == (f"{p}: the model needs priors that no file gives: size, slip "
+    assert error_of(p) == (f"{p}: model 'toy' needs priors that no file gives: size, slip "
                            "(add a [priors.NAME] table for each)")
 
 
 def test_unused_prior_is_an_error_or_a_warning(write_toml):
-    p = write_toml(GOOD + f"\n[priors.sizee]\n{META}value = 1.0\n")
-    assert error_of(p) == (f"{p}:21: prior 'sizee' is not used by the model (did you mean 'size'? "
-                           "(or pass --allow-unused))")
+    """A prior the model has no input for: say so, name the inputs, and how to add one."""
+    p = write_toml(GOOD + f"\n[priors.google_tpu_share_2030]\n{META}value = 0.1\n")
+    assert error_of(p) == (f"{p}:21: prior 'google_tpu_share_2030' is not used by model 'toy' (its inputs are "
+                           "share, size, slip; to use this prior, add riskmc.Input(\"google_tpu_share_2030\") "
+                           "to a model of your own (docs/models.md), or pass --allow-unused)")
     ps = toy(p, allow_unused=True)
-    assert ps.warnings == (f"{p}:21: prior 'sizee' is not used by the model",)
+    assert ps.warnings == (f"{p}:21: prior 'google_tpu_share_2030' is not used by model 'toy'",)
+
+
+def test_misspelled_prior_table_names_the_closest_input(write_toml):
+    """A table that misses an input the model still needs by a letter or two."""
+    p = write_toml(GOOD.replace("[priors.size]", "[priors.sise]"))
+    assert error_of(p) == f"{p}:7: [priors.sise] names no input of model 'toy' (did you mean 'size'?)"
 
 
 def test_correlation_out_of_range(write_toml):
@@ -162,13 +175,13 @@ def test_non_psd_correlations_name_the_pairs(write_toml):
     p = write_toml(GOOD + f"\n[priors.other]\n{META}range = [0.1, 0.2]\n"
                    '\n[correlations]\n"share ~ size" = 0.9\n"share ~ other" = 0.9\n"size ~ other" = -0.9\n')
     with pytest.raises(PriorsError) as exc:
-        load(p, inputs=inputs, outputs=OUTPUTS)
+        load(p, model=spec_model(inputs, OUTPUTS, YEARS))
     assert str(exc.value) == (
         f"{p}:{line_of(p, '[correlations]')}: these correlations cannot hold together (the matrix is not positive semi-definite): "
         "share ~ size, share ~ other, size ~ other (loosen one of them, or set repair = true in "
         "[correlations] to use the nearest valid matrix)")
     fixed = write_toml(p.read_text().replace("[correlations]\n", "[correlations]\nrepair = true\n"), "r.toml")
-    ps = load(fixed, inputs=inputs, outputs=OUTPUTS)
+    ps = load(fixed, model=spec_model(inputs, OUTPUTS, YEARS))
     assert ps.dependence.repaired
     assert ps.warnings[0].startswith("correlations repaired to the nearest valid matrix: share ~ size: 0.900 -> ")
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from riskmc.analyze.sensitivity import factors, sobol
-from riskmc.model.spec import Input
+from riskmc.model import Input, Model, Output
 from riskmc.priors import load
 
 PI = np.pi
@@ -16,16 +16,20 @@ def _uniform_file(write_toml, names, lo, hi, extra=""):
     return write_toml(body + extra)
 
 
-def ishigami(x, a=7.0, b=0.1):
+def ishigami(x, years=None, a=7.0, b=0.1):
     y = np.sin(x["x1"]) + a * np.sin(x["x2"]) ** 2 + b * x["x3"] ** 4 * np.sin(x["x1"])
-    return {"y": y[:, None]}
+    return {"y": y}
+
+
+def model_of(specs, fn):
+    return Model("t", inputs=specs, outputs=[Output("y", headline=True)], vectorised=fn)
 
 
 def test_ishigami_known_indices(write_toml):
     names = ["x1", "x2", "x3"]
     specs = tuple(Input(n, "x", n) for n in names)
-    ps = load(_uniform_file(write_toml, names, -PI, PI), inputs=specs, outputs=())
-    res = sobol(ps, specs, ishigami, lambda out: out["y"], draws=2 ** 16, seed=1, workers=2)
+    ps = load(_uniform_file(write_toml, names, -PI, PI), model=model_of(specs, ishigami))
+    res = sobol(ps, ps.model, lambda out: out["y"][:, None], draws=2 ** 16, seed=1, workers=2)
     # Analytic values (Ishigami & Homma 1990; as in SALib's tests).
     s1 = [0.3139, 0.4424, 0.0]
     st = [0.5576, 0.4424, 0.2437]
@@ -41,19 +45,19 @@ def test_sobol_g_function_known_indices(write_toml):
     a = np.array([0.0, 1.0, 4.5, 9.0, 99.0, 99.0])
     names = [f"g{i}" for i in range(len(a))]
     specs = tuple(Input(n, "x", n) for n in names)
-    ps = load(_uniform_file(write_toml, names, 0.0, 1.0), inputs=specs, outputs=())
 
-    def g(x):
+    def g(x, years):
         y = np.ones(len(x["g0"]))
         for i, n in enumerate(names):
             y *= (np.abs(4 * x[n] - 2) + a[i]) / (1 + a[i])
-        return {"y": y[:, None]}
+        return {"y": y}
 
+    ps = load(_uniform_file(write_toml, names, 0.0, 1.0), model=model_of(specs, g))
     vi = 1 / (3 * (1 + a) ** 2)
     v = np.prod(1 + vi) - 1
     s1 = vi / v
     st = vi * np.array([np.prod(np.delete(1 + vi, i)) for i in range(len(a))]) / v
-    res = sobol(ps, specs, g, lambda out: out["y"], draws=2 ** 16, seed=2, workers=1)
+    res = sobol(ps, ps.model, lambda out: out["y"][:, None], draws=2 ** 16, seed=2, workers=1)
     np.testing.assert_allclose(res["S1"][0], s1, atol=0.03)
     np.testing.assert_allclose(res["ST"][0], st, atol=0.03)
 
@@ -61,9 +65,9 @@ def test_sobol_g_function_known_indices(write_toml):
 def test_workers_do_not_change_indices(write_toml):
     names = ["x1", "x2", "x3"]
     specs = tuple(Input(n, "x", n) for n in names)
-    ps = load(_uniform_file(write_toml, names, -PI, PI), inputs=specs, outputs=())
-    a = sobol(ps, specs, ishigami, lambda out: out["y"], draws=40_000, seed=3, workers=1)
-    b = sobol(ps, specs, ishigami, lambda out: out["y"], draws=40_000, seed=3, workers=2)
+    ps = load(_uniform_file(write_toml, names, -PI, PI), model=model_of(specs, ishigami))
+    a = sobol(ps, ps.model, lambda out: out["y"][:, None], draws=40_000, seed=3, workers=1)
+    b = sobol(ps, ps.model, lambda out: out["y"][:, None], draws=40_000, seed=3, workers=2)
     assert np.array_equal(a["S1"], b["S1"]) and np.array_equal(a["ST_ci"], b["ST_ci"])
 
 
@@ -71,8 +75,8 @@ def test_correlated_priors_become_one_factor(write_toml):
     names = ["x1", "x2", "x3"]
     specs = tuple(Input(n, "x", n) for n in names)
     p = _uniform_file(write_toml, names, -PI, PI, '[correlations]\n"x1 ~ x3" = 0.5\n')
-    ps = load(p, inputs=specs, outputs=())
+    ps = load(p, model=model_of(specs, ishigami))
     assert [f.name for f in factors(ps, specs)] == ["group(x1, x3)", "x2"]
-    res = sobol(ps, specs, ishigami, lambda out: out["y"], draws=2 ** 15, seed=4)
+    res = sobol(ps, ps.model, lambda out: out["y"][:, None], draws=2 ** 15, seed=4)
     # Grouped indices still add up: x2 alone has no interactions with the group.
     assert res["ST"][0].sum() == pytest.approx(1.0, abs=0.05)

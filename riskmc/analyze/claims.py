@@ -8,10 +8,15 @@ from .. import _jit
 from ..priors import Claim
 
 
-def hits(claim: Claim, outputs: dict[str, np.ndarray], years: np.ndarray) -> np.ndarray:
-    """Per draw: does the claim hold? (outputs: name -> (draws, years))"""
-    cols = [int(np.flatnonzero(years == y)[0]) for y in claim.years]
-    v = outputs[claim.output][:, cols]
+def hits(claim: Claim, outputs: dict[str, np.ndarray], years) -> np.ndarray:
+    """Per draw: does the claim hold? (outputs: name -> (draws, years), or (draws,) for a
+    model without years, `years` None)"""
+    v = np.asarray(outputs[claim.output], dtype=float)
+    if years is None:
+        v = v.reshape(len(v), 1)
+    else:
+        years = np.asarray(years)
+        v = v[:, [int(np.flatnonzero(years == y)[0]) for y in claim.years]]
     if claim.rises:
         return np.all(np.diff(v, axis=1) > 0, axis=1)
     ok = np.ones(v.shape, dtype=bool)
@@ -26,11 +31,12 @@ class ClaimCounter:
     """How many draws of a block satisfy each claim, in order: the per-chunk reduction.
 
     Works on the kernel's (variables x draws) rows, output-major then year, in one
-    compiled pass; `hits` is the same event, per draw, on named outputs.
+    compiled pass; `hits` is the same event, per draw, on named outputs. `years` is the
+    model's, or None for a model without years (one row per output).
     """
 
-    def __init__(self, claims: list[Claim], outputs: tuple[str, ...], years: np.ndarray) -> None:
-        years = list(int(y) for y in years)
+    def __init__(self, claims: list[Claim], outputs: tuple[str, ...], years) -> None:
+        years = [0] if years is None else [int(y) for y in years]
         c = len(claims)
         self.rows = np.full((c, len(years)), -1, dtype=np.intp)
         self.count = np.zeros(c, dtype=np.intp)
@@ -39,7 +45,7 @@ class ClaimCounter:
         self.rises = np.zeros(c, dtype=np.bool_)
         for k, claim in enumerate(claims):
             base = outputs.index(claim.output) * len(years)
-            cols = [base + years.index(y) for y in claim.years]
+            cols = [base + years.index(y) for y in claim.years] if claim.years else [base]
             self.rows[k, :len(cols)] = cols
             self.count[k] = len(cols)
             self.above[k] = -np.inf if claim.above is None else claim.above

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import interrupt
 from ..engine import CHUNK_SIZE, draw_inputs
 from ..marginals import Marginals
-from ..model.spec import Input
 from ..priors import PriorSet
 from ..rng import chunk_stream, handle_seed, seed_entropy
 from ..sample import sample
@@ -39,7 +39,7 @@ class Factor:
     members: tuple[str, ...]
 
 
-def factors(priors: PriorSet, specs: tuple[Input, ...]) -> list[Factor]:
+def factors(priors: PriorSet, specs) -> list[Factor]:
     """Varying priors as factors; correlated priors merged into groups (connected pairs)."""
     varying = [s.name for s in specs if priors.priors[s.name].family.name != "fixed"]
     parent = {n: n for n in varying}
@@ -62,6 +62,7 @@ def factors(priors: PriorSet, specs: tuple[Input, ...]) -> list[Factor]:
 
 
 def _chunk(priors, specs, evaluate, pick, root, i, n, facs, col_of, marginals):
+    interrupt.check()
     """f(A), f(B) and f(AB_g) for one chunk's rows, from stream i alone."""
     d = len(specs)
     u = sample("mc", n, 2 * d, chunk_stream(root, i))
@@ -80,14 +81,15 @@ def _chunk(priors, specs, evaluate, pick, root, i, n, facs, col_of, marginals):
     return fa, fb, fab
 
 
-def sobol(priors: PriorSet, specs: tuple[Input, ...], evaluate, pick, *, draws: int = 2 ** 14,
+def sobol(priors: PriorSet, model, pick, *, draws: int = 2 ** 14,
           seed=None, workers: int = 1, grouped: bool = True) -> dict:
-    """Sobol indices of the outputs `pick(outputs)` returns, shape (n, k): k outputs.
+    """Sobol indices of the outputs `pick(model's outputs)` returns, shape (n, k): k outputs.
 
     Returns {"factors": [...], "S1": (k, factors), "ST": ..., "*_ci": (2, k, factors),
     "evaluations": int, "seed": int}.
     """
     root = handle_seed(seed)
+    specs, evaluate = model.inputs, model.evaluate
     facs = factors(priors, specs) if grouped else [Factor(s.name, (s.name,)) for s in specs
                                                     if priors.priors[s.name].family.name != "fixed"]
     col_of = {s.name: j for j, s in enumerate(specs)}
@@ -136,11 +138,12 @@ def _indices(fa, fb, fab):
     return s1.T, st.T  # (k, factors)
 
 
-def tornado(priors: PriorSet, specs: tuple[Input, ...], evaluate, pick) -> list[dict]:
+def tornado(priors: PriorSet, model, pick) -> list[dict]:
     """Each prior alone from its p05 to its p95, the others at their medians.
 
     Returns rows sorted by swing: output at p05, at p95, and the swing, per output.
     """
+    specs, evaluate = model.inputs, model.evaluate
     med = {s.name: np.array([float(priors.priors[s.name].family.quantiles([0.5])[0])]) for s in specs}
     base = pick(evaluate(dict(med)))[0]
     rows = []

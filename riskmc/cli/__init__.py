@@ -8,8 +8,15 @@ from __future__ import annotations
 
 
 def entry() -> None:
+    import sys
+    import warnings
+
     from .. import interrupt
     interrupt.install()
+    if not sys.warnoptions:
+        # A command speaks in one line per problem; numpy's "divide by zero" from a model
+        # would add its own (the non-finite output it leads to is reported by name).
+        warnings.simplefilter("ignore")
     _check_environment()
     from .main import run_app
     run_app()

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..priors import load
 from .common import say, user_errors
 
 app = typer.Typer(help="Check, show and fit priors.", no_args_is_help=True)
@@ -22,6 +21,7 @@ def check(
     allow_unused: Annotated[bool, typer.Option(help="Warn instead of failing on priors the model does not use.")] = False,
 ) -> None:
     """Validate priors files; exit 0 when all are valid."""
+    from ..api import load
     with user_errors():
         for f in files:
             ps = load(f, allow_unused=allow_unused)
@@ -40,6 +40,7 @@ def show(
     html: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write a page with a density picture per prior.")] = None,
 ) -> None:
     """Show each prior: family, parameters, stated vs implied quantiles, fit error, source."""
+    from ..api import load
     with user_errors():
         ps = load(file, scenario=scenario)
         if html is not None:

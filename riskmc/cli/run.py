@@ -39,7 +39,7 @@ def run(
     depfile: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write a make rule listing the priors files this run read (like a compiler's -MD).")] = None,
 ) -> None:
     """Run the Monte Carlo and write report.html, summary.json and draws.parquet."""
-    from ..priors import load
+    from ..api import load
 
     settings = dict(draws=draws, seed=seed, sampler=sampler, workers=workers, save_draws=save_draws,
                     target_mcse=target_mcse, max_draws=max_draws, netcdf=netcdf, backend=backend,
@@ -68,9 +68,8 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
     included when it lies in the output folder, reach the folder by one atomic swap.
     """
     from .. import interrupt
-    from ..api import check_settings
+    from ..api import check_settings, load
     from ..commit import Transaction, write_file
-    from ..priors import load
 
     out = out or Path("reports") / (priors.stem + (f"-{scenario}" if scenario else ""))
     with user_errors(out):
@@ -83,10 +82,11 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
             _check_depfile(depfile)
         planned = max_draws if target_mcse is not None and max_draws else (draws or ps.run.get("draws", DEFAULT_DRAWS))
         if save_draws is None:
-            save_draws = draws_file_bytes(planned) <= SAVE_DRAWS_BYTES
+            size = draws_file_bytes(ps.model, planned)
+            save_draws = size <= SAVE_DRAWS_BYTES
             if not save_draws and not quiet:
                 say(f"riskmc: note: draws.parquet not written (it would be about "
-                    f"{draws_file_bytes(planned) >> 20} MiB); pass --save-draws to keep every draw")
+                    f"{size >> 20} MiB); pass --save-draws to keep every draw")
         with Transaction(out) as tx:
             tx.begin()
             kwargs.update(draws_path=tx.path("draws.parquet") if save_draws else None, keep_draws=netcdf)
@@ -96,7 +96,10 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
                 result = api_run(ps, **kwargs)
             write_run(result, tx, netcdf=netcdf)
             if depfile is not None:
-                rule = make_rule([out / n for n in tx.written], [f.path for f in result.priors.files])
+                sources = [f.path for f in result.priors.files]
+                if result.model.source is not None:
+                    sources.append(str(result.model.source))
+                rule = make_rule([out / n for n in tx.written], sources)
                 if inside:
                     tx.write(depfile.name, rule)
                 else:

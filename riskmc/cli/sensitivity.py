@@ -43,8 +43,12 @@ def sensitivity(
     if res["note"]:
         say(f"riskmc: note: {res['note']}")
     for o in res["outputs"].values():
-        typer.echo(f"{o['label']}, {res['year']}: factor, first-order S1 [95% CI], total ST [95% CI]")
+        at = f", {res['year']}" if res["year"] is not None else ""
+        typer.echo(f"{o['label']}{at}: factor, first-order S1 [95% CI], total ST [95% CI]")
         for r in o["sobol"][:8]:
+            if r["S1"] is None:
+                typer.echo(f"  {r['factor']:<60} (the output does not vary)")
+                continue
             typer.echo(f"  {r['factor']:<60} S1 {r['S1']:+.3f} [{r['S1_ci'][0]:+.3f}, {r['S1_ci'][1]:+.3f}]"
                        f"  ST {r['ST']:.3f} [{r['ST_ci'][0]:.3f}, {r['ST_ci'][1]:.3f}]")
     typer.echo(out / "sensitivity.json")

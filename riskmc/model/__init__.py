@@ -1,6 +1,8 @@
-"""Market models: pure functions from input arrays to yearly output arrays."""
+"""Models: what a run evaluates. Users write their own (riskmc.Model, in a .py file);
+riskmc ships the market model of the essay. This package is the only place that names it.
+"""
 
-from . import market
-from .spec import Input, Output
+from .files import BUILTINS, load_model, resolve
+from .spec import Input, Model, Output
 
-__all__ = ["Input", "Output", "market"]
+__all__ = ["BUILTINS", "Input", "Model", "Output", "load_model", "resolve"]

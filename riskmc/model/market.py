@@ -1,22 +1,21 @@
 """The market model: AI capex -> NVIDIA's share of accelerator spend; AWS -> Amazon EPS upside.
 
-Every equation is in docs/model.md with its reasoning. The model is a pure function of
-arrays (one value per draw); it knows nothing of files, samplers or reports. It is
-written draw by draw, equation by equation, and compiled with numba: one pass per draw
-instead of some sixty numpy passes over temporaries, which made it the kernel's
-largest cost.
+Every equation is in the model's documentation (market.md, shown in every report) with
+its reasoning. It is written with the public API any user has (riskmc.Model, riskmc.Input,
+riskmc.Output): one draw at a time, equation by equation, compiled by riskmc with
+numba, which costs one pass per draw instead of some sixty numpy passes over temporaries.
 """
 
 from __future__ import annotations
 
 import math
+from importlib import resources
 
-import numpy as np
+import numba
 
-from .. import _jit, blocks
-from .spec import Input, Output
+from riskmc import Input, Model, Output
 
-YEARS = np.arange(2025, 2031)
+YEARS = range(2025, 2031)
 _INV_E = math.exp(-1.0)
 
 INPUTS: tuple[Input, ...] = (
@@ -74,14 +73,16 @@ OUTPUTS: tuple[Output, ...] = (
     Output("amazon_price_upside", "fraction", "Amazon implied price upside (EPS x P/E)", kind="share"),
 )
 
-INPUT_NAMES = tuple(i.name for i in INPUTS)
-OUTPUT_NAMES = tuple(o.name for o in OUTPUTS)
+
+# Output rows, in OUTPUTS order: numba reads these module constants as literals.
+(NVIDIA_SHARE, AMAZON_EPS_UPSIDE, AI_ACCELERATOR_SPEND, NVIDIA_DC_REVENUE, CUSTOM_WORKLOAD_SHARE,
+ CUSTOM_SPEND_SHARE, GPU_PRICE_INDEX, AWS_REVENUE, AWS_OPERATING_MARGIN, AWS_SHARE_OF_AMAZON_OI,
+ AMAZON_OPERATING_INCOME, AMAZON_EPS, CONSENSUS_EPS, AMAZON_PRICE_UPSIDE) = range(len(OUTPUTS))
+assert OUTPUTS[NVIDIA_SHARE].name == "nvidia_share" and OUTPUTS[AMAZON_PRICE_UPSIDE].name == "amazon_price_upside"
 
 
-
-
-@_jit.njit()
-def _capex_growth(ratio: float, years: int) -> float:
+@numba.njit(cache=True)
+def capex_growth(ratio: float, years: int) -> float:
     """g with 1 + g + ... + g^(years-1) = ratio: Newton's method on the polynomial.
 
     It starts from the rate a straight line through the average would need; the sum
@@ -100,164 +101,119 @@ def _capex_growth(ratio: float, years: int) -> float:
     return g
 
 
-def capex_growth(c0: np.ndarray, cum: np.ndarray, years: int = 6) -> np.ndarray:
-    """Growth factor g with c0 * (1 + g + ... + g^(years-1)) = cum, per draw."""
-    return np.array([_capex_growth(r, years) for r in np.asarray(cum / c0, dtype=float)])
-
-
-@_jit.njit(nogil=True)
-def _evaluate(x, out, first_year):  # pragma: no cover - compiled
-    (ai_capex_2025, ai_capex_cum_2030, accelerator_fraction, hyperscaler_fraction,
-     custom_share_2025, custom_share_2030, custom_ramp_midpoint, ramp_slip, custom_cost_advantage,
-     other_merchant_share_2025, other_merchant_share_2030, gpu_asp_peak_year, gpu_asp_decline,
-     aws_revenue_2025, aws_core_growth, aws_capacity_add_gw, aws_revenue_per_gw,
-     aws_first_year_utilisation, aws_margin_2025, aws_accelerator_cost_fraction,
-     savings_kept_as_margin, ai_price_elasticity, ai_factory_revenue_2030,
-     aws_share_of_amazon_oi_2025, non_aws_oi_growth, tax_rate_2025, tax_rate_2030, share_dilution,
-     amazon_eps_2025, consensus_eps_2026, consensus_eps_growth, amazon_pe_now,
-     amazon_pe_rerated) = (x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11],
-                           x[12], x[13], x[14], x[15], x[16], x[17], x[18], x[19], x[20], x[21],
-                           x[22], x[23], x[24], x[25], x[26], x[27], x[28], x[29], x[30], x[31],
-                           x[32])
-    n_years = out.shape[1]
+def market(ai_capex_2025, ai_capex_cum_2030, accelerator_fraction, hyperscaler_fraction,
+           custom_share_2025, custom_share_2030, custom_ramp_midpoint, ramp_slip, custom_cost_advantage,
+           other_merchant_share_2025, other_merchant_share_2030, gpu_asp_peak_year, gpu_asp_decline,
+           aws_revenue_2025, aws_core_growth, aws_capacity_add_gw, aws_revenue_per_gw,
+           aws_first_year_utilisation, aws_margin_2025, aws_accelerator_cost_fraction,
+           savings_kept_as_margin, ai_price_elasticity, ai_factory_revenue_2030,
+           aws_share_of_amazon_oi_2025, non_aws_oi_growth, tax_rate_2025, tax_rate_2030, share_dilution,
+           amazon_eps_2025, consensus_eps_2026, consensus_eps_growth, amazon_pe_now,
+           amazon_pe_rerated, years, out):  # pragma: no cover - compiled
+    """One draw: every output in every year, into out[output, year]."""
+    n_years = years.shape[0]
     last = n_years - 1
-    lam = np.empty(n_years)
-    frac = np.empty(n_years)
-    for t in range(n_years):
-        frac[t] = t / last
-    # Per draw: three exp/log calls and a few divisions; each year is products and sums.
+    first_year = years[0]
+    # Three exp/log calls a draw and a few divisions; each year is products and sums.
     # Powers and exponentials of t are running products: exp() or pow() per draw-year
     # cost more than the rest of the model together.
-    for i in range(x.shape[1]):
-        # ---- NVIDIA side (docs/model.md, section 1)
-        g = _capex_growth(ai_capex_cum_2030[i] / ai_capex_2025[i], n_years)
-        mid = custom_ramp_midpoint[i] + ramp_slip[i]
-        # The logistic, rescaled so both end points hold exactly whatever the midpoint.
-        e = math.exp(mid - first_year)  # e^-(year - mid), times 1/e a year
-        for t in range(n_years):
-            lam[t] = 1.0 / (1.0 + e)
-            e *= _INV_E
-        ramp_scale = 1.0 / (lam[last] - lam[0])
-        keep = 1.0 - gpu_asp_decline[i]
-        peak = gpu_asp_peak_year[i]
-        price = inv_price = 1.0
-        c = custom_cost_advantage[i]
-        h = hyperscaler_fraction[i]
-        # ---- Amazon side (docs/model.md, section 2)
-        m0 = aws_margin_2025[i]
-        k = savings_kept_as_margin[i]
-        s = aws_share_of_amazon_oi_2025[i]
-        pe_ratio = amazon_pe_rerated[i] / amazon_pe_now[i]
-        non_aws_0 = 0.0
-        eps_per_net = 0.0
-        capex_growth_t = base_growth_t = non_aws_growth_t = 1.0
-        inv_dilution_t = 1.0
-        inv_dilution = 1.0 / (1.0 + share_dilution[i])
-        consensus = 0.0
-        for t in range(n_years):
-            year = first_year + t
-            f = frac[t]
-            capex = ai_capex_2025[i] * capex_growth_t
-            accel = capex * accelerator_fraction[i]
-            ramp = min(max((lam[t] - lam[0]) * ramp_scale, 0.0), 1.0)
-            w = custom_share_2025[i] * (1.0 - ramp) + custom_share_2030[i] * ramp
-            # Flat until the peak, then (1 - decline) a year: P = keep^(year - peak).
-            if year > peak:
-                if price == 1.0:
-                    price = math.exp((year - peak) * math.log(keep))
-                    inv_price = 1.0 / price
-                else:
-                    price *= keep
-                    inv_price /= keep
-            custom_cost = w * (1.0 - c)
-            sigma = custom_cost / (custom_cost + (1.0 - w) * price)
-            merchant = h * (1.0 - sigma) + (1.0 - h)
-            other = other_merchant_share_2025[i] * (1.0 - f) + other_merchant_share_2030[i] * f
-            nvidia_share = merchant * (1.0 - other)
-
-            base = aws_revenue_2025[i] * base_growth_t
-            effective_gw = aws_capacity_add_gw[i] * max(t - 1 + aws_first_year_utilisation[i], 0.0) if t >= 1 else 0.0
-            ai_list = aws_revenue_per_gw[i] * effective_gw
-            advantage = max(0.0, 1.0 - (1.0 - c) * inv_price)
-            saving = aws_accelerator_cost_fraction[i] * w * advantage
-            cut = (1.0 - k) * saving
-            volume = ai_list * (1.0 + ai_price_elasticity[i] * cut)
-            ai_revenue = volume * (1.0 - cut)
-            factory = ai_factory_revenue_2030[i] * f
-            aws_revenue = base + ai_revenue + factory
-            aws_oi = m0 * (base + factory) + volume * (m0 + k * saving)
-            if t == 0:
-                non_aws_0 = aws_oi * (1.0 - s) / s
-            non_aws_oi = non_aws_0 * non_aws_growth_t
-            amazon_oi = aws_oi + non_aws_oi
-            tax = tax_rate_2025[i] * (1.0 - f) + tax_rate_2030[i] * f
-            net = amazon_oi * (1.0 - tax)
-            # EPS grows with operating net income per share from the reported 2025 anchor.
-            if t == 0:
-                eps_per_net = amazon_eps_2025[i] / net
-                eps = amazon_eps_2025[i]
-                consensus = amazon_eps_2025[i]
+    # ---- NVIDIA side (section 1)
+    g = capex_growth(ai_capex_cum_2030 / ai_capex_2025, n_years)
+    mid = custom_ramp_midpoint + ramp_slip
+    # The logistic, rescaled so both end points hold exactly whatever the midpoint.
+    e = math.exp(mid - first_year)  # e^-(year - mid), times 1/e a year
+    lam0 = 1.0 / (1.0 + e)
+    e_last = e
+    for _t in range(last):
+        e_last *= _INV_E
+    ramp_scale = 1.0 / (1.0 / (1.0 + e_last) - lam0)
+    keep = 1.0 - gpu_asp_decline
+    peak = gpu_asp_peak_year
+    price = inv_price = 1.0
+    c = custom_cost_advantage
+    h = hyperscaler_fraction
+    # ---- Amazon side (section 2)
+    m0 = aws_margin_2025
+    k = savings_kept_as_margin
+    s = aws_share_of_amazon_oi_2025
+    pe_ratio = amazon_pe_rerated / amazon_pe_now
+    non_aws_0 = 0.0
+    eps_per_net = 0.0
+    capex_growth_t = base_growth_t = non_aws_growth_t = 1.0
+    inv_dilution_t = 1.0
+    inv_dilution = 1.0 / (1.0 + share_dilution)
+    consensus = 0.0
+    for t in range(n_years):
+        year = first_year + t
+        f = t / last
+        capex = ai_capex_2025 * capex_growth_t
+        accel = capex * accelerator_fraction
+        ramp = min(max((1.0 / (1.0 + e) - lam0) * ramp_scale, 0.0), 1.0)
+        e *= _INV_E
+        w = custom_share_2025 * (1.0 - ramp) + custom_share_2030 * ramp
+        # Flat until the peak, then (1 - decline) a year: P = keep^(year - peak).
+        if year > peak:
+            if price == 1.0:
+                price = math.exp((year - peak) * math.log(keep))
+                inv_price = 1.0 / price
             else:
-                eps = net * eps_per_net * inv_dilution_t
-                consensus = consensus_eps_2026[i] if t == 1 else consensus * (1.0 + consensus_eps_growth[i])
-            eps_ratio = eps / consensus
+                price *= keep
+                inv_price /= keep
+        custom_cost = w * (1.0 - c)
+        sigma = custom_cost / (custom_cost + (1.0 - w) * price)
+        merchant = h * (1.0 - sigma) + (1.0 - h)
+        other = other_merchant_share_2025 * (1.0 - f) + other_merchant_share_2030 * f
+        nvidia_share = merchant * (1.0 - other)
 
-            out[NVIDIA_SHARE, t, i] = nvidia_share
-            out[AMAZON_EPS_UPSIDE, t, i] = eps_ratio - 1.0
-            out[AI_ACCELERATOR_SPEND, t, i] = accel
-            out[NVIDIA_DC_REVENUE, t, i] = accel * nvidia_share
-            out[CUSTOM_WORKLOAD_SHARE, t, i] = w
-            out[CUSTOM_SPEND_SHARE, t, i] = sigma
-            out[GPU_PRICE_INDEX, t, i] = price
-            out[AWS_REVENUE, t, i] = aws_revenue
-            out[AWS_OPERATING_MARGIN, t, i] = aws_oi / aws_revenue
-            out[AWS_SHARE_OF_AMAZON_OI, t, i] = aws_oi / amazon_oi
-            out[AMAZON_OPERATING_INCOME, t, i] = amazon_oi
-            out[AMAZON_EPS, t, i] = eps
-            out[CONSENSUS_EPS, t, i] = consensus
-            out[AMAZON_PRICE_UPSIDE, t, i] = eps_ratio * pe_ratio - 1.0
-            capex_growth_t *= g
-            base_growth_t *= 1.0 + aws_core_growth[i]
-            non_aws_growth_t *= 1.0 + non_aws_oi_growth[i]
-            inv_dilution_t *= inv_dilution
+        base = aws_revenue_2025 * base_growth_t
+        effective_gw = aws_capacity_add_gw * max(t - 1 + aws_first_year_utilisation, 0.0) if t >= 1 else 0.0
+        ai_list = aws_revenue_per_gw * effective_gw
+        advantage = max(0.0, 1.0 - (1.0 - c) * inv_price)
+        saving = aws_accelerator_cost_fraction * w * advantage
+        cut = (1.0 - k) * saving
+        volume = ai_list * (1.0 + ai_price_elasticity * cut)
+        ai_revenue = volume * (1.0 - cut)
+        factory = ai_factory_revenue_2030 * f
+        aws_revenue = base + ai_revenue + factory
+        aws_oi = m0 * (base + factory) + volume * (m0 + k * saving)
+        if t == 0:
+            non_aws_0 = aws_oi * (1.0 - s) / s
+        non_aws_oi = non_aws_0 * non_aws_growth_t
+        amazon_oi = aws_oi + non_aws_oi
+        tax = tax_rate_2025 * (1.0 - f) + tax_rate_2030 * f
+        net = amazon_oi * (1.0 - tax)
+        # EPS grows with operating net income per share from the reported 2025 anchor.
+        if t == 0:
+            eps_per_net = amazon_eps_2025 / net
+            eps = amazon_eps_2025
+            consensus = amazon_eps_2025
+        else:
+            eps = net * eps_per_net * inv_dilution_t
+            consensus = consensus_eps_2026 if t == 1 else consensus * (1.0 + consensus_eps_growth)
+        eps_ratio = eps / consensus
+
+        out[NVIDIA_SHARE, t] = nvidia_share
+        out[AMAZON_EPS_UPSIDE, t] = eps_ratio - 1.0
+        out[AI_ACCELERATOR_SPEND, t] = accel
+        out[NVIDIA_DC_REVENUE, t] = accel * nvidia_share
+        out[CUSTOM_WORKLOAD_SHARE, t] = w
+        out[CUSTOM_SPEND_SHARE, t] = sigma
+        out[GPU_PRICE_INDEX, t] = price
+        out[AWS_REVENUE, t] = aws_revenue
+        out[AWS_OPERATING_MARGIN, t] = aws_oi / aws_revenue
+        out[AWS_SHARE_OF_AMAZON_OI, t] = aws_oi / amazon_oi
+        out[AMAZON_OPERATING_INCOME, t] = amazon_oi
+        out[AMAZON_EPS, t] = eps
+        out[CONSENSUS_EPS, t] = consensus
+        out[AMAZON_PRICE_UPSIDE, t] = eps_ratio * pe_ratio - 1.0
+        capex_growth_t *= g
+        base_growth_t *= 1.0 + aws_core_growth
+        non_aws_growth_t *= 1.0 + non_aws_oi_growth
+        inv_dilution_t *= inv_dilution
 
 
-# Output rows of the compiled kernel, in OUTPUTS order (numba reads them as constants).
-(NVIDIA_SHARE, AMAZON_EPS_UPSIDE, AI_ACCELERATOR_SPEND, NVIDIA_DC_REVENUE, CUSTOM_WORKLOAD_SHARE,
- CUSTOM_SPEND_SHARE, GPU_PRICE_INDEX, AWS_REVENUE, AWS_OPERATING_MARGIN, AWS_SHARE_OF_AMAZON_OI,
- AMAZON_OPERATING_INCOME, AMAZON_EPS, CONSENSUS_EPS, AMAZON_PRICE_UPSIDE) = range(len(OUTPUTS))
-# The kernel unpacks its input rows in this order; it must be INPUTS' order.
-_KERNEL_INPUTS = (
-    "ai_capex_2025", "ai_capex_cum_2030", "accelerator_fraction", "hyperscaler_fraction",
-    "custom_share_2025", "custom_share_2030", "custom_ramp_midpoint", "ramp_slip", "custom_cost_advantage",
-    "other_merchant_share_2025", "other_merchant_share_2030", "gpu_asp_peak_year", "gpu_asp_decline",
-    "aws_revenue_2025", "aws_core_growth", "aws_capacity_add_gw", "aws_revenue_per_gw",
-    "aws_first_year_utilisation", "aws_margin_2025", "aws_accelerator_cost_fraction",
-    "savings_kept_as_margin", "ai_price_elasticity", "ai_factory_revenue_2030",
-    "aws_share_of_amazon_oi_2025", "non_aws_oi_growth", "tax_rate_2025", "tax_rate_2030", "share_dilution",
-    "amazon_eps_2025", "consensus_eps_2026", "consensus_eps_growth", "amazon_pe_now", "amazon_pe_rerated",
-)
-assert _KERNEL_INPUTS == INPUT_NAMES
-assert OUTPUT_NAMES[NVIDIA_SHARE] == "nvidia_share" and OUTPUT_NAMES[AMAZON_PRICE_UPSIDE] == "amazon_price_upside"
+def _doc() -> str:
+    return resources.files("riskmc.model").joinpath("market.md").read_text(encoding="utf-8")
 
 
-def evaluate(x: dict[str, np.ndarray] | np.ndarray, out: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Map inputs to outputs (name -> array[draw, year], 2025..2030).
-
-    `x`: inputs by name (name -> array[draw]), or an (inputs, draws) block in INPUTS
-    order. The outputs are views of one year-major (output, year, draw) block: `out` if
-    given (the kernel reuses one per thread), else a new one from blocks.empty.
-    """
-    if isinstance(x, np.ndarray):
-        inputs = x
-    else:
-        rows = [np.asarray(x[name], dtype=float) for name in INPUT_NAMES]
-        inputs = blocks.as_rows(rows)
-        if inputs is None:
-            inputs = blocks.empty((len(rows), len(rows[0])))
-            for j, r in enumerate(rows):
-                inputs[j] = r
-    if out is None:
-        out = blocks.empty((len(OUTPUTS), len(YEARS), inputs.shape[1]))
-    _evaluate(inputs, out, float(YEARS[0]))
-    return {name: out[k].T for k, name in enumerate(OUTPUT_NAMES)}
+MODEL = Model("market", inputs=INPUTS, outputs=OUTPUTS, years=YEARS, compiled=market, doc=_doc())

@@ -1,28 +1,287 @@
-"""How a model declares what it needs and what it gives, so priors can be checked."""
+"""A model, as riskmc sees it: named inputs, named outputs, an index of years (or none),
+and a function from one to the other. Users build one from a plain Python function.
+
+Two styles, one protocol:
+
+- vectorised: ``f(inputs, years) -> outputs``, numpy over a block of draws; ``inputs``
+  maps each input's name to an array of draws, and each output is an array of shape
+  (draws, years), or (draws,) for a model without years;
+- compiled: a scalar function of one draw, ``f(a, b, ..., years, out)``, whose parameter
+  names are the inputs' names; it fills ``out[k, t]`` (output k in the order declared,
+  year t), or ``out[k]`` without years, and riskmc compiles it with numba.
+
+Either way the engine calls `Model.fill(X, Y)`: an (inputs, draws) block in, an
+(outputs, years, draws) block out. It never names a particular model.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import math
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+KINDS = ("share", "level", "ratio")
 
 
 @dataclass(frozen=True)
 class Input:
-    """A model input: name, unit, and the support any prior for it must stay inside."""
+    """A model input: its name (a prior of the same name feeds it), unit, what it is, and the
+    support any prior for it must stay inside."""
 
     name: str
-    unit: str
-    description: str
+    unit: str = ""
+    description: str = ""
     lower: float = -math.inf
     upper: float = math.inf
 
 
 @dataclass(frozen=True)
 class Output:
-    """A yearly model output; `headline` outputs lead the report and drive --target-mcse."""
+    """A model output. `headline` outputs lead the report and drive --target-mcse; `kind`
+    says how to show it: "share" (a fraction, shown in percent), "level" or "ratio"."""
 
     name: str
-    unit: str
-    label: str
+    unit: str = ""
+    label: str = ""
     headline: bool = False
-    kind: str = "level"  # "share", "level" or "ratio": how the report formats it
+    kind: str = ""
+
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", self.name.replace("_", " "))
+        if not self.kind:
+            object.__setattr__(self, "kind", "share" if self.unit == "fraction" else "level")
+
+
+class Model:
+    """A model riskmc can run: build it from one function, in either style.
+
+        model = riskmc.Model(
+            "ishigami",
+            inputs=[riskmc.Input("x1", lower=-math.pi, upper=math.pi), ...],
+            outputs=[riskmc.Output("y", headline=True)],
+            vectorised=ishigami,      # or compiled=ishigami_draw
+            doc="The Ishigami function, a classic test of sensitivity analysis.",
+        )
+
+    `years` (a sequence of whole years) gives every output one value a year; without it
+    each output is one number per draw.
+    """
+
+    def __init__(self, name: str, *, inputs: Sequence[Input], outputs: Sequence[Output],
+                 years: Sequence[int] | None = None, vectorised: Callable | None = None,
+                 compiled: Callable | None = None, doc: str = "") -> None:
+        self.name = name
+        self.inputs = tuple(inputs)
+        self.outputs = tuple(outputs)
+        self.years = None if years is None else tuple(int(y) for y in years)
+        self.doc = doc
+        self.vectorised = vectorised
+        self.compiled = compiled
+        self.source: Path | None = None   # the file it was loaded from, set by riskmc.model.files
+        self.sha256: str | None = None    # of that file
+        self.builtin = False              # shipped with riskmc (riskmc.model.BUILTINS)
+        self._check()
+        self._drive = None
+
+    # ------------------------------------------------------------------ description
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.inputs)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.outputs)
+
+    @property
+    def width(self) -> int:
+        """Values per output and draw: the number of years, or 1."""
+        return len(self.years) if self.years is not None else 1
+
+    @property
+    def style(self) -> str:
+        return "compiled" if self.compiled is not None else "vectorised"
+
+    @property
+    def function(self) -> Callable:
+        return self.compiled if self.compiled is not None else self.vectorised
+
+    def labels(self) -> tuple[str, ...]:
+        """Each output row of the (outputs x years) block: `name[year]`, or `name`."""
+        if self.years is None:
+            return self.output_names
+        return tuple(f"{o}[{y}]" for o in self.output_names for y in self.years)
+
+    def __reduce__(self):
+        """Pickled by where it comes from (Dask sends the kernel to other processes):
+        a worker loads the same file, or the same built-in."""
+        from . import files
+        if self.builtin:
+            return files.resolve, (self.name,)
+        if self.source is not None:
+            return files.load_model, (str(self.source),)
+        return object.__reduce__(self)
+
+    def describe(self) -> dict:
+        """Which model ran, for summary.json: its name, where it came from, its SHA-256 and doc."""
+        return {"name": self.name, "builtin": self.builtin,
+                "path": None if self.source is None else str(self.source),
+                "sha256": self.sha256, "style": self.style, "years": list(self.years) if self.years else None,
+                "doc": self.doc}
+
+    def __repr__(self) -> str:
+        where = f", from {self.source}" if self.source else ""
+        return (f"Model({self.name!r}, {len(self.inputs)} inputs, {len(self.outputs)} outputs, "
+                f"{self.style}{where})")
+
+    def _check(self) -> None:
+        def fail(message: str) -> ModelError:
+            return ModelError(f"model '{self.name}': {message}", file=self.source)
+
+        if not isinstance(self.name, str) or not NAME.match(self.name):
+            raise ModelError(f"a model's name must be letters, digits and '_', got {self.name!r}")
+        if (self.vectorised is None) == (self.compiled is None):
+            raise fail("give exactly one function: vectorised=f or compiled=f")
+        if not self.inputs or not all(isinstance(i, Input) for i in self.inputs):
+            raise fail("inputs must be a list of riskmc.Input")
+        if not self.outputs or not all(isinstance(o, Output) for o in self.outputs):
+            raise fail("outputs must be a list of riskmc.Output")
+        names = [*self.input_names, *self.output_names]
+        for n in names:
+            if not isinstance(n, str) or not NAME.match(n):
+                raise fail(f"'{n}' is not a usable name: letters, digits and '_', not starting with a digit")
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise fail(f"the name '{dup[0]}' is used twice (inputs and outputs need names of their own)")
+        for o in self.outputs:
+            if o.kind not in KINDS:
+                raise fail(f"output '{o.name}': kind must be one of {', '.join(KINDS)}, got '{o.kind}'")
+        if not any(o.headline for o in self.outputs):
+            raise fail("mark at least one output headline=True: it leads the report")
+        for i in self.inputs:
+            if not i.lower < i.upper:
+                raise fail(f"input '{i.name}': lower must be below upper")
+        if self.years is not None:
+            if not self.years or list(self.years) != sorted(set(self.years)):
+                raise fail("years must be increasing whole years, e.g. range(2025, 2031)")
+        if self.compiled is not None:
+            self._check_signature()
+        elif not callable(self.vectorised):
+            raise fail("vectorised must be a function f(inputs, years)")
+
+    def _check_signature(self) -> None:
+        params = list(inspect.signature(self.compiled).parameters)
+        tail = ["years", "out"] if self.years is not None else ["out"]
+        name = getattr(self.compiled, "__name__", "the function")
+        if params[-len(tail):] != tail:
+            raise ModelError(f"model '{self.name}': the compiled function {name} must end with the "
+                             f"parameters ({', '.join(tail)}), got ({', '.join(params)})", file=self.source)
+        given = params[:-len(tail)]
+        unknown = [p for p in given if p not in self.input_names]
+        if unknown:
+            raise ModelError(f"model '{self.name}': {name} takes '{unknown[0]}', which is not one of the "
+                             f"model's inputs ({', '.join(self.input_names)})", file=self.source)
+        missing = [i for i in self.input_names if i not in given]
+        if missing:
+            raise ModelError(f"model '{self.name}': input '{missing[0]}' is declared but {name} does not "
+                             "take it as a parameter", file=self.source)
+
+    # ------------------------------------------------------------------ evaluation
+    def fill(self, x: np.ndarray, y: np.ndarray) -> None:
+        """The engine's one protocol: inputs block x (inputs, n) -> outputs block y
+        (outputs, width, n), filled in place."""
+        if self.compiled is not None:
+            self._driver()(x, y, np.asarray(self.years or (0,), dtype=float))
+            return
+        n = x.shape[1]
+        ins = {name: x[j] for j, name in enumerate(self.input_names)}
+        years = None if self.years is None else np.asarray(self.years)
+        out = self.vectorised(ins, years)
+        if not isinstance(out, dict):
+            raise ModelError(f"model '{self.name}': the function must return a dict of output arrays, "
+                             f"got {type(out).__name__}", file=self.source)
+        for k, o in enumerate(self.outputs):
+            if o.name not in out:
+                raise ModelError(f"model '{self.name}': the function returned no '{o.name}'", file=self.source,
+                                 hint=f"it returned {', '.join(map(str, out)) or 'nothing'}")
+            a = np.asarray(out[o.name], dtype=float)
+            want = (n, self.width) if self.years is not None else (n,)
+            if a.shape != want:
+                raise ModelError(f"model '{self.name}': output '{o.name}' has shape {a.shape}, expected {want} "
+                                 f"({'draws x years' if self.years is not None else 'one value per draw'})",
+                                 file=self.source)
+            y[k] = a.T if self.years is not None else a[None, :]
+        extra = [k for k in out if k not in self.output_names]
+        if extra:
+            raise ModelError(f"model '{self.name}': the function returned '{extra[0]}', which is not a "
+                             "declared output", file=self.source,
+                             hint="declare it with riskmc.Output, or leave it out")
+
+    def evaluate(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Outputs for inputs given by name: each (draws, years), or (draws,) without years.
+
+        For notebooks and tests; the engine works on blocks (`fill`).
+        """
+        from .. import blocks
+        rows = [np.asarray(inputs[name], dtype=float).ravel() for name in self.input_names]
+        n = len(rows[0])
+        x = blocks.empty((len(rows), n))
+        for j, r in enumerate(rows):
+            x[j] = r
+        y = blocks.empty((len(self.outputs), self.width, n))
+        self.fill(x, y)
+        if self.years is None:
+            return {o.name: y[k, 0] for k, o in enumerate(self.outputs)}
+        return {o.name: y[k].T for k, o in enumerate(self.outputs)}
+
+    # ------------------------------------------------------------------ compiling
+    def _driver(self):
+        """The compiled loop over draws that calls the per-draw function.
+
+        It is generated as source and compiled as if it stood in the model's own file, so
+        numba caches it beside that file and recompiles when the file changes.
+        """
+        if self._drive is None:
+            self._drive = compile_driver(self)
+        return self._drive
+
+
+def compile_driver(model: Model):
+    """numba-compile the loop `for i in draws: f(x[0, i], ..., years, y[:, :, i])`."""
+    import importlib
+    import sys
+
+    from .. import _jit
+
+    fn = model.compiled
+    module = sys.modules.get(fn.__module__)
+    params = list(inspect.signature(fn).parameters)
+    index = {name: j for j, name in enumerate(model.input_names)}
+    args = [f"x[{index[p]}, i]" for p in params if p in index]
+    args += ["years", "y[:, :, i]"] if model.years is not None else ["y[:, 0, i]"]
+    body = (f"def {{name}}(x, y, years):\n"
+            f"    for i in range(x.shape[1]):\n"
+            f"        {{f}}({', '.join(args)})\n")
+    key = hashlib.sha256((body + fn.__qualname__ + _DRIVER_VERSION).encode()).hexdigest()[:12]
+    name, fname = f"_riskmc_drive_{fn.__name__}_{key}", f"_riskmc_each_{fn.__name__}"
+    src = body.format(name=name, f=fname)
+    if module is None:
+        module = importlib.import_module(fn.__module__)
+    space = module.__dict__
+    space[fname] = _jit.njit(nogil=True, cached=False, inline="always")(fn)
+    filename = getattr(module, "__file__", None) or "<riskmc-model>"
+    exec(compile(src, filename, "exec"), space)
+    return _jit.njit(nogil=True, cached=filename != "<riskmc-model>")(space[name])
+
+
+# Bump when the generated loop changes shape, so no cached loop of an older riskmc is reused.
+_DRIVER_VERSION = "1"

@@ -2,6 +2,7 @@
 
 from .families import FAMILIES, Family
 from .fit import TOLERANCE, Fit, fit
-from .load import Claim, Prior, PriorSet, load
+from .load import Claim, ModelRef, Prior, PriorSet, load, model_ref
 
-__all__ = ["FAMILIES", "TOLERANCE", "Claim", "Family", "Fit", "Prior", "PriorSet", "fit", "load"]
+__all__ = ["FAMILIES", "TOLERANCE", "Claim", "Family", "Fit", "ModelRef", "Prior", "PriorSet", "fit", "load",
+           "model_ref"]

@@ -11,7 +11,6 @@ import hashlib
 import math
 import os
 import re
-import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +19,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import PriorsError
-from ..limits import MAX_DRAWS, MAX_FILE_BYTES
-from ..model.spec import Input, Output
+from ..limits import MAX_DRAWS
+from ..textfile import read_text
 from .copula import Dependence, build_dependence
 from .families import FAMILIES, Family, make
 from .fit import Fit, fit
 from .toml_lines import LineIndex
 
-TOP_KEYS = ("title", "description", "extends", "run", "priors", "correlations", "scenarios", "claims")
+TOP_KEYS = ("title", "description", "model", "extends", "run", "priors", "correlations", "scenarios", "claims")
 RUN_KEYS = ("seed", "draws", "sampler")
 META_KEYS = ("description", "unit", "source", "owner", "reviewed")
 REQUIRED_META = ("description", "unit", "source")
@@ -103,6 +102,10 @@ class Claim:
     rises: bool = False
 
     def describe(self) -> str:
+        if not self.years:  # a model without years
+            if self.above is not None and self.below is not None:
+                return f"{self.above:g} <= {self.output} <= {self.below:g}"
+            return f"{self.output} > {self.above:g}" if self.above is not None else f"{self.output} < {self.below:g}"
         yrs = f"{self.years[0]}" if len(self.years) == 1 else f"{self.years[0]}-{self.years[-1]}"
         if self.rises:
             return f"{self.output} rises every year {yrs}"
@@ -120,8 +123,18 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
+class ModelRef:
+    """The model a priors file names: `market`, or a path relative to `base`."""
+
+    ref: Any
+    base: Path
+    file: str | None
+    line: int | None
+
+
+@dataclass(frozen=True)
 class PriorSet:
-    """Everything a run needs from the priors files, validated."""
+    """Everything a run needs from the priors files, validated against their model."""
 
     title: str
     priors: dict[str, Prior]
@@ -132,6 +145,7 @@ class PriorSet:
     scenario: str | None
     scenarios: tuple[str, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    model: Any = None  # the riskmc.Model these priors were checked against and feed
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -153,35 +167,6 @@ class _Doc:
 
 # Names become folder names, file columns and parts of events: letters, digits, _ - . only.
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
-
-
-def read_text(path: Path, what: str = "priors file") -> tuple[str, bytes]:
-    """A regular file of at most MAX_FILE_BYTES as UTF-8 text (and its bytes), or a PriorsError."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise PriorsError(f"no such {what}", file=path, hint="check the path", quotes_file=False) from None
-    except OSError as exc:
-        raise PriorsError(f"cannot read the file: {exc.strerror}", file=path, quotes_file=False) from exc
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise PriorsError(f"not a regular file, so not a {what}", file=path, quotes_file=False,
-                              hint="name a .toml file" if what == "priors file" else "name a .py file")
-        if st.st_size > MAX_FILE_BYTES:
-            raise PriorsError(f"larger than {MAX_FILE_BYTES >> 20} MiB, so not a {what}", file=path, quotes_file=False)
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise PriorsError(f"cannot read the file: {exc.strerror}", file=path, quotes_file=False) from exc
-    finally:
-        os.close(fd)
-    if len(raw) > MAX_FILE_BYTES:
-        raise PriorsError(f"larger than {MAX_FILE_BYTES >> 20} MiB, so not a {what}", file=path, quotes_file=False)
-    try:
-        return raw.decode("utf-8"), raw
-    except UnicodeDecodeError as exc:
-        raise PriorsError("the file is not UTF-8 text", file=path, hint="save it as UTF-8", quotes_file=False) from exc
 
 
 def _read(path: Path) -> _Doc:
@@ -285,24 +270,36 @@ class _Entry:
     path: tuple[str, ...]
 
 
-def load(path: str | Path, *, scenario: str | None = None, inputs: tuple[Input, ...] | None = None,
-         outputs: tuple[Output, ...] | None = None, allow_unused: bool = False) -> PriorSet:
-    """Load, compose and validate a priors file (and what it extends) against a model.
+def model_ref(path: str | Path) -> ModelRef:
+    """Which model a priors file (or a file it extends) names with `model = "..."`."""
+    path = Path(path)
+    try:
+        chain = _load_chain(path)
+    except PriorsError as exc:
+        raise _redacted(exc, path) from exc.__cause__
+    for doc in reversed(chain):
+        if "model" in doc.data:
+            return ModelRef(doc.data["model"], doc.path.parent, str(doc.path), doc.lines.line("model"))
+    raise PriorsError("the file names no model", file=path,
+                      hint='add model = "market" (the essay\'s model, built in) or model = "models/NAME.py" '
+                           "(a model of your own) at the top")
 
-    `inputs`/`outputs` default to the market model's declarations. With `scenario`, that
+
+def load(path: str | Path, *, model, scenario: str | None = None, allow_unused: bool = False) -> PriorSet:
+    """Load, compose and validate a priors file (and what it extends) against `model`.
+
+    `model` is the riskmc.Model the priors feed: its inputs need one prior each, its
+    outputs and years are what claims may name. With `scenario`, that
     `[scenarios.NAME]` overlay is applied last.
     """
     try:
-        return _load(Path(path), scenario, inputs, outputs, allow_unused)
+        return _load(Path(path), scenario, model, allow_unused)
     except PriorsError as exc:
         raise _redacted(exc, Path(path)) from exc.__cause__
 
 
-def _load(path: Path, scenario, inputs, outputs, allow_unused) -> PriorSet:
-    if inputs is None or outputs is None:
-        from ..model import market
-        inputs = market.INPUTS if inputs is None else inputs
-        outputs = market.OUTPUTS if outputs is None else outputs
+def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
+    inputs, outputs = model.inputs, model.outputs
     path = Path(path)
     chain = _load_chain(path)
     top = chain[-1]
@@ -371,19 +368,24 @@ def _load(path: Path, scenario, inputs, outputs, allow_unused) -> PriorSet:
                                    ("scenarios", scenario, "priors", name))
 
     by_name = {i.name: i for i in inputs}
-    missing = [n for n in by_name if n not in entries]
-    if missing:
-        raise PriorsError(f"the model needs priors that no file gives: {', '.join(missing)}",
-                          file=top.path, hint="add a [priors.NAME] table for each")
     warnings = []
     unused = [n for n in entries if n not in by_name]
     for name in unused:
         e = entries[name]
-        msg = f"prior '{name}' is not used by the model"
+        close = difflib.get_close_matches(name, [n for n in by_name if n not in entries], n=1, cutoff=0.6)
+        if close and not allow_unused:
+            raise _Where(e.doc).error(f"[priors.{name}] names no input of model '{model.name}'", *e.path,
+                                      hint=f"did you mean '{close[0]}'?")
+        msg = f"prior '{name}' is not used by model '{model.name}'"
         if not allow_unused:
-            raise _Where(e.doc).error(msg, *e.path, hint=_did_you_mean(name, by_name) +
-                                      " (or pass --allow-unused)")
+            raise _Where(e.doc).error(
+                msg, *e.path, hint=f"its inputs are {', '.join(by_name)}; to use this prior, add "
+                f"riskmc.Input(\"{name}\") to a model of your own (docs/models.md), or pass --allow-unused")
         warnings.append(str(PriorsError(msg, file=e.doc.path, line=e.doc.lines.line(*e.path))))
+    missing = [n for n in by_name if n not in entries]
+    if missing:
+        raise PriorsError(f"model '{model.name}' needs priors that no file gives: {', '.join(missing)}",
+                          file=top.path, hint="add a [priors.NAME] table for each")
 
     priors = {}
     for spec in inputs:
@@ -396,7 +398,7 @@ def _load(path: Path, scenario, inputs, outputs, allow_unused) -> PriorSet:
         discrete={n for n, p in priors.items() if p.family.discrete or p.family.name == "fixed"},
     )
     out_names = {o.name for o in outputs}
-    built_claims = {name: _build_claim(name, table, _Where(doc), out_names)
+    built_claims = {name: _build_claim(name, table, _Where(doc), out_names, model.years)
                     for name, (table, doc) in claims.items()}
     _check_run(run, top)
     return PriorSet(
@@ -409,6 +411,7 @@ def _load(path: Path, scenario, inputs, outputs, allow_unused) -> PriorSet:
         scenario=scenario,
         scenarios=tuple(sorted(scenarios)),
         warnings=tuple(warnings + list(dependence.notes)),
+        model=model,
     )
 
 
@@ -457,7 +460,8 @@ def _number(w: _Where, path, key, value) -> float:
     return float(value)
 
 
-def _build_prior(spec: Input, e: _Entry) -> Prior:
+def _build_prior(spec, e: _Entry) -> Prior:
+    """One prior, checked against `spec`, the riskmc.Input it feeds (name, unit, support)."""
     w = _Where(e.doc)
     t = e.table
     name = spec.name
@@ -591,7 +595,7 @@ def _mass_outside(fam: Family, lower: float, upper: float) -> float:
 
 
 # --------------------------------------------------------------------------- claims
-def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years=tuple(range(2025, 2031))) -> Claim:
+def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years: tuple[int, ...] | None) -> Claim:
     path = ("claims", name)
 
     def err(message, key=None, hint=None):
@@ -608,9 +612,13 @@ def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years=t
                   hint=f"one of: {', '.join(sorted(outputs))}")
     if out not in outputs:
         raise err(f"unknown output '{out}'", "output", hint=_did_you_mean(str(out), outputs))
-    if ("year" in t) == ("years" in t):
+    if model_years is None:
+        if "year" in t or "years" in t:
+            raise err("this model has no years: drop 'year' and 'years'", "year" if "year" in t else "years")
+        years = ()
+    elif ("year" in t) == ("years" in t):
         raise err("give exactly one of 'year' or 'years'")
-    if "year" in t:
+    elif "year" in t:
         if isinstance(t["year"], bool) or not isinstance(t["year"], int):
             raise err("'year' must be one year, e.g. year = 2030", "year")
         years = (t["year"],)
@@ -618,9 +626,8 @@ def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years=t
         if not isinstance(t["years"], list) or not t["years"]:
             raise err("'years' must be a list of years, e.g. years = [2025, 2026, 2027]", "years")
         years = tuple(t["years"])
-    lo, hi = model_years[0], model_years[-1]
-    if any(isinstance(y, bool) or not isinstance(y, int) or y not in model_years for y in years):
-        raise err(f"years must lie in {lo}-{hi}", "year" if "year" in t else "years")
+    if years and any(isinstance(y, bool) or not isinstance(y, int) or y not in model_years for y in years):
+        raise err(f"years must lie in {model_years[0]}-{model_years[-1]}", "year" if "year" in t else "years")
     if len(set(years)) != len(years):
         raise err("'years' names a year twice", "years")
     kinds = [k for k in ("above", "below", "between", "rises") if k in t]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html as _html
 import re
-from importlib import resources
 
 import jinja2
 import markdown
@@ -47,10 +46,9 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def model_doc() -> str:
-    """docs/model.md rendered to HTML (the package ships it)."""
-    text = resources.files("riskmc.model").joinpath("model.md").read_text(encoding="utf-8")
-    text = re.sub(r"<!--.*?-->\n?", "", text, flags=re.S)  # generator markers
+def model_doc(text: str) -> str:
+    """A model's documentation (markdown, from summary.json) rendered to HTML."""
+    text = re.sub(r"<!--.*?-->\n?", "", text or "", flags=re.S)  # generator markers
     # Raw HTML in the doc is escaped: the report embeds only what markdown makes.
     body = markdown.markdown(_html.escape(text, quote=False), extensions=["tables", "fenced_code"])
     # Nest the doc under the report's "Model" heading (h2): its h1 becomes h3, and so on.
@@ -83,45 +81,57 @@ def render_priors(ps) -> str:
         correlations=[{"between": [a, b], "spearman": v} for a, b, v in ps.dependence.pairs])
 
 
+def stats_at(o: dict, year) -> dict:
+    """An output's statistics in a year, or its one set of statistics (a model without years)."""
+    return o["stats"] if year is None else o["years"][str(year)]
+
+
 def render(summary: dict, sensitivity: dict | None = None) -> str:
     """The report as an HTML string, from summary.json (and sensitivity.json if there is one)."""
     years = summary["years"]
-    last = str(years[-1])
+    last = years[-1] if years else None
     outs = summary["outputs"]
     headline = []
     for name, o in outs.items():
         if not o["headline"]:
             continue
-        s = o["years"][last]
+        s = stats_at(o, last)
         h = o["histogram"]
         marks = {k: s[k]["value"] for k in ("p5", "p50", "p95")}
-        label = f"{o['label']}, {h['year']}"
+        label = f"{o['label']}, {h['year']}" if h["year"] is not None else o["label"]
         fig_hist = figures.distribution(h["edges"], h["density"], marks, label,
                                         lambda v, u=o["unit"]: fmt_value(v, u))
         fig_cdf = figures.cdf(h["edges"], h["cdf"], label)
         headline.append({"name": name, "o": o, "s": s, "hist": fig_hist, "cdf": fig_cdf})
     fans = []
     for name, o in outs.items():
+        if years is None:
+            fans.append({"name": name, "o": o, "svg": None})
+            continue
         q = {k: [o["years"][str(y)][k]["value"] for y in years] for k in ("p5", "p25", "p50", "p75", "p95")}
         fans.append({"name": name, "o": o, "svg": figures.fan(years, q, o["unit"], o["label"])})
     drivers = [{"name": n, "label": outs[n]["label"], "rows": rows,
-                "svg": figures.rank_bars(rows, f"{outs[n]['label']}, {summary['drivers']['year']}")}
+                "svg": figures.rank_bars(rows, outs[n]["label"] + (f", {summary['drivers']['year']}"
+                                                                   if summary["drivers"]["year"] else ""))}
                for n, rows in summary["drivers"]["outputs"].items()]
     sens = None
     if sensitivity is not None:
+        at = f", {sensitivity['year']}" if sensitivity["year"] is not None else ""
         sens = {"meta": sensitivity, "outputs": [
             {"name": n, "o": o, "svg": figures.tornado(
-                o["tornado"]["base"], o["tornado"]["rows"], f"{o['label']}, {sensitivity['year']}",
+                o["tornado"]["base"], o["tornado"]["rows"], f"{o['label']}{at}",
                 lambda v, u=o["unit"]: fmt_value(v, u))}
             for n, o in sensitivity["outputs"].items()]}
     priors = _prior_rows(summary["inputs"])
     trace = summary.get("convergence_trace")
-    traces = [{"o": outs[n], "svg": figures.convergence(t, f"{outs[n]['label']}, {trace['year']}", outs[n]["unit"])}
+    traces = [{"o": outs[n], "svg": figures.convergence(
+        t, outs[n]["label"] + (f", {trace['year']}" if trace["year"] else ""), outs[n]["unit"])}
               for n, t in (trace or {"outputs": {}})["outputs"].items()]
     return _env().get_template("report.html.j2").render(
         s=summary, last=last, headline=headline, fans=fans, drivers=drivers, priors=priors, sens=sens,
-        traces=traces,
-        model_html=model_doc(),
+        traces=traces, when=f", {last}" if last is not None else "",
+        in_when=f" in {last}" if last is not None else "",
+        model_html=model_doc(summary["model"]["doc"]),
     )
 
 

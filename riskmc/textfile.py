@@ -1,0 +1,44 @@
+"""Reading a file a user names (priors, model): a regular file of bounded size, UTF-8 text."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from .errors import PriorsError, RiskmcError
+from .limits import MAX_FILE_BYTES
+
+
+def read_text(path: Path, what: str = "priors file",
+              error: type[RiskmcError] = PriorsError) -> tuple[str, bytes]:
+    """A regular file of at most MAX_FILE_BYTES as UTF-8 text (and its bytes), or `error`.
+
+    Opened without blocking and checked before reading, so a FIFO or /dev/zero fails at
+    once; the messages quote nothing of the file.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise error(f"no such {what}", file=path, hint="check the path", quotes_file=False) from None
+    except OSError as exc:
+        raise error(f"cannot read the file: {exc.strerror}", file=path, quotes_file=False) from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise error(f"not a regular file, so not a {what}", file=path, quotes_file=False,
+                        hint="name a .toml file" if what == "priors file" else "name a .py file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise error(f"larger than {MAX_FILE_BYTES >> 20} MiB, so not a {what}", file=path, quotes_file=False)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise error(f"cannot read the file: {exc.strerror}", file=path, quotes_file=False) from exc
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:
+        raise error(f"larger than {MAX_FILE_BYTES >> 20} MiB, so not a {what}", file=path, quotes_file=False)
+    try:
+        return raw.decode("utf-8"), raw
+    except UnicodeDecodeError as exc:
+        raise error("the file is not UTF-8 text", file=path, hint="save it as UTF-8", quotes_file=False) from exc
