@@ -48,11 +48,11 @@ test: $(STAMP) ## Run the whole test suite
 bench: $(STAMP) ## Measure speed and memory against the targets (prints figures and ratios)
 	$(PY) benchmarks/bench.py
 
-model-doc: $(STAMP) ## Regenerate the tables in docs/model.md from the model and priors/base.toml
+model-doc: $(STAMP) ## Regenerate the inputs table in docs/model.md and docs/base-case.md from priors/base.toml
 	$(PY) scripts/model_doc.py
 
 lint: $(STAMP) ## Lint with ruff
-	$(VENV)/bin/ruff check riskmc tests benchmarks scripts
+	$(VENV)/bin/ruff check riskmc tests benchmarks scripts models examples
 
 clean: ## Remove generated reports and caches (keeps .venv)
 	find reports -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
