@@ -322,3 +322,14 @@ def test_copying_the_shipped_vendors_model_keeps_working(tmp_path):
     (tmp_path / "v.toml").write_text(text)
     r = riskmc.run(tmp_path / "v.toml", draws=2_000, seed=1)
     assert set(r.summary["claims"]) == {"C1", "C4"}
+
+
+def test_a_compiled_function_numba_cannot_compile_is_one_line(project, tmp_path):
+    p = project(COMPILED.replace("import riskmc\n", "import os\n\nimport riskmc\n")
+                .replace("        r *= 1.0 + rate\n", "        r *= 1.0 + rate + len(os.getcwd())\n"))
+    r = run_cli("run", p, "--draws", 2_000, "--out", tmp_path / "o", "--quiet")
+    assert r.exit_code == 3, r.output
+    assert r.stderr.startswith(f"riskmc: error: {tmp_path / 'models' / 'growth.py'}: model 'growth': numba cannot "
+                               "compile growth: ")
+    assert r.stderr.endswith("(compiled functions take numbers and arrays only; see docs/models.md, or write the "
+                             "model in the vectorised style)\n") and r.stderr.count("\n") == 1

@@ -256,7 +256,11 @@ class Model:
 
 
 def compile_driver(model: Model):
-    """numba-compile the loop `for i in draws: f(x[0, i], ..., years, y[:, :, i])`."""
+    """numba-compile the loop `for i in draws: f(x[0, i], ..., years, y[:, :, i])`.
+
+    A function numba cannot compile is a ModelError naming the model's file and the
+    first line of numba's explanation.
+    """
     import importlib
     import sys
 
@@ -271,17 +275,37 @@ def compile_driver(model: Model):
     body = (f"def {{name}}(x, y, years):\n"
             f"    for i in range(x.shape[1]):\n"
             f"        {{f}}({', '.join(args)})\n")
+    # The name carries everything the compiled code depends on besides the model's file
+    # (which numba's cache watches itself): the loop, the function, riskmc's template.
     key = hashlib.sha256((body + fn.__qualname__ + _DRIVER_VERSION).encode()).hexdigest()[:12]
     name, fname = f"_riskmc_drive_{fn.__name__}_{key}", f"_riskmc_each_{fn.__name__}"
     src = body.format(name=name, f=fname)
     if module is None:
         module = importlib.import_module(fn.__module__)
     space = module.__dict__
-    space[fname] = _jit.njit(nogil=True, cached=False, inline="always")(fn)
+    space[fname] = _jit.njit(nogil=True, cached=False)(fn)
     filename = getattr(module, "__file__", None) or "<riskmc-model>"
     exec(compile(src, filename, "exec"), space)
-    return _jit.njit(nogil=True, cached=filename != "<riskmc-model>")(space[name])
+    drive = _jit.njit(nogil=True, cached=filename != "<riskmc-model>")(space[name])
+    years = np.asarray(model.years or (0,), dtype=float)
+    x = np.ones((len(model.inputs), 1))
+    y = np.empty((len(model.outputs), model.width, 1))
+    try:
+        drive.compile((numba_typeof(x), numba_typeof(y), numba_typeof(years)))
+    except Exception as exc:
+        if not type(exc).__module__.startswith("numba"):
+            raise
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        raise ModelError(f"model '{model.name}': numba cannot compile {fn.__name__}: {first}",
+                         file=model.source, hint="compiled functions take numbers and arrays only; "
+                         "see docs/models.md, or write the model in the vectorised style") from None
+    return drive
+
+
+def numba_typeof(a):
+    from numba import typeof
+    return typeof(a)
 
 
 # Bump when the generated loop changes shape, so no cached loop of an older riskmc is reused.
-_DRIVER_VERSION = "1"
+_DRIVER_VERSION = "2"
