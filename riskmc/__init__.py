@@ -11,7 +11,7 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
-    "RunResult": ".api", "load": ".api", "load_priors": ".api", "run": ".api",
+    "RunResult": ".api", "load": ".loading", "load_priors": ".loading", "run": ".api",
     "sensitivity": ".api", "write": ".api",
     "Input": ".model", "Model": ".model", "Output": ".model", "load_model": ".model",
     "ModelError": ".errors", "OutputError": ".errors", "PriorsError": ".errors",

@@ -30,3 +30,37 @@ def njit(cached: bool = True, **options):
                 NOTES.append(_NO_CACHE)
             return numba.njit(cache=False, **options)(fn)
     return wrap
+
+
+def _defer_blas_probe() -> None:
+    """numba's array library, loaded with the first compiled function, imports
+    scipy.linalg (a quarter of a second) only to learn whether np.dot may call BLAS.
+    Answer from the presence of SciPy's BLAS module instead; compiling a real np.dot still
+    imports it then. Nothing changes if numba's layout differs: this is only a shortcut."""
+    try:
+        import importlib.util
+        import sys
+        from pathlib import Path
+
+        if "numba.np.arraymath" in sys.modules:
+            return
+        import numba.np.linalg as linalg
+        spec = importlib.util.find_spec("scipy")
+        found = bool(spec and spec.submodule_search_locations and any(
+            Path(p, "linalg").glob("cython_blas*") for p in spec.submodule_search_locations))
+        real = linalg.ensure_blas
+
+        def probe():
+            if not found:
+                raise ImportError("scipy's BLAS is not installed")
+
+        linalg.ensure_blas = probe
+        try:
+            import numba.np.arraymath  # noqa: F401 - computes its _HAVE_BLAS with the probe
+        finally:
+            linalg.ensure_blas = real
+    except Exception:  # pragma: no cover - a numba whose internals moved: keep its own way
+        return
+
+
+_defer_blas_probe()

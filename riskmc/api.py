@@ -19,40 +19,21 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, interrupt
-from . import priors as priors_files
 from .analyze import ClaimCounter, rank_drivers
 from .engine import CHUNK_SIZE, Kernel, Plan, check_workers, execute, plan
 from .errors import SamplingError
-from .limits import MAX_DRAWS
-from .model import Model, resolve
+from .limits import DEFAULT_DRAWS, MAX_DRAWS, SAVE_DRAWS_BYTES  # noqa: F401 (re-exported)
+from .loading import load
+from .model import Model
 from .priors import PriorSet
 from .reduce import Totals, display_histogram, finalize, probabilities
 from .rng import SeedLike, handle_seed, seed_entropy
 from .timestamp import created
 
-DEFAULT_DRAWS = 100_000
-# draws.parquet is saved by default only while it stays small: ~1 KB a draw.
-SAVE_DRAWS_BYTES = 32 * 2 ** 20
-
-
 # Rank correlations for "what drives it" come from the first draws only: exact Spearman
-# needs every draw at once, and 65,536 draws give a standard error near 0.004.
-DRIVER_DRAWS = 4 * CHUNK_SIZE
-
-
-def load(path: str | Path, *, model: Model | str | None = None, scenario: str | None = None,
-         allow_unused: bool = False) -> PriorSet:
-    """A priors file, checked against the model it feeds and bound to it.
-
-    The model is the one the file names (`model = "market"` or `model = "models/x.py"`),
-    or `model`: a riskmc.Model, a built-in's name, or a model file's path.
-    """
-    if model is None:
-        ref = priors_files.model_ref(path)
-        model = resolve(ref.ref, ref.base, where=(ref.file, ref.line))
-    elif not isinstance(model, Model):
-        model = resolve(str(model), Path.cwd())
-    return priors_files.load(path, model=model, scenario=scenario, allow_unused=allow_unused)
+# needs every draw at once, and 16,384 draws give a standard error under 0.008, enough
+# to rank the priors (riskmc sensitivity measures what drives the output properly).
+DRIVER_DRAWS = CHUNK_SIZE
 
 
 def draws_file_bytes(model: Model, draws: int) -> int:

@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 from .errors import OutputError
 
@@ -118,9 +117,59 @@ def read_sensitivity(folder: str | Path) -> dict:
     return doc
 
 
+def headline(summary: dict, folder) -> dict:
+    """The answer of a run, for pipelines (`riskmc run --json`): the headline outputs in the
+    last year (or overall), every claim's probability, each with its MCSE, and the files."""
+    years = summary["years"]
+    last = years[-1] if years else None
+    outputs = {}
+    for name, o in summary["outputs"].items():
+        if o["headline"]:
+            st = o["stats"] if last is None else o["years"][str(last)]
+            outputs[name] = {"label": o["label"], "unit": o["unit"], "year": last,
+                             **{k: st[k] for k in ("mean", "p5", "p50", "p95")}}
+    return {"title": summary["title"], "model": summary["model"]["name"], "seed": summary["seed"],
+            "draws": summary["draws"], "sampler": summary["sampler"], "outputs": outputs,
+            "claims": {k: c["probability"] for k, c in summary["claims"].items()},
+            "files": {"summary": str(Path(folder) / "summary.json"), "report": str(Path(folder) / "report.html")}}
+
+
+def export_tables(summary: dict, draws=None) -> dict:
+    """A run as plain tables (polars frames) for spreadsheets: every output's statistics
+    per year with their MCSE, the claims, and the draws when the run saved them."""
+    import polars as pl
+    rows = []
+    years = summary["years"] or [None]
+    for name, o in summary["outputs"].items():
+        for y in years:
+            st = o["stats"] if y is None else o["years"][str(y)]
+            row = {"output": name, "label": o["label"], "unit": o["unit"], "year": y}
+            for k, v in st.items():
+                row[k] = v["value"]
+                row[f"{k}_mcse"] = v["mcse"]
+            rows.append(row)
+    claims = [{"claim": k, "thesis": c["text"], "event": c["event"], "probability": c["probability"]["value"],
+               "probability_mcse": c["probability"]["mcse"]} for k, c in summary["claims"].items()]
+    out = {"summary": pl.DataFrame(rows),
+           "claims": pl.DataFrame(claims, schema=["claim", "thesis", "event", "probability", "probability_mcse"])}
+    if draws is not None:
+        out["draws"] = draws
+    return out
+
+
 def output_column(name: str, year: int | None) -> str:
     """draws.parquet's column for an output in a year (or, without years, the output's name)."""
     return name if year is None else f"{name}_y{int(year)}"
+
+
+def _arrow(a: np.ndarray):
+    """A numpy column as an Arrow array over the same bytes: pa.array() would import
+    pandas (a third of a second) to check the column is not a pandas object."""
+    import pyarrow as pa
+    a = np.ascontiguousarray(a)
+    kind = {np.dtype(np.float64): pa.float64(), np.dtype(np.int64): pa.int64(),
+            np.dtype(np.int32): pa.int32()}[a.dtype]
+    return pa.Array.from_buffers(kind, len(a), [None, pa.py_buffer(a)])
 
 
 class DrawsWriter:
@@ -160,11 +209,10 @@ class DrawsWriter:
         import pyarrow as pa
         n = len(next(iter(chunk.inputs.values())))
         start = chunk.index * chunk_size
-        cols = [pa.array(np.arange(start, start + n, dtype=np.int64)),
-                pa.array(np.full(n, chunk.index, dtype=np.int32))]
-        cols += [pa.array(chunk.inputs[k]) for k in self.inputs]
-        cols += [pa.array(np.ascontiguousarray(chunk.outputs[o][:, j]))
-                 for o in self.outputs for j in range(len(self.years))]
+        cols = [_arrow(np.arange(start, start + n, dtype=np.int64)),
+                _arrow(np.full(n, chunk.index, dtype=np.int32))]
+        cols += [_arrow(chunk.inputs[k]) for k in self.inputs]
+        cols += [_arrow(chunk.outputs[o][:, j]) for o in self.outputs for j in range(len(self.years))]
         try:
             self._writer.write_table(pa.Table.from_arrays(cols, schema=self.schema))
         except OSError as exc:
@@ -179,9 +227,10 @@ class DrawsWriter:
         return False
 
 
-def read_draws(folder: str | Path, summary: dict) -> pl.DataFrame:
+def read_draws(folder: str | Path, summary: dict):
     """A run folder's draws.parquet, checked against its summary.json: every output's
     columns present, one row per draw."""
+    import polars as pl
     folder = Path(folder)
     path = folder / "draws.parquet"
     try:

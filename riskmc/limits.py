@@ -5,3 +5,7 @@ MAX_DRAWS = 10 ** 12
 # A priors or model file is a page or two of text; far larger is not one (and reading
 # /dev/zero, or a FIFO nobody writes to, must not hang or exhaust memory).
 MAX_FILE_BYTES = 1 << 20
+# Draws a run takes when neither the command line nor the priors file's [run] says.
+DEFAULT_DRAWS = 100_000
+# draws.parquet is saved by default only while it stays small: ~1 KB a draw.
+SAVE_DRAWS_BYTES = 32 * 2 ** 20

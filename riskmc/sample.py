@@ -8,7 +8,6 @@ so all samplers honour dependence.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import qmc
 
 from .errors import SamplingError
 
@@ -27,10 +26,12 @@ def sample(sampler: str, n: int, d: int, rng: np.random.Generator,
     if sampler == "mc":
         u = rng.random((d, n)) if out is None else rng.random(out=out)
     elif sampler == "lhs":
+        from scipy.stats import qmc
         u = np.ascontiguousarray(qmc.LatinHypercube(d, rng=rng).random(n).T)
     elif sampler == "sobol":
         if n & (n - 1):
             raise SamplingError(f"a Sobol chunk needs a power-of-two size, got {n}")
+        from scipy.stats import qmc
         u = np.ascontiguousarray(qmc.Sobol(d, scramble=True, rng=rng).random_base2(int(np.log2(n))).T)
     else:
         raise SamplingError(f"unknown sampler '{sampler}'", hint=f"use one of {', '.join(SAMPLERS)}")

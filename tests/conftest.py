@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+
+# Fitted priors and tables go to a cache of this test session's own (subprocesses
+# inherit it): the suite starts cold, as CI's clean clone does, and leaves ~/.cache alone.
+if "RISKMC_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+    os.environ["RISKMC_CACHE_DIR"] = tempfile.mkdtemp(prefix="riskmc-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["RISKMC_CACHE_DIR"], ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "priors" / "base.toml"

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+
+def rankdata(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, ties given their average rank (SciPy's default), in numpy alone."""
+    x = np.asarray(x)
+    order = np.argsort(x)
+    xs = x[order]
+    starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
+    ends = np.r_[starts[1:], len(xs)]
+    avg = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat(avg, ends - starts)
+    return ranks
 
 
 def rank_drivers(inputs: dict[str, np.ndarray], ys: dict[str, np.ndarray]) -> dict[str, list[dict]]:
@@ -13,11 +25,11 @@ def rank_drivers(inputs: dict[str, np.ndarray], ys: dict[str, np.ndarray]) -> di
     The standard error is Fieller's approximation sqrt(1.06 / (n - 3)) on Fisher's z,
     carried back to rho (times 1 - rho^2).
     """
-    ranked = {name: stats.rankdata(x) for name, x in inputs.items() if np.ptp(x) > 0}
+    ranked = {name: rankdata(x) for name, x in inputs.items() if np.ptp(x) > 0}
     out = {}
     for yname, y in ys.items():
         n = len(y)
-        ry = stats.rankdata(y)
+        ry = rankdata(y)
         rows = []
         for name, rx in ranked.items():
             rho = float(np.corrcoef(rx, ry)[0, 1])

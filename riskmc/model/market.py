@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from importlib import resources
 
-import numba
-
 from riskmc import Input, Model, Output
 
 YEARS = range(2025, 2031)
@@ -81,7 +79,6 @@ OUTPUTS: tuple[Output, ...] = (
 assert OUTPUTS[NVIDIA_SHARE].name == "nvidia_share" and OUTPUTS[AMAZON_PRICE_UPSIDE].name == "amazon_price_upside"
 
 
-@numba.njit(cache=True)
 def capex_growth(ratio: float, years: int) -> float:
     """g with 1 + g + ... + g^(years-1) = ratio: Newton's method on the polynomial.
 

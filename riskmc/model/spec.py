@@ -283,13 +283,18 @@ def compile_driver(model: Model):
     if module is None:
         module = importlib.import_module(fn.__module__)
     space = module.__dict__
+    _compile_helpers(fn, space)
     space[fname] = _jit.njit(nogil=True, cached=False)(fn)
     filename = getattr(module, "__file__", None) or "<riskmc-model>"
     exec(compile(src, filename, "exec"), space)
     drive = _jit.njit(nogil=True, cached=filename != "<riskmc-model>")(space[name])
+    from .. import blocks
     years = np.asarray(model.years or (0,), dtype=float)
-    x = np.ones((len(model.inputs), 1))
-    y = np.empty((len(model.outputs), model.width, 1))
+    # The same array layouts the engine passes (padded blocks), so this is the one
+    # signature numba compiles and caches.
+    x = blocks.empty((len(model.inputs), 2))
+    x[:] = 1.0
+    y = blocks.empty((len(model.outputs), model.width, 2))
     try:
         drive.compile((numba_typeof(x), numba_typeof(y), numba_typeof(years)))
     except Exception as exc:
@@ -300,6 +305,21 @@ def compile_driver(model: Model):
                          file=model.source, hint="compiled functions take numbers and arrays only; "
                          "see docs/models.md, or write the model in the vectorised style") from None
     return drive
+
+
+def _compile_helpers(fn, space: dict, seen: set | None = None) -> None:
+    """Compile, in place, the plain functions of the model's own file that `fn` calls (and
+    that they call): a compiled model may use helpers without decorating them itself."""
+    import types
+
+    from .. import _jit
+    seen = set() if seen is None else seen
+    for name in fn.__code__.co_names:
+        g = space.get(name)
+        if isinstance(g, types.FunctionType) and g.__module__ == fn.__module__ and name not in seen:
+            seen.add(name)
+            _compile_helpers(g, space, seen)
+            space[name] = _jit.njit(nogil=True, cached=False)(g)
 
 
 def numba_typeof(a):

@@ -1,7 +1,10 @@
 """Distribution families a prior can take, each with the same verbs.
 
 Every family maps uniforms to values by its inverse CDF (`ppf`), so one path serves
-plain Monte Carlo, Latin hypercube, Sobol and the copula alike.
+plain Monte Carlo, Latin hypercube, Sobol and the copula alike. Densities and CDFs are
+numpy (and the normal functions of riskmc.normal); only a beta's exact quantiles and
+CDF ask SciPy, imported then: reading priors and drawing a report need no SciPy.
+`scipy()` gives each family's SciPy distribution, the reference the tests hold it to.
 """
 
 from __future__ import annotations
@@ -11,10 +14,19 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-from scipy import special, stats
 
-from .. import _jit
+from .. import normal
 from ..errors import PriorsError
+
+
+def _special():
+    from scipy import special
+    return special
+
+
+def _stats():
+    from scipy import stats
+    return stats
 
 
 @dataclass(frozen=True)
@@ -40,28 +52,18 @@ class Family:
     def support(self) -> tuple[float, float]:
         raise NotImplementedError
 
-    def scipy(self) -> stats.rv_continuous | stats.rv_discrete:
-        """The SciPy distribution: the reference for pdf, cdf and for tests."""
+    def scipy(self):
+        """The SciPy distribution: the reference for pdf, cdf and quantiles in the tests."""
         raise NotImplementedError
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Inverse CDF, vectorised; the sampling hot path."""
+        """Inverse CDF, vectorised and exact (sampling uses riskmc.tables instead)."""
         return self.scipy().ppf(u)
 
     def ppf_into(self, u: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """`ppf(u)` written into `out` (a row of the kernel's inputs block); returns out.
-
-        Tabulated families write straight into it, with no temporary arrays.
-        """
-        tab = self.tabulated()
-        if tab is None:
-            out[:] = self.ppf(u)
-            return out
-        return tab.table(u, out, tab.loc, tab.scale)
-
-    def tabulated(self) -> Tabulated | None:
-        """The inverse CDF as loc + scale * a compiled table, for families that have one."""
-        return None
+        """`ppf(u)` written into `out` (a row of the kernel's inputs block); returns out."""
+        out[:] = self.ppf(u)
+        return out
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         return self.scipy().cdf(x)
@@ -70,12 +72,8 @@ class Family:
         return self.scipy().pdf(x)
 
     def quantiles(self, probs) -> np.ndarray:
-        """Exact quantiles at a few levels (fitting, reports); `ppf` is the fast path."""
-        try:
-            dist = self.scipy()
-        except NotImplementedError:
-            return np.asarray(self.ppf(np.asarray(probs, dtype=float)), dtype=float)
-        return np.asarray(dist.ppf(np.asarray(probs, dtype=float)), dtype=float)
+        """Exact quantiles at a few levels (fitting, reports)."""
+        return np.asarray(self.ppf(np.asarray(probs, dtype=float)), dtype=float)
 
     def describe(self) -> str:
         args = ", ".join(f"{k}={_fmt(v)}" for k, v in self.values.items())
@@ -103,14 +101,16 @@ class Normal(Family):
         return (-math.inf, math.inf)
 
     def scipy(self):
-        return stats.norm(self.mean, self.sd)
+        return _stats().norm(self.mean, self.sd)
 
     def ppf(self, u):
-        return self.ppf_into(u, np.empty(np.shape(u)))
+        return self.mean + self.sd * normal.ndtri(u)
 
-    def tabulated(self):
-        m, sd = self.mean, self.sd
-        return Tabulated(_cached_table(("normal", m, sd), lambda: _Table(lambda g: m + sd * special.ndtri(g))))
+    def cdf(self, x):
+        return normal.ndtr((np.asarray(x, dtype=float) - self.mean) / self.sd)
+
+    def pdf(self, x):
+        return normal.pdf((np.asarray(x, dtype=float) - self.mean) / self.sd) / self.sd
 
 
 @dataclass(frozen=True)
@@ -127,15 +127,22 @@ class LogNormal(Family):
         return (0.0, math.inf)
 
     def scipy(self):
-        return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
+        return _stats().lognorm(s=self.sigma, scale=math.exp(self.mu))
 
     def ppf(self, u):
-        return self.ppf_into(u, np.empty(np.shape(u)))
+        with np.errstate(over="ignore"):
+            return np.exp(self.mu + self.sigma * normal.ndtri(u))
 
-    def tabulated(self):
-        mu, sigma = self.mu, self.sigma
-        return Tabulated(_cached_table(("lognormal", mu, sigma),
-                                       lambda: _Table(lambda g: np.exp(mu + sigma * special.ndtri(g)))))
+    def cdf(self, x):
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(x > 0, normal.ndtr((np.log(np.maximum(x, 1e-300)) - self.mu) / self.sigma), 0.0)
+
+    def pdf(self, x):
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (np.log(np.maximum(x, 1e-300)) - self.mu) / self.sigma
+            return np.where(x > 0, normal.pdf(z) / (self.sigma * np.maximum(x, 1e-300)), 0.0)
 
 
 @dataclass(frozen=True)
@@ -151,7 +158,7 @@ class Uniform(Family):
         return (self.lower, self.upper)
 
     def scipy(self):
-        return stats.uniform(self.lower, self.upper - self.lower)
+        return _stats().uniform(self.lower, self.upper - self.lower)
 
     def ppf(self, u):
         return self.lower + (self.upper - self.lower) * np.asarray(u)
@@ -161,107 +168,12 @@ class Uniform(Family):
         out += self.lower
         return out
 
+    def cdf(self, x):
+        return np.clip((np.asarray(x, dtype=float) - self.lower) / (self.upper - self.lower), 0.0, 1.0)
 
-class _Table:
-    """An inverse CDF looked up in a table in the bulk and computed exactly in the tails.
-
-    For u in [1/64, 63/64], linear interpolation on a uniform grid of 2^14 steps costs a
-    few nanoseconds a point (one compiled pass); the 3% of points outside, where the
-    curve bends too sharply for the grid, get the exact inverse CDF (`exact`), or for a
-    beta a table in logit space, where its power-law tails are nearly straight lines.
-    Accuracy, h^2/8 times the curve's bend, stays within 1e-6 of the spread for every
-    family tabulated here (tests/test_families.py checks against SciPy).
-    """
-
-    def __init__(self, exact, logit_tails: np.ndarray | None = None) -> None:
-        grid = np.linspace(0.0, 1.0, _BULK + 1)
-        lo, hi = int(_EDGE * _BULK) - 1, _BULK - int(_EDGE * _BULK) + 2
-        x = np.full(_BULK + 1, np.nan)
-        x[lo:hi] = exact(grid[lo:hi])
-        self.x = x
-        self.slope = np.append(np.diff(x), 0.0)
-        self.exact = exact
-        self.logit = logit_tails is not None
-        self.ty = logit_tails if logit_tails is not None else np.zeros(_LOGIT_STEPS + 1)
-
-    def __call__(self, u, out=None, loc=0.0, scale=1.0):
-        """loc + scale * ppf(u), into `out` (a new array if None)."""
-        u = np.ascontiguousarray(u, dtype=float)
-        out = np.empty_like(u) if out is None else out
-        tail = np.empty(u.shape[0], dtype=np.intp)
-        m = lookup(u, self.x, self.slope, self.logit, self.ty, loc, scale, -np.inf, np.inf, out, tail)
-        self.fill_tails(u, out, tail[:m], loc, scale)
-        return out
-
-    def fill_tails(self, u, out, idx, loc=0.0, scale=1.0, lo=-np.inf, hi=np.inf) -> None:
-        """The points `lookup` left out (indices `idx`): the exact inverse CDF, clipped."""
-        if len(idx):
-            out[idx] = np.clip(loc + scale * self.exact(u[idx]), lo, hi)
-
-
-@dataclass(frozen=True)
-class Tabulated:
-    """An inverse CDF as loc + scale * table(u)."""
-
-    table: _Table
-    loc: float = 0.0
-    scale: float = 1.0
-
-
-# The bulk: u in [_EDGE, 1 - _EDGE] on a uniform grid of _BULK steps.
-_BULK, _EDGE = 2 ** 14, 1 / 64
-# Beta tails: logit(x) tabulated on a uniform grid of logit(u) over [-30, 30].
-_LOGIT_LO, _LOGIT_HI, _LOGIT_STEPS = -30.0, 30.0, 2 ** 13
-
-
-def _beta_logit_tails(a: float, b: float) -> np.ndarray:
-    t = np.linspace(_LOGIT_LO, _LOGIT_HI, _LOGIT_STEPS + 1)
-    with np.errstate(divide="ignore"):
-        return special.logit(special.betaincinv(a, b, special.expit(t)))
-
-
-@_jit.njit(nogil=True)
-def lookup(u, x, slope, logit, ty, loc, scale, lo, hi, out, tail):  # pragma: no cover - compiled
-    """out = clip(loc + scale * ppf(u), lo, hi) from a _Table's arrays. Points in the
-    tails with no compiled rule go to `tail` (for the exact inverse CDF); returns how many."""
-    bulk = x.shape[0] - 1
-    edge = _EDGE
-    top = 1.0 - edge
-    step = (_LOGIT_HI - _LOGIT_LO) / _LOGIT_STEPS
-    missing = 0
-    for k in range(u.shape[0]):
-        v = u[k]
-        if edge <= v <= top:
-            pos = v * bulk
-            i = int(pos)
-            r = x[i] + (pos - i) * slope[i]
-        elif logit:
-            pos = (math.log(v / (1.0 - v)) - _LOGIT_LO) / step
-            if pos <= 0.0:
-                y = ty[0]
-            elif pos >= _LOGIT_STEPS:
-                y = ty[_LOGIT_STEPS]
-            else:
-                i = int(pos)
-                y, d = ty[i], ty[i + 1] - ty[i]
-                if math.isfinite(d):
-                    y += (pos - i) * d
-                elif pos > i and math.isfinite(y):
-                    y = ty[i + 1]  # next to a tail that ends at 0 or 1: as np.interp does
-            r = 1.0 / (1.0 + math.exp(-y))
-        else:
-            tail[missing] = k
-            missing += 1
-            continue
-        out[k] = min(max(loc + scale * r, lo), hi)
-    return missing
-
-
-def _cached_table(key, build) -> _Table:
-    table = _table_cache.get(key)
-    if table is None:
-        table = _table_cache.setdefault(key, build())
-    return table
+    def pdf(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.where((x >= self.lower) & (x <= self.upper), 1.0 / (self.upper - self.lower), 0.0)
 
 
 @dataclass(frozen=True)
@@ -282,19 +194,25 @@ class Beta(Family):
         return (self.lower, self.upper)
 
     def scipy(self):
-        return stats.beta(self.a, self.b, loc=self.lower, scale=self.upper - self.lower)
+        return _stats().beta(self.a, self.b, loc=self.lower, scale=self.upper - self.lower)
 
     def ppf(self, u):
-        return self.ppf_into(u, np.empty(np.shape(u)))
+        return self.lower + (self.upper - self.lower) * _special().betaincinv(self.a, self.b, np.asarray(u))
 
-    def tabulated(self):
+    def cdf(self, x):
+        y = np.clip((np.asarray(x, dtype=float) - self.lower) / (self.upper - self.lower), 0.0, 1.0)
+        return _special().betainc(self.a, self.b, y)
+
+    def pdf(self, x):
+        w = self.upper - self.lower
+        y = (np.asarray(x, dtype=float) - self.lower) / w
         a, b = self.a, self.b
-        table = _cached_table(("beta", a, b), lambda: _Table(lambda g: special.betaincinv(a, b, g),
-                                                             logit_tails=_beta_logit_tails(a, b)))
-        return Tabulated(table, self.lower, self.upper - self.lower)
-
-
-_table_cache: dict[tuple, _Table] = {}
+        log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+        inside = (y > 0) & (y < 1)
+        yc = np.clip(y, 1e-300, 1 - 1e-16)
+        with np.errstate(all="ignore"):
+            d = np.exp(log_norm + (a - 1) * np.log(yc) + (b - 1) * np.log1p(-yc)) / w
+        return np.where(inside, d, 0.0)
 
 
 @dataclass(frozen=True)
@@ -308,7 +226,7 @@ class Pert(Family):
         _need(self.lower < self.mode < self.upper,
               f"need lower < mode < upper, got {_fmt(self.lower)}, {_fmt(self.mode)}, {_fmt(self.upper)}")
 
-    def _beta(self) -> Beta:
+    def as_beta(self) -> Beta:
         w = self.upper - self.lower
         a = 1 + 4 * (self.mode - self.lower) / w
         b = 1 + 4 * (self.upper - self.mode) / w
@@ -318,13 +236,16 @@ class Pert(Family):
         return (self.lower, self.upper)
 
     def scipy(self):
-        return self._beta().scipy()
+        return self.as_beta().scipy()
 
     def ppf(self, u):
-        return self._beta().ppf(u)
+        return self.as_beta().ppf(u)
 
-    def tabulated(self):
-        return self._beta().tabulated()
+    def cdf(self, x):
+        return self.as_beta().cdf(x)
+
+    def pdf(self, x):
+        return self.as_beta().pdf(x)
 
 
 @dataclass(frozen=True)
@@ -342,7 +263,7 @@ class Triangular(Family):
 
     def scipy(self):
         w = self.upper - self.lower
-        return stats.triang((self.mode - self.lower) / w, loc=self.lower, scale=w)
+        return _stats().triang((self.mode - self.lower) / w, loc=self.lower, scale=w)
 
     def ppf(self, u):
         u = np.asarray(u, dtype=float)
@@ -351,6 +272,22 @@ class Triangular(Family):
         left = lo + np.sqrt(u * (hi - lo) * (m - lo))
         right = hi - np.sqrt((1 - u) * (hi - lo) * (hi - m))
         return np.where(u < fc, left, right)
+
+    def cdf(self, x):
+        x = np.asarray(x, dtype=float)
+        lo, m, hi = self.lower, self.mode, self.upper
+        with np.errstate(all="ignore"):
+            left = (x - lo) ** 2 / ((hi - lo) * (m - lo)) if m > lo else np.zeros_like(x)
+            right = 1 - (hi - x) ** 2 / ((hi - lo) * (hi - m)) if hi > m else np.ones_like(x)
+        return np.where(x <= lo, 0.0, np.where(x >= hi, 1.0, np.where(x < m, left, right)))
+
+    def pdf(self, x):
+        x = np.asarray(x, dtype=float)
+        lo, m, hi = self.lower, self.mode, self.upper
+        with np.errstate(all="ignore"):
+            left = 2 * (x - lo) / ((hi - lo) * (m - lo)) if m > lo else np.zeros_like(x)
+            right = 2 * (hi - x) / ((hi - lo) * (hi - m)) if hi > m else np.zeros_like(x)
+        return np.where((x < lo) | (x > hi), 0.0, np.where(x < m, left, right))
 
 
 @dataclass(frozen=True)
@@ -374,13 +311,26 @@ class TruncNormal(Family):
 
     def scipy(self):
         a, b = self._ab()
-        return stats.truncnorm(a, b, loc=self.mean, scale=self.sd)
+        return _stats().truncnorm(a, b, loc=self.mean, scale=self.sd)
 
     def ppf(self, u):
         a, b = self._ab()
-        lo, hi = special.ndtr(a), special.ndtr(b)
-        x = self.mean + self.sd * special.ndtri(lo + (hi - lo) * np.asarray(u))
+        lo, hi = normal.ndtr(a), normal.ndtr(b)
+        x = self.mean + self.sd * normal.ndtri(lo + (hi - lo) * np.asarray(u))
         return np.clip(x, self.lower, self.upper)
+
+    def cdf(self, x):
+        a, b = self._ab()
+        lo, hi = normal.ndtr(a), normal.ndtr(b)
+        z = (np.clip(np.asarray(x, dtype=float), self.lower, self.upper) - self.mean) / self.sd
+        return (normal.ndtr(z) - lo) / (hi - lo)
+
+    def pdf(self, x):
+        a, b = self._ab()
+        mass = normal.ndtr(b) - normal.ndtr(a)
+        x = np.asarray(x, dtype=float)
+        d = normal.pdf((x - self.mean) / self.sd) / (self.sd * mass)
+        return np.where((x < self.lower) | (x > self.upper), 0.0, d)
 
 
 @dataclass(frozen=True)
@@ -392,7 +342,7 @@ class Fixed(Family):
         return (self.value, self.value)
 
     def scipy(self):
-        return stats.randint(0, 1, loc=self.value) if float(self.value).is_integer() else _PointMass(self.value)
+        return _stats().randint(0, 1, loc=self.value) if float(self.value).is_integer() else _PointMass(self.value)
 
     def ppf(self, u):
         return np.full(np.shape(u), float(self.value))
@@ -435,13 +385,18 @@ class Bernoulli(Family):
         return (0.0, 1.0)
 
     def scipy(self):
-        return stats.bernoulli(self.p)
+        return _stats().bernoulli(self.p)
 
     def ppf(self, u):
         return (np.asarray(u) > 1 - self.p).astype(float)
 
     def pdf(self, x):
-        return self.scipy().pmf(x)
+        x = np.asarray(x, dtype=float)
+        return np.where(x == 1.0, self.p, np.where(x == 0.0, 1 - self.p, 0.0))
+
+    def cdf(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.where(x < 0, 0.0, np.where(x < 1, 1 - self.p, 1.0))
 
 
 @dataclass(frozen=True)
@@ -467,7 +422,7 @@ class Discrete(Family):
         return (self.points[0], self.points[-1])
 
     def scipy(self):
-        return stats.rv_discrete(values=(self.points, self.weights))
+        return _stats().rv_discrete(values=(self.points, self.weights))
 
     def ppf(self, u):
         cum = np.cumsum(self.weights)
@@ -522,7 +477,7 @@ class Metalog(Family):
     def _inverse(self, y):
         lo, hi = self.lower, self.upper
         if math.isfinite(lo) and math.isfinite(hi):
-            return lo + (hi - lo) * special.expit(y)
+            return lo + (hi - lo) / (1.0 + np.exp(-y))
         if math.isfinite(lo):
             return lo + np.exp(y)
         if math.isfinite(hi):
@@ -532,7 +487,8 @@ class Metalog(Family):
     @staticmethod
     def _basis(p, k):
         p = np.asarray(p, dtype=float)
-        L = special.logit(p)
+        with np.errstate(divide="ignore"):
+            L = np.log(p / (1.0 - p))
         c = p - 0.5
         cols = [np.ones_like(p), L, c * L, c, c * c, c * c * L][:k]
         return np.stack(cols, axis=-1)

@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
 
+from .. import cache, normal
 from ..errors import FitError, PriorsError
 from .families import Family, make
 
@@ -47,7 +47,8 @@ def fit(probs, qs, family: str | None = None, bounds: dict[str, float] | None = 
     """Fit `family` (chosen from the support when None) so that ppf(probs) ~ qs.
 
     Raises FitError saying by how much the best fit misses, and which family fits,
-    when no parameters of `family` reproduce the quantiles within TOLERANCE.
+    when no parameters of `family` reproduce the quantiles within TOLERANCE. A fit is
+    kept in riskmc.cache, so the same statement is fitted once, not at every run.
     """
     probs = tuple(float(p) for p in probs)
     qs = tuple(float(q) for q in qs)
@@ -57,7 +58,21 @@ def fit(probs, qs, family: str | None = None, bounds: dict[str, float] | None = 
     if family not in QUANTILE_FAMILIES:
         raise PriorsError(f"family '{family}' cannot be fitted to quantiles; give its parameters "
                           f"or use one of {', '.join(QUANTILE_FAMILIES)}")
+    k = cache.key("fit", family, probs, qs, sorted(bounds.items()))
+    hit = cache.load_json("fits", k)
+    if hit is not None:
+        try:
+            extra = {n: tuple(v) for n, v in hit.get("extra", {}).items()}
+            return Fit(make(hit["family"], hit["values"], **extra), probs, qs, tuple(hit["implied"]), hit["error"])
+        except (KeyError, TypeError, ValueError, PriorsError):
+            pass  # a damaged entry: fit again
     result = _fit_unchecked(family, probs, qs, bounds)
+    if result.ok:
+        fam = result.family
+        extra = {n: list(getattr(fam, n)) for n in ("probs", "qs", "points", "weights") if hasattr(fam, n)
+                 and n in type(fam).__dataclass_fields__}
+        cache.save_json("fits", k, {"family": fam.name, "values": fam.values, "extra": extra,
+                                    "implied": list(result.implied), "error": result.error})
     if not result.ok:
         better = suggest(probs, qs, bounds, exclude=family)
         hint = f"try {better}" if better else "check the stated quantiles"
@@ -126,7 +141,7 @@ def _in_support(name: str, qs, lo: float, hi: float) -> None:
 def _fit_unchecked(name: str, probs, qs, bounds) -> Fit:
     p = np.asarray(probs)
     x = np.asarray(qs)
-    z = special.ndtri(p)
+    z = normal.ndtri(p)
     if name == "normal":
         sd, mean = np.polyfit(z, x, 1)
         if sd <= 0:
@@ -182,7 +197,7 @@ def _fit_unchecked(name: str, probs, qs, bounds) -> Fit:
         def build(theta):
             lo = theta[0]
             hi = lo + math.exp(theta[1])
-            mode = lo + (hi - lo) * special.expit(theta[2])
+            mode = lo + (hi - lo) / (1.0 + math.exp(-theta[2]))
             return make(name, {"lower": lo, "mode": mode, "upper": hi})
 
         theta0 = np.array([x.min() - 0.5 * w, math.log(2 * w), 0.0])
@@ -201,6 +216,7 @@ def _least_squares(build, theta0, probs, qs) -> Fit:
             return np.full(len(x), 1e3)
         return (fam.quantiles(probs) - x) / width
 
+    from scipy import optimize
     sol = optimize.least_squares(resid, theta0, method="lm" if len(x) >= len(theta0) else "trf",
                                  xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=4000)
     return _result(build(sol.x), probs, qs)

@@ -61,6 +61,8 @@ class Prior:
     line: int | None
 
     def implied(self, probs) -> np.ndarray:
+        if tuple(probs) == IMPLIED:
+            return implied3(self.family)
         return self.family.quantiles(probs)
 
     def as_dict(self) -> dict:
@@ -83,6 +85,20 @@ class Prior:
 
 
 IMPLIED = (0.05, 0.5, 0.95)
+
+
+def implied3(fam: Family) -> np.ndarray:
+    """The family's p05, p50 and p95, exactly; a beta's (which need SciPy) kept in riskmc.cache."""
+    if fam.name not in ("beta", "pert"):
+        return fam.quantiles(IMPLIED)
+    from .. import cache
+    k = cache.key("implied", fam.name, sorted(fam.values.items()), IMPLIED)
+    hit = cache.load_json("implied", k)
+    if hit is not None and len(hit.get("q", ())) == 3:
+        return np.asarray(hit["q"], dtype=float)
+    q = fam.quantiles(IMPLIED)
+    cache.save_json("implied", k, {"q": [float(v) for v in q]})
+    return q
 
 
 def _qkey(p: float) -> str:
@@ -499,7 +515,11 @@ def _build_prior(spec, e: _Entry) -> Prior:
     family = t.get("family")
     if family is not None and (not isinstance(family, str) or family not in FAMILIES):
         raise err(f"unknown family '{family}'", "family", hint=_did_you_mean(str(family), FAMILIES))
-    params = [k for k in PARAM_KEYS if k in t]
+    _check_percent(spec, t, quantiles, err)
+    # With quantiles or a range, lower and upper bound the fitted family (beta, truncnormal,
+    # metalog): they are not a second way of stating the distribution.
+    fitted = bool(quantiles) or "range" in t
+    params = [k for k in PARAM_KEYS if k in t and not (fitted and k in ("lower", "upper"))]
     ways = [n for n, given in (("parameters", (bool(params) or family == "discrete") and family is not None),
                                ("quantiles", bool(quantiles)), ("range", "range" in t),
                                ("value", "value" in t)) if given]
@@ -566,8 +586,12 @@ def _build_prior(spec, e: _Entry) -> Prior:
             raise
         raise err(exc.message, hint=exc.hint) from exc
 
-    with np.errstate(all="ignore"):
-        ends = np.asarray(fam.ppf(np.array([2.0 ** -53, 1 - 2.0 ** -53])), dtype=float)
+    lo, hi = fam.support()
+    if math.isfinite(lo) and math.isfinite(hi):
+        ends = np.array([lo, hi])
+    else:
+        with np.errstate(all="ignore"):
+            ends = np.asarray(fam.ppf(np.array([2.0 ** -53, 1 - 2.0 ** -53])), dtype=float)
     if not np.all(np.isfinite(ends)) or np.max(np.abs(ends)) > HUGE:
         raise err(f"{fam.describe()} reaches values too large to compute with "
                   f"(beyond {HUGE:.0e} in its far tails)",
@@ -585,12 +609,50 @@ def _build_prior(spec, e: _Entry) -> Prior:
                  file=str(e.doc.path), line=e.doc.lines.line(*e.path))
 
 
+PERCENT_UNITS = ("percent", "%", "pct", "percentage")
+
+
+def _check_percent(spec, t: dict, quantiles: dict, err) -> None:
+    """A share written in percent (the commonest slip): say what it should read."""
+    if not (spec.unit == "fraction" or (spec.lower >= 0 and spec.upper <= 1)):
+        return
+    numbers = {}
+    if isinstance(t.get("range"), list) and all(isinstance(v, (int, float)) for v in t["range"]):
+        numbers["range"] = list(t["range"])
+    elif quantiles:
+        numbers.update({_qkey(p): v for p, v in sorted(quantiles.items())})
+    elif isinstance(t.get("value"), (int, float)) and not isinstance(t.get("value"), bool):
+        numbers["value"] = t["value"]
+    flat = [v for v in numbers.values() for v in (v if isinstance(v, list) else [v])]
+    in_percent = bool(flat) and all(1 < v <= 100 for v in flat)
+    if not (in_percent or str(t.get("unit", "")).strip().lower() in PERCENT_UNITS):
+        return
+    percent_unit = str(t.get("unit", "")).strip().lower() in PERCENT_UNITS
+    if not in_percent:
+        fix, unit = 'unit = "fraction"', ""
+    elif "range" in numbers:
+        fix = f"range = [{numbers['range'][0] / 100:.2f}, {numbers['range'][1] / 100:.2f}]"
+    else:
+        fix = ", ".join(f"{k} = {v / 100:.4g}" for k, v in numbers.items())
+    unit = ' and unit = "fraction"' if percent_unit and in_percent else ""
+    key = next(iter(numbers), None) if in_percent else ("unit" if "unit" in t else None)
+    raise err(f"{spec.name} is a fraction between 0 and 1, not a percentage", key, hint=f"did you mean {fix}{unit}?")
+
+
 def _mass_outside(fam: Family, lower: float, upper: float) -> float:
     lo, hi = fam.support()
     if lo >= lower and hi <= upper:
         return 0.0
+    if fam.name in ("beta", "pert"):  # SciPy's incomplete beta: kept in riskmc.cache
+        from .. import cache
+        k = cache.key("outside", fam.name, sorted(fam.values.items()), lower, upper)
+        hit = cache.load_json("implied", k)
+        if hit is not None and isinstance(hit.get("mass"), float):
+            return hit["mass"]
     below = float(fam.cdf(np.array(lower))) if lo < lower else 0.0
     above = 1.0 - float(fam.cdf(np.array(upper))) if hi > upper else 0.0
+    if fam.name in ("beta", "pert"):
+        cache.save_json("implied", k, {"mass": below + above})
     return below + above
 
 

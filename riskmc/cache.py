@@ -1,0 +1,106 @@
+"""A disk cache for what depends only on its inputs: fitted priors and inverse-CDF tables.
+
+Fitting a prior to stated quantiles and tabulating a beta's inverse CDF need SciPy and a
+few milliseconds each; a priors file has dozens. Keyed by every input and by the
+versions of riskmc and SciPy, a result is computed once and read back in microseconds,
+bit for bit, so a re-run after an edit refits only the prior that changed. The cache
+lives in $RISKMC_CACHE_DIR, else $XDG_CACHE_HOME/riskmc, else ~/.cache/riskmc; where it
+cannot be written, riskmc computes as if it were empty. Deleting it is always safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+
+
+@cache
+def directory() -> Path | None:
+    env = os.environ.get("RISKMC_CACHE_DIR")
+    if env == "":
+        return None  # set but empty: no cache
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
+    return Path(base) / "riskmc"
+
+
+@cache
+def _versions() -> str:
+    """What results could change with: riskmc, numpy, and SciPy (read from its version
+    file, since importing SciPy is what the cache is for avoiding)."""
+    import importlib.util
+    scipy = "none"
+    spec = importlib.util.find_spec("scipy")
+    for p in (spec.submodule_search_locations or []) if spec else []:
+        with contextlib.suppress(OSError):
+            scipy = hashlib.sha256(Path(p, "version.py").read_bytes()).hexdigest()[:16]
+            break
+    return f"riskmc {__version__}; scipy {scipy}; numpy {np.__version__}"
+
+
+def key(*parts) -> str:
+    """A file name for these inputs (their repr, exact for floats) and the versions."""
+    return hashlib.sha256(repr((_versions(), *parts)).encode()).hexdigest()[:32]
+
+
+def _path(kind: str, k: str, suffix: str) -> Path | None:
+    d = directory()
+    return None if d is None else d / kind / f"{k}{suffix}"
+
+
+def load_json(kind: str, k: str) -> dict | None:
+    p = _path(kind, k, ".json")
+    if p is None:
+        return None
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def load_arrays(kind: str, k: str) -> dict[str, np.ndarray] | None:
+    p = _path(kind, k, ".npz")
+    if p is None:
+        return None
+    try:
+        with np.load(p, allow_pickle=False) as f:
+            return {name: f[name] for name in f.files}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _save(p: Path | None, data: bytes) -> None:
+    if p is None:
+        return
+    with contextlib.suppress(OSError):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, p)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def save_json(kind: str, k: str, doc: dict) -> None:
+    # repr-exact floats: json writes the shortest string that reads back to the same double.
+    _save(_path(kind, k, ".json"), json.dumps(doc, sort_keys=True).encode())
+
+
+def save_arrays(kind: str, k: str, arrays: dict[str, np.ndarray]) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    _save(_path(kind, k, ".npz"), buf.getvalue())
