@@ -52,8 +52,9 @@ class Plan:
 
     @property
     def batch_chunks(self) -> int:
-        """Chunks a worker simulates per task: about BATCH_DRAWS draws."""
-        return max(1, BATCH_DRAWS // self.chunk_size)
+        """Chunks a worker simulates per task: about BATCH_DRAWS draws, fewer in a small run
+        so that it still hands over (and the convergence trace sees) eight or more batches."""
+        return max(1, min(BATCH_DRAWS // self.chunk_size, self.n_chunks // 8))
 
     @property
     def pilot_chunks(self) -> int:
@@ -399,6 +400,12 @@ def dask_client(scheduler: str | None, workers: int):
         yield client
 
 
+def _geometric(m: int) -> bool:
+    """1, 2, 3, 4, 6, 8, 11, 16, 23, 32, ...: about two points per doubling of the draws."""
+    k = round(2 * math.log2(m))
+    return round(2 ** (k / 2)) == m
+
+
 def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
             keep_below: int = 0, backend: str = "local", scheduler: str | None = None,
             on_kept: Callable[[Chunk], None] | None = None,
@@ -407,8 +414,8 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
             snapshot: Callable[[Totals, Binning], None] | None = None) -> tuple[Binning, Totals]:
     """Run the kernel: the pilot, then batches merged in chunk order.
 
-    `snapshot(totals, binning)` is called after 1, 2, 4, 8, ... batches: the same points
-    for any worker count, for a picture of the estimates converging.
+    `snapshot(totals, binning)` is called after 1, 2, 3, 4, 6, 8, 11, 16, ... batches: the
+    same points for any worker count, for a picture of the estimates converging.
 
     `stops` are chunk counts where `enough(totals, binning)` may end the run early
     (for --target-mcse); chunks below `keep_below` go to `on_kept` in chunk order.
@@ -433,8 +440,7 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
                         check_chunk_finite(kernel, batch.first + k)
                     merge(totals, red)
                 step = kernel.plan.batch_chunks
-                merged = totals.chunks // step
-                if snapshot and totals.chunks % step == 0 and merged & (merged - 1) == 0:
+                if snapshot and totals.chunks % step == 0 and _geometric(totals.chunks // step):
                     snapshot(totals, b)
                 for c in batch.chunks or ():
                     if on_kept:

@@ -59,15 +59,19 @@ def test_report_in_chromium(tmp_path):
         page.set_viewport_size({"width": 640, "height": 900})
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         pdfs = {fmt: page.pdf(format=fmt) for fmt in ("A4", "Letter")}
+        # Priors and the model are folded away on screen but print whole.
+        folded = page.eval_on_selector_all("details", "els => els.map(e => e.open)")
+        printed = page.evaluate("document.querySelector('#model details table').getBoundingClientRect().height")
         for fmt, pdf in pdfs.items():
             (ARTIFACTS / f"report-{fmt}.pdf").write_bytes(pdf)
         browser.close()
     assert not console, [m.text for m in console]
     assert not page_errors, page_errors
     assert requests == [url]
-    assert heads == ["Headline", "Claims", "Paths, 2025–2030", "Distributions in 2030", "What drives it",
-                     "Priors", "Diagnostics", "Reproduce", "Model"]
+    assert heads == ["Headline", "Distributions in 2030", "Paths, 2025–2030", "What drives it", "Diagnostics",
+                     "Reproduce", "Priors", "Model"]
     assert sizes and all(w > 0 and h > 0 for w, h in sizes)
+    assert folded == [False, False] and printed > 0
     assert overflow <= 0
     assert all(pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") > 3 for pdf in pdfs.values())
     # Not blank: a PNG of a blank page compresses to almost nothing.

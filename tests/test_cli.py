@@ -194,8 +194,9 @@ def test_all_scenarios_each_into_its_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     r = invoke("run", BASE, "--draws", 5000, "--all-scenarios")
     assert r.exit_code == 0, r.output
-    assert r.output.split() == ["reports/base/report.html", "reports/base-nvidia-price-war/report.html",
-                                "reports/base-trainium-slip/report.html"]
+    assert [line for line in r.stdout.splitlines() if line.endswith(".html")] == [
+        "reports/base/report.html", "reports/base-nvidia-price-war/report.html",
+        "reports/base-trainium-slip/report.html"]
     s = json.loads((tmp_path / "reports/base-trainium-slip/summary.json").read_text())
     assert s["scenario"] == "trainium-slip"
     assert s["command"].endswith("--scenario trainium-slip")
@@ -210,10 +211,32 @@ def test_compare_same_seed_shows_paired_errors(tmp_path):
     assert r.exit_code == 0, r.output
     res = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert res["common_random_numbers"] and res["paired_errors"]
-    assert [d["prior"] for d in res["priors_diff"]] == ["hyperscaler_fraction", "custom_share_2030",
-                                                        "custom_cost_advantage", "savings_kept_as_margin"]
-    m = res["outputs"]["nvidia_share"]["years"]["2030"]["mean"]
-    assert m["shift"] < 0
+    assert [run["label"] for run in res["runs"]] == ["Base case: custom silicon vs NVIDIA, 2025-2030",
+                                                      "Bull case: custom silicon wins fast"]
+    assert [d["prior"] for d in res["priors_diff"][1]] == ["hyperscaler_fraction", "custom_share_2030",
+                                                           "custom_cost_advantage", "savings_kept_as_margin"]
+    m = res["outputs"]["nvidia_share"]["years"]["2030"]["mean"]["shifts"][1]
+    assert m["value"] < 0
     # Common random numbers: the paired error is far below the independent-runs error.
     assert m["mcse_paired"] < m["mcse_independent"] / 5
-    assert "common random numbers" in (tmp_path / "cmp" / "compare.html").read_text()
+    html = (tmp_path / "cmp" / "compare.html").read_text()
+    assert "common random numbers" in html
+    # Shifts in the output's units, claims before -> after first on the terminal.
+    assert " pp &plusmn; " in html and "e-0" not in html
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Base case: custom silicon vs NVIDIA, 2025-2030 -> Bull case")
+    assert any(line.startswith("C1 ") for line in lines) and lines[-1] == str(tmp_path / "cmp" / "compare.html")
+    assert all(len(line) <= 80 for line in lines[:-1])
+
+
+def test_compare_a_scenario_grid_with_labels_from_the_files(tmp_path, monkeypatch):
+    """Three runs with equal titles: labelled by priors file and scenario, columns beside the first."""
+    monkeypatch.chdir(tmp_path)
+    assert invoke("run", BASE, "--draws", 5000, "--seed", 2, "--all-scenarios", "--quiet").exit_code == 0
+    runs = [tmp_path / "reports" / n for n in ("base", "base-trainium-slip", "base-nvidia-price-war")]
+    r = invoke("compare", *runs, "--out", tmp_path / "grid")
+    assert r.exit_code == 0, r.output
+    res = json.loads((tmp_path / "grid" / "compare.json").read_text())
+    assert [run["label"] for run in res["runs"]] == ["base", "base · trainium-slip", "base · nvidia-price-war"]
+    assert len(res["claims"]["C1"]["probabilities"]) == 3
+    assert "base · trainium-slip" in (tmp_path / "grid" / "compare.html").read_text()

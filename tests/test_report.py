@@ -8,8 +8,8 @@ import riskmc
 from riskmc.report import render
 from tests.conftest import BASE
 
-SECTIONS = ["Headline", "Claims", "Paths, 2025&ndash;2030", "Distributions in 2030", "What drives it",
-            "Priors", "Diagnostics", "Reproduce", "Model"]
+SECTIONS = ["Headline", "Distributions in 2030", "Paths, 2025&ndash;2030", "What drives it", "Diagnostics",
+            "Reproduce", "Priors", "Model"]
 
 
 def _html(result):
@@ -24,6 +24,12 @@ def test_sections_in_order_and_numbers_present(base_run):
     assert f"median <strong>{100 * med:.1f}%</strong>" in html
     for name in base_run.summary["claims"]:
         assert f"<td>{name}</td>" in html
+    # The claims sit in the headline, most likely first, so the largest and the smallest
+    # probability are on the first screen.
+    head = html.split('<section id="distributions">')[0]
+    order = re.findall(r"<tr><td>(C\d)</td>", head)
+    probs = [base_run.summary["claims"][c]["probability"]["value"] for c in order]
+    assert sorted(order) == ["C1", "C2", "C3", "C4"] and probs == sorted(probs, reverse=True)
 
 
 def test_self_contained(base_run):
@@ -57,3 +63,40 @@ def test_every_figure_has_a_caption_or_label(base_run):
     assert n_svg == html.count('role="img" aria-label=')
     assert n_svg > 10
     assert np.isfinite(n_svg)
+
+
+def test_one_probability_format_and_units_on_axes(base_run):
+    from riskmc.report import fmt
+    html = _html(base_run)
+    c1 = base_run.summary["claims"]["C1"]["probability"]
+    assert fmt.prob(c1["value"], c1["mcse"]) in html.replace("&plusmn;", "±")
+    # Share axes in percent, money in $B: the same units as the text around them.
+    assert ">60%</text>" in html and ">$200B</text>" in html
+    # Prior names as words, not snake_case, in the charts.
+    assert ">other merchant share 2030</text>" in html
+
+
+def test_code_in_the_model_doc_reads_as_written():
+    from riskmc.report.html import model_doc
+    out = model_doc("`a <= b` and\n\n```\nx < y\n```\n\n<script>alert(1)</script> <a href='http://x'>link</a>")
+    assert "<code>a &lt;= b</code>" in out and "x &lt; y" in out
+    assert "&amp;lt;" not in out and "<script" not in out and "href" not in out
+
+
+def test_priors_and_model_are_folded_but_present(base_run):
+    html = _html(base_run)
+    assert html.count("<details>") == 2 and "<details open" not in html
+    assert "custom share 2030" in html.split('<section id="priors">')[1]
+
+
+def test_year_priors_are_not_rounded(base_run):
+    html = _html(base_run)
+    mid = base_run.summary["inputs"]["custom_ramp_midpoint"]["implied"]["p50"]
+    assert f"{mid:.2f}".rstrip("0").rstrip(".") in html
+
+
+def test_target_mcse_outcome_is_in_diagnostics(tmp_path):
+    met = riskmc.run(BASE, draws=16384, seed=1, target_mcse=0.01)
+    assert "Target met" in _html(met) and "16,384 draws" in _html(met)
+    missed = riskmc.run(BASE, draws=16384, seed=1, target_mcse=1e-5, max_draws=32768)
+    assert "Target missed" in _html(missed)

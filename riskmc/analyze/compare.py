@@ -1,24 +1,40 @@
-"""Compare two runs: shifts in each output with their errors, claims before and after,
-and exactly which priors differ (a readable diff of the priors, not of the files).
+"""Compare runs: claims before and after, shifts in each output with their errors, and
+exactly which priors differ (a readable diff of the priors, not of the files).
 
-Runs made with the same seed, draws and sampler use common random numbers: draw i of
-both runs comes from the same uniforms, so their difference varies far less than
-either run. When both runs saved their draws, the paired error of each mean shift is
-computed from them and shown beside the independent-runs error.
+The first run is the baseline; every other run is compared with it, so two runs read as
+"before -> after" and a scenario grid (base, bull, bear) as columns. Runs made with the
+same seed, draws and sampler use common random numbers: draw i of each comes from the same
+uniforms, so their difference varies far less than either run. When runs saved their
+draws, the paired error of each mean shift is computed from them.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
 STATS = ("mean", "p5", "p50", "p95")
 
 
-def _meta(s: dict, path: str) -> dict:
-    return {"path": path, "title": s["title"], "seed": s["seed"], "draws": s["draws"],
-            "sampler": s["sampler"], "scenario": s["scenario"], "priors_files": s["priors_files"]}
+def labels(summaries: list[dict], paths: list[str]) -> list[str]:
+    """A short name per run: its title, or where titles repeat, the priors file's name and
+    scenario, or failing that the run folder's name."""
+    titles = [s["title"] for s in summaries]
+    if len(set(titles)) == len(titles):
+        return titles
+    names = [Path(s["priors_files"][0]["path"]).stem + (f" · {s['scenario']}" if s["scenario"] else "")
+             for s in summaries]
+    if len(set(names)) == len(names):
+        return names
+    return [Path(p).name for p in paths]
+
+
+def _meta(s: dict, path: str, label: str) -> dict:
+    return {"label": label, "path": path, "title": s["title"], "seed": s["seed"], "draws": s["draws"],
+            "sampler": s["sampler"], "scenario": s["scenario"], "model": s["model"]["name"],
+            "priors_files": s["priors_files"]}
 
 
 def priors_diff(a: dict, b: dict) -> list[dict]:
@@ -28,10 +44,11 @@ def priors_diff(a: dict, b: dict) -> list[dict]:
         pa, pb = a.get(name), b.get(name)
         if pa is None or pb is None:
             rows.append({"prior": name, "change": "added" if pa is None else "removed",
-                         "a": pa and pa["distribution"]["text"], "b": pb and pb["distribution"]["text"]})
+                         "a": pa and pa["distribution"]["text"], "b": pb and pb["distribution"]["text"],
+                         "unit": (pa or pb)["unit"]})
             continue
         if pa["distribution"] != pb["distribution"]:
-            rows.append({"prior": name, "change": "changed",
+            rows.append({"prior": name, "change": "changed", "unit": pb["unit"],
                          "a": pa["distribution"]["text"], "b": pb["distribution"]["text"],
                          "a_implied": pa["implied"], "b_implied": pb["implied"],
                          "a_stated": pa["stated"], "b_stated": pb["stated"],
@@ -39,41 +56,60 @@ def priors_diff(a: dict, b: dict) -> list[dict]:
     return rows
 
 
-def compare(a: dict, b: dict, path_a: str, path_b: str, draws_a=None, draws_b=None) -> dict:
-    """Everything compare.json holds; `draws_*` (polars frames) add paired errors."""
-    crn = a["seed"] == b["seed"] and a["draws"] == b["draws"] and a["sampler"] == b["sampler"]
-    paired = crn and draws_a is not None and draws_b is not None
+def _at(o: dict, y):
+    return o["stats"] if y is None else o["years"][y]
+
+
+def compare(summaries: list[dict], paths: list[str], draws: list | None = None) -> dict:
+    """Everything compare.json holds; `draws` (polars frames or None, one per run) add
+    paired errors for runs with common random numbers."""
+    base = summaries[0]
+    draws = draws or [None] * len(summaries)
+    names = labels(summaries, paths)
+    crn = [s["seed"] == base["seed"] and s["draws"] == base["draws"] and s["sampler"] == base["sampler"]
+           for s in summaries]
+    paired = [c and draws[0] is not None and d is not None for c, d in zip(crn, draws)]
+    years = [str(y) for y in base["years"]] if base["years"] else [None]
+
     outputs = {}
-    for name, oa in a["outputs"].items():
-        ob = b["outputs"].get(name)
-        if ob is None:
+    for name, o0 in base["outputs"].items():
+        if not all(name in s["outputs"] for s in summaries[1:]):
             continue
-        years = {}
-        for y, sa in oa["years"].items():
-            sb = ob["years"][y]
+        per_year = {}
+        for y in years:
+            try:
+                stats = [_at(s["outputs"][name], y) for s in summaries]
+            except KeyError:
+                continue
             row = {}
             for k in STATS:
-                shift = sb[k]["value"] - sa[k]["value"]
-                row[k] = {"a": sa[k]["value"], "b": sb[k]["value"], "shift": shift,
-                          "mcse_independent": math.hypot(sa[k]["mcse"] or 0.0, sb[k]["mcse"] or 0.0)}
-            if paired:
-                col = f"{name}_y{y}"
-                diff = draws_b[col].to_numpy() - draws_a[col].to_numpy()
-                row["mean"]["mcse_paired"] = float(np.std(diff, ddof=1) / np.sqrt(len(diff)))
-            years[y] = row
-        outputs[name] = {"label": oa["label"], "unit": oa["unit"], "headline": oa["headline"],
-                         "years": years, "histograms": [oa.get("histogram"), ob.get("histogram")]}
+                vals = [st[k]["value"] for st in stats]
+                shifts = [None]
+                for j in range(1, len(summaries)):
+                    sh = {"value": vals[j] - vals[0],
+                          "mcse_independent": math.hypot(stats[0][k]["mcse"], stats[j][k]["mcse"])}
+                    if k == "mean" and paired[j]:
+                        col = name if y is None else f"{name}_y{y}"
+                        diff = draws[j][col].to_numpy() - draws[0][col].to_numpy()
+                        sh["mcse_paired"] = float(np.std(diff, ddof=1) / np.sqrt(len(diff)))
+                    shifts.append(sh)
+                row[k] = {"values": vals, "shifts": shifts}
+            per_year["all" if y is None else y] = row
+        outputs[name] = {"label": o0["label"], "unit": o0["unit"], "headline": o0["headline"],
+                         "years": per_year,
+                         "histograms": [s["outputs"][name].get("histogram") for s in summaries]}
+
     claims = {}
-    for name, ca in a["claims"].items():
-        cb = b["claims"].get(name)
-        if cb is None:
-            continue
-        pa, pb = ca["probability"], cb["probability"]
-        claims[name] = {"text": ca["text"], "a": pa, "b": pb, "shift": pb["value"] - pa["value"],
-                        "mcse_independent": math.hypot(pa["mcse"] or 0.0, pb["mcse"] or 0.0)}
+    for name, c0 in base["claims"].items():
+        ps = [s["claims"].get(name, {}).get("probability") for s in summaries]
+        shifts = [None] + [None if p is None else {"value": p["value"] - ps[0]["value"],
+                                                   "mcse": math.hypot(ps[0]["mcse"], p["mcse"])}
+                           for p in ps[1:]]
+        claims[name] = {"text": c0["text"], "event": c0["event"], "probabilities": ps, "shifts": shifts}
+
     return {
-        "a": _meta(a, path_a), "b": _meta(b, path_b),
-        "common_random_numbers": crn, "paired_errors": paired,
-        "outputs": outputs, "claims": claims,
-        "priors_diff": priors_diff(a["inputs"], b["inputs"]),
+        "runs": [_meta(s, p, n) for s, p, n in zip(summaries, paths, names)],
+        "common_random_numbers": all(crn), "paired_errors": all(paired[1:]),
+        "claims": claims, "outputs": outputs,
+        "priors_diff": [[]] + [priors_diff(base["inputs"], s["inputs"]) for s in summaries[1:]],
     }

@@ -1,16 +1,49 @@
-"""What every command shares: turning library errors into one line and an exit code."""
+"""What every command shares: its options, declared once, and turning library errors into
+one line and an exit code. Nothing heavy is imported here: `riskmc --help` stays instant."""
 
 from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from .. import interrupt
 from ..errors import EXIT_CODES, RiskmcError
+from ..limits import DEFAULT_DRAWS, SAVE_DRAWS_BYTES
 
 EXIT_TABLE = "\n\n".join(f"{code}: {text}" for code, text in EXIT_CODES.items())
+
+# ------------------------------------------------------------------ options, declared once
+PriorsFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, metavar="PRIORS",
+                                            help="A priors file, e.g. priors/base.toml.")]
+RunDir = Annotated[Path, typer.Argument(exists=True, file_okay=False, metavar="RUN_DIR",
+                                        help="A run folder (holds summary.json).")]
+Draws = Annotated[int | None, typer.Option(metavar="N", help=f"Number of draws (default: the file's [run] draws, "
+                                                             f"else {DEFAULT_DRAWS:,}).")]
+Seed = Annotated[int | None, typer.Option(metavar="N", help="Seed: the same seed gives the same numbers "
+                                                            "(default: the file's [run] seed, else a fresh one, recorded).")]
+Sampler = Annotated[str | None, typer.Option(metavar="mc|lhs|sobol", help="Plain Monte Carlo, Latin hypercube or "
+                                                                          "scrambled Sobol (default: the file's, else mc).")]
+Workers = Annotated[int | None, typer.Option(metavar="N", help="Worker threads (default: all cores); never changes "
+                                                               "the numbers.")]
+Scenario = Annotated[str | None, typer.Option(metavar="NAME", help="Apply the priors file's [scenarios.NAME] overlay.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+AllowUnused = Annotated[bool, typer.Option("--allow-unused", help="Warn instead of failing on priors the model "
+                                                                  "does not use.")]
+SAVE_HELP = (f"Write draws.parquet, one row per draw (by default only while under {SAVE_DRAWS_BYTES >> 20} MiB, "
+             "about 30,000 draws).")
+
+
+def default_out(priors: Path, scenario: str | None) -> Path:
+    """reports/<priors file's name>[-<scenario>]: always one folder inside reports/."""
+    from ..errors import OutputError
+    name = priors.stem + (f"-{scenario}" if scenario else "")
+    if name in (".", "..") or "/" in name or not name:
+        raise OutputError(f"cannot name an output folder after {priors}", hint="choose one with --out")
+    return Path("reports") / name
 
 
 def say(message: str) -> None:

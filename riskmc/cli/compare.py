@@ -1,4 +1,4 @@
-"""`riskmc compare`: what changed between two runs, and which priors changed it."""
+"""`riskmc compare`: what changed between runs, and which priors changed it."""
 
 from __future__ import annotations
 
@@ -7,34 +7,42 @@ from typing import Annotated
 
 import typer
 
-from .common import user_errors
+from .common import Quiet, user_errors
 
 app = typer.Typer()
-
-RunDir = Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A run folder (holds summary.json).")]
 
 
 @app.command("compare")
 def compare(
-    run_a: RunDir,
-    run_b: RunDir,
-    out: Annotated[Path | None, typer.Option(file_okay=False, help="Folder for compare.html and compare.json (default: reports/compare-A-B/).")] = None,
+    runs: Annotated[list[Path], typer.Argument(exists=True, file_okay=False, metavar="RUN_DIR...",
+                                               help="Two or more run folders; the first is the baseline.")],
+    out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Folder for compare.html and "
+                                             "compare.json (default: reports/compare-A-B...).")] = None,
+    quiet: Quiet = False,
 ) -> None:
-    """Compare two runs: shifted distributions, claims before and after, the priors that differ."""
+    """Compare runs: claims before and after, shifted distributions, the priors that differ.
+
+    Two runs read as before -> after; more (a scenario grid: base, bull, bear) as columns
+    beside the first.
+    """
     from ..analyze.compare import compare as do_compare
     from ..commit import Transaction
+    from ..errors import SamplingError
     from ..io import dumps_json, read_draws, read_summary
     from ..report import render_compare
 
-    out = out or Path("reports") / f"compare-{run_a.name}-{run_b.name}"
     with user_errors(out):
+        if len(runs) < 2:
+            raise SamplingError("compare needs two or more run folders", hint="riskmc compare RUN_A RUN_B")
+        out = out or Path("reports") / ("compare-" + "-".join(r.name for r in runs))
         tx = Transaction(out)
-        a, b = read_summary(run_a), read_summary(run_b)
-        da = read_draws(run_a, a) if (run_a / "draws.parquet").exists() else None
-        db = read_draws(run_b, b) if (run_b / "draws.parquet").exists() else None
-        res = do_compare(a, b, str(run_a), str(run_b), da, db)
+        summaries = [read_summary(r) for r in runs]
+        draws = [read_draws(r, s) if (r / "draws.parquet").exists() else None for r, s in zip(runs, summaries)]
+        res = do_compare(summaries, [str(r) for r in runs], draws)
         with tx.begin():
             tx.write("compare.json", dumps_json(res))
             tx.write("compare.html", render_compare(res).encode())
             tx.commit()
-    typer.echo(out / "compare.html")
+    if not quiet:
+        from . import show
+        show.compare(res, out / "compare.html")

@@ -1,37 +1,19 @@
-"""Render a run's report: one self-contained HTML file from summary.json and the draws."""
+"""Render a run's report: one self-contained HTML file from summary.json (and sensitivity.json).
+
+It reads only the run's files, never the priors or the model again, so `riskmc report`
+re-renders a run anywhere; and it imports nothing heavier than jinja2 and markdown.
+"""
 
 from __future__ import annotations
 
 import html as _html
 import re
+from html.parser import HTMLParser
 
 import jinja2
-import markdown
 import numpy as np
 
-from ..priors.families import make
-from . import figures
-
-
-def fmt_value(v: float, unit: str) -> str:
-    """A number as a reader says it: 52.1%, $184B, $7.12, 0.95."""
-    if v is None or not np.isfinite(v):
-        return "n/a"
-    if unit in ("fraction", "fraction/yr"):
-        return f"{100 * v:.1f}%"
-    if unit.startswith("$B"):
-        return f"${v:,.0f}B" if abs(v) >= 100 else f"${v:,.1f}B"
-    if unit == "$":
-        return f"${v:,.2f}"
-    return f"{v:,.3g}"
-
-
-def fmt_mcse(v: float, unit: str) -> str:
-    if v is None or not np.isfinite(v):
-        return "n/a"
-    if unit in ("fraction", "fraction/yr"):
-        return f"{100 * v:.2g} pp"
-    return f"{v:.2g}"
+from . import fmt, svg
 
 
 def _env() -> jinja2.Environment:
@@ -39,38 +21,105 @@ def _env() -> jinja2.Environment:
         loader=jinja2.PackageLoader("riskmc.report", "templates"),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        bytecode_cache=_template_cache(),
     )
-    env.filters["value"] = fmt_value
-    env.filters["mcse"] = fmt_mcse
-    env.filters["pct"] = lambda v: f"{100 * v:.1f}%"
+    env.filters["value"] = fmt.value
+    env.filters["mcse"] = fmt.mcse
+    env.filters["shift"] = fmt.shift
+    env.filters["label"] = fmt.label
+    env.filters["prob"] = lambda p: fmt.prob(p["value"], p["mcse"])
+    env.filters["prob_value"] = lambda p: fmt.prob_value(p["value"], p["mcse"])
+    env.filters["num"] = lambda v, unit="": fmt.value(v, "year") if unit == "year" else f"{v:.4g}"
     return env
 
 
+def _template_cache():
+    """Compiled templates kept in riskmc.cache's folder: compiling them takes longer than
+    rendering a report. None where that folder cannot be made."""
+    import contextlib
+
+    from .. import cache
+    d = cache.directory()
+    if d is None:
+        return None
+    with contextlib.suppress(OSError):
+        (d / "templates").mkdir(parents=True, exist_ok=True)
+        return jinja2.FileSystemBytecodeCache(str(d / "templates"))
+    return None
+
+
+# ---------------------------------------------------------------------------- the model's doc
+_ALLOWED = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "code", "pre", "ul", "ol", "li",
+            "blockquote", "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "sup", "sub"}
+_VOID = {"hr", "br"}
+
+
+class _Clean(HTMLParser):
+    """Re-emits markdown's HTML keeping only plain structural tags, without attributes:
+    a model file's doc is the user's text, and no script or link of it reaches the report."""
+
+    def __init__(self, shift: int) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.shift = shift
+
+    def _tag(self, tag: str) -> str | None:
+        if tag not in _ALLOWED:
+            return None
+        m = re.fullmatch(r"h([1-6])", tag)
+        return f"h{min(int(m.group(1)) + self.shift, 6)}" if m else tag
+
+    def handle_starttag(self, tag, attrs):
+        t = self._tag(tag)
+        if t:
+            self.out.append(f"<{t}>")
+
+    def handle_endtag(self, tag):
+        t = self._tag(tag)
+        if t and t not in _VOID:
+            self.out.append(f"</{t}>")
+
+    def handle_data(self, data):
+        self.out.append(_html.escape(data, quote=False))
+
+
 def model_doc(text: str) -> str:
-    """A model's documentation (markdown, from summary.json) rendered to HTML."""
+    """A model's documentation (markdown, from summary.json) as safe HTML nested under the
+    report's Model heading: its h1 becomes h3. Code stays code: `a <= b` reads as written."""
+    import markdown
     text = re.sub(r"<!--.*?-->\n?", "", text or "", flags=re.S)  # generator markers
-    # Raw HTML in the doc is escaped: the report embeds only what markdown makes.
-    body = markdown.markdown(_html.escape(text, quote=False), extensions=["tables", "fenced_code"])
-    # Nest the doc under the report's "Model" heading (h2): its h1 becomes h3, and so on.
-    return re.sub(r"<(/?)h([1-4])>", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 2}>", body)
+    body = markdown.markdown(text, extensions=["tables", "fenced_code"])
+    clean = _Clean(shift=2)
+    clean.feed(body)
+    clean.close()
+    return "".join(clean.out)
 
 
-def _prior_picture(entry: dict) -> str:
+# ---------------------------------------------------------------------------- priors
+def _prior_picture(name: str, entry: dict) -> str:
+    """The prior's density over its central range, the stated quantiles marked."""
+    from ..priors.families import make
     d = entry["distribution"]
-    fam = make(d["family"], d["params"], **{k: tuple(v) for k, v in d.get("extra", {}).items()})
     if d["family"] == "fixed":
         return ""
-    stated = [v for v in entry["stated"].values()]
+    fam = make(d["family"], d["params"], **{k: tuple(v) for k, v in d.get("extra", {}).items()})
+    stated = list(entry["stated"].values())
+    unit = entry["unit"]
     if fam.discrete:
         xs = np.array(fam.points if d["family"] == "discrete" else (0.0, 1.0))
-        return figures.density(xs, fam.pdf(xs), [], discrete=True)
-    lo, hi = fam.quantiles([0.001, 0.999])
-    xs = np.linspace(lo, hi, 200)
-    return figures.density(xs, fam.pdf(xs), stated)
+        return svg.density(xs, fam.pdf(xs), [], True, fmt.tick(unit), fmt.label(name))
+    lo, hi = fam.support()
+    p05, p95 = entry["implied"]["p05"], entry["implied"]["p95"]
+    span = (p95 - p05) or abs(p05) or 1.0
+    a, b = max(lo, p05 - 0.75 * span), min(hi, p95 + 0.75 * span)
+    xs = np.linspace(a, b, 160)
+    with np.errstate(all="ignore"):
+        ys = np.nan_to_num(fam.pdf(xs), nan=0.0, posinf=0.0)
+    return svg.density(xs, ys, stated, False, fmt.tick(unit), fmt.label(name))
 
 
 def _prior_rows(entries: dict) -> list[dict]:
-    return [{"name": n, "p": p, "svg": _prior_picture(p)} for n, p in entries.items()]
+    return [{"name": n, "p": p, "svg": _prior_picture(n, p)} for n, p in entries.items()]
 
 
 def render_priors(ps) -> str:
@@ -81,6 +130,7 @@ def render_priors(ps) -> str:
         correlations=[{"between": [a, b], "spearman": v} for a, b, v in ps.dependence.pairs])
 
 
+# ---------------------------------------------------------------------------- the report
 def stats_at(o: dict, year) -> dict:
     """An output's statistics in a year, or its one set of statistics (a model without years)."""
     return o["stats"] if year is None else o["years"][str(year)]
@@ -90,6 +140,7 @@ def render(summary: dict, sensitivity: dict | None = None) -> str:
     """The report as an HTML string, from summary.json (and sensitivity.json if there is one)."""
     years = summary["years"]
     last = years[-1] if years else None
+    when = f", {last}" if last is not None else ""
     outs = summary["outputs"]
     headline = []
     for name, o in outs.items():
@@ -97,50 +148,58 @@ def render(summary: dict, sensitivity: dict | None = None) -> str:
             continue
         s = stats_at(o, last)
         h = o["histogram"]
+        tick = fmt.tick(o["unit"])
         marks = {k: s[k]["value"] for k in ("p5", "p50", "p95")}
-        label = f"{o['label']}, {h['year']}" if h["year"] is not None else o["label"]
-        fig_hist = figures.distribution(h["edges"], h["density"], marks, label,
-                                        lambda v, u=o["unit"]: fmt_value(v, u))
-        fig_cdf = figures.cdf(h["edges"], h["cdf"], label)
-        headline.append({"name": name, "o": o, "s": s, "hist": fig_hist, "cdf": fig_cdf})
+        headline.append({"name": name, "o": o, "s": s,
+                         "hist": svg.distribution(h["edges"], h["density"], marks, o["label"] + when, tick,
+                                                  lambda v, u=o["unit"]: fmt.value(v, u)),
+                         "cdf": svg.cdf(h["edges"], h["cdf"], o["label"] + when, tick)})
+    claims = sorted(summary["claims"].items(), key=lambda kv: (-kv[1]["probability"]["value"], kv[0]))
     fans = []
     for name, o in outs.items():
         if years is None:
             fans.append({"name": name, "o": o, "svg": None})
             continue
         q = {k: [o["years"][str(y)][k]["value"] for y in years] for k in ("p5", "p25", "p50", "p75", "p95")}
-        fans.append({"name": name, "o": o, "svg": figures.fan(years, q, o["unit"], o["label"])})
-    drivers = [{"name": n, "label": outs[n]["label"], "rows": rows,
-                "svg": figures.rank_bars(rows, outs[n]["label"] + (f", {summary['drivers']['year']}"
-                                                                   if summary["drivers"]["year"] else ""))}
-               for n, rows in summary["drivers"]["outputs"].items()]
+        fans.append({"name": name, "o": o, "svg": svg.fan(years, q, o["label"], fmt.tick(o["unit"]))})
+    dyear = summary["drivers"]["year"]
+    drivers = []
+    for n, rows in summary["drivers"]["outputs"].items():
+        top = rows[:10]
+        bars = [(fmt.label(r["input"]), r["spearman"], 2 * r["mcse"]) for r in top]
+        drivers.append({"name": n, "label": outs[n]["label"], "rows": top,
+                        "svg": svg.hbars(bars, outs[n]["label"] + (f", {dyear}" if dyear else ""),
+                                         lambda v: f"{v:+.1f}" if v else "0", -1.0, 1.0,
+                                         "rank correlation with the output (whiskers: +-2 MCSE)")})
     sens = None
     if sensitivity is not None:
         at = f", {sensitivity['year']}" if sensitivity["year"] is not None else ""
+        labels = {r["input"]: fmt.label(r["input"]) for o in sensitivity["outputs"].values()
+                  for r in o["tornado"]["rows"]}
         sens = {"meta": sensitivity, "outputs": [
-            {"name": n, "o": o, "svg": figures.tornado(
-                o["tornado"]["base"], o["tornado"]["rows"], f"{o['label']}{at}",
-                lambda v, u=o["unit"]: fmt_value(v, u))}
+            {"name": n, "o": o, "swings": {r["input"]: r["swing"] for r in o["tornado"]["rows"]},
+             "svg": svg.tornado(o["tornado"]["base"], o["tornado"]["rows"][:12], f"{o['label']}{at}",
+                                fmt.tick(o["unit"]), labels)}
             for n, o in sensitivity["outputs"].items()]}
-    priors = _prior_rows(summary["inputs"])
-    trace = summary.get("convergence_trace")
-    traces = [{"o": outs[n], "svg": figures.convergence(
-        t, outs[n]["label"] + (f", {trace['year']}" if trace["year"] else ""), outs[n]["unit"])}
-              for n, t in (trace or {"outputs": {}})["outputs"].items()]
+    trace = summary.get("convergence_trace") or {"year": None, "outputs": {}}
+    traces = [{"o": outs[n], "svg": svg.convergence(
+        t, outs[n]["label"] + (f", {trace['year']}" if trace["year"] else ""), fmt.tick(outs[n]["unit"]))}
+              for n, t in trace["outputs"].items() if t]
     return _env().get_template("report.html.j2").render(
-        s=summary, last=last, headline=headline, fans=fans, drivers=drivers, priors=priors, sens=sens,
-        traces=traces, when=f", {last}" if last is not None else "",
-        in_when=f" in {last}" if last is not None else "",
-        model_html=model_doc(summary["model"]["doc"]),
+        s=summary, last=last, when=when, in_when=f" in {last}" if last is not None else "",
+        headline=headline, claims=claims, fans=fans, drivers=drivers, sens=sens, traces=traces,
+        priors=_prior_rows(summary["inputs"]), model_html=model_doc(summary["model"]["doc"]),
     )
 
 
 def render_compare(res: dict) -> str:
-    """compare.html: both runs' distributions overlaid, shifts, claims, the priors diff."""
+    """compare.html: the runs' distributions overlaid, claims before and after, shifts, priors."""
     overlays = []
+    names = [r["label"] for r in res["runs"]]
     for o in res["outputs"].values():
-        ha, hb = o["histograms"]
-        if o["headline"] and ha and hb:
-            overlays.append({"o": o, "svg": figures.overlay(ha, hb, f"{o['label']}, {ha['year']}",
-                                                             res["a"]["title"], res["b"]["title"])})
+        hists = o["histograms"]
+        if o["headline"] and all(hists):
+            year = hists[0]["year"]
+            label = o["label"] + (f", {year}" if year is not None else "")
+            overlays.append({"o": o, "svg": svg.overlay(hists, names, label, fmt.tick(o["unit"]))})
     return _env().get_template("compare.html.j2").render(r=res, overlays=overlays)

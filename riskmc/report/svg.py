@@ -157,7 +157,7 @@ class Axes:
 
 # ---------------------------------------------------------------------------- charts
 def distribution(edges: Sequence[float], density: Sequence[float], marks: dict[str, float], label: str,
-                 fmt: Callable[[float], str]) -> str:
+                 fmt: Callable[[float], str], mark_fmt: Callable[[float], str] | None = None) -> str:
     """A histogram with p5, median and p95 marked and labelled above the plot."""
     edges, density = np.asarray(edges, float), np.asarray(density, float)
     ax = Axes(height=230, top=34, left=20, x0=float(edges[0]), x1=float(edges[-1]),
@@ -168,7 +168,8 @@ def distribution(edges: Sequence[float], density: Sequence[float], marks: dict[s
         x = ax.px(v)
         ax.line(x, ax.py(0), x, ax.top - 4, stroke=ACCENT, width=1.4 if name == "p50" else 1.0,
                 dash=None if name == "p50" else "4 3")
-        ax.text(x, ax.top - 8, f"{'median' if name == 'p50' else name} {fmt(v)}", size=FONT - 1, fill="#1f2933",
+        ax.text(x, ax.top - 8, f"{'median' if name == 'p50' else name} {(mark_fmt or fmt)(v)}", size=FONT - 1,
+                fill="#1f2933",
                 weight="600" if name == "p50" else None, halo=True)
     return ax.svg(f"Distribution of {label}")
 
@@ -242,7 +243,7 @@ def hbars(rows: Sequence[tuple[str, float, float | None]], title: str, fmt: Call
         ax.text(ax.left - 8, y + bar / 2 + 4, name, anchor="end", size=FONT - 1)
     ax.line(ax.px(0), ax.top, ax.px(0), ax.height - ax.bottom, stroke="#1f2933", width=1)
     ax.xaxis([t for t in ticks if lo <= t <= hi], fmt, axis_title)
-    return ax.svg(title)
+    return ax.svg(f"Bar chart: {title}")
 
 
 def tornado(base: float, rows: Sequence[dict], title: str, fmt: Callable[[float], str], labels: dict) -> str:
@@ -268,7 +269,7 @@ def tornado(base: float, rows: Sequence[dict], title: str, fmt: Callable[[float]
         ax.text(ax.left - 8, y + bar / 2 + 4, labels.get(r["input"], r["input"]), anchor="end", size=FONT - 1)
     ax.line(ax.px(base), ax.top - 4, ax.px(base), ax.height - ax.bottom, stroke="#1f2933", width=1)
     ax.xaxis(nice_ticks(ax.x0, ax.x1, 5), fmt, f"with every prior at its median: {fmt(base)}")
-    return ax.svg(title)
+    return ax.svg(f"Tornado chart of {title}")
 
 
 def overlay(hists: Sequence[dict], names: Sequence[str], label: str, fmt: Callable[[float], str]) -> str:
@@ -293,36 +294,44 @@ def overlay(hists: Sequence[dict], names: Sequence[str], label: str, fmt: Callab
 
 
 def convergence(trace: Sequence[dict], label: str, fmt: Callable[[float], str]) -> str:
-    """Running p5, median and p95 as draws accumulate, each with a band of +-2 MCSE."""
+    """Running p5, median and p95 as draws accumulate, each in a panel of its own scale with
+    its band of +-2 MCSE (on one scale the bands would be too thin to see)."""
     n = [t["draws"] for t in trace]
-    series = {k: (np.array([t[k]["value"] for t in trace]), np.array([t[k]["mcse"] or 0.0 for t in trace]))
-              for k in ("p5", "p50", "p95")}
-    lo = min(float(np.min(v - 2 * e)) for v, e in series.values())
-    hi = max(float(np.max(v + 2 * e)) for v, e in series.values())
-    pad = (hi - lo) * 0.05 or abs(hi) * 0.05 or 1.0
-    ticks = nice_ticks(lo - pad, hi + pad, 5)
     x0, x1 = n[0], n[-1] if n[-1] > n[0] else n[0] * 2
-    ax = Axes(height=250, top=30, x0=x0 / 1.15, x1=x1 * 1.15, y0=min(ticks[0], lo - pad), y1=max(ticks[-1], hi + pad),
-              logx=True)
-    ax.text(ax.left, 16, label, anchor="start", size=FONT, weight="600")
-    ax.yaxis(ticks, fmt)
-    for k, color in (("p5", ACCENT), ("p50", INK), ("p95", ACCENT)):
-        v, e = series[k]
+    width, gap = 640, 12
+    panel = (width - 2 * gap) / 3
+    parts = [f'<text x="0" y="16" text-anchor="start" font-size="{FONT}" fill="#1f2933" font-weight="600">'
+             f"{esc(label)}</text>"]
+    for k, (key, color) in enumerate((("p5", ACCENT), ("p50", INK), ("p95", ACCENT))):
+        v = np.array([t[key]["value"] for t in trace])
+        e = np.array([t[key]["mcse"] or 0.0 for t in trace])
+        lo, hi = float(np.min(v - 2 * e)), float(np.max(v + 2 * e))
+        pad = (hi - lo) * 0.1 or abs(hi) * 1e-3 or 1e-6
+        ticks = nice_ticks(lo - pad, hi + pad, 4)
+        ax = Axes(width=panel, height=230, left=58, right=8, top=44, bottom=40, x0=x0 / 1.2, x1=x1 * 1.2,
+                  y0=min(ticks[0], lo - pad), y1=max(ticks[-1], hi + pad), logx=True)
+        ax.text(ax.left, 36, "median" if key == "p50" else key, anchor="start", size=FONT, fill=color, weight="600")
+        ax.yaxis([t for t in ticks if ax.y0 <= t <= ax.y1], fmt)
         ax.band(n, v - 2 * e, v + 2 * e, fill=color, opacity=0.25)
         ax.path(n, v, stroke=color, width=1.6)
         for x, y in zip(n, v):
             ax.add(f'<circle cx="{_n(ax.px(x))}" cy="{_n(ax.py(y))}" r="2.2" fill="{color}"/>')
-        ax.text(ax.width - ax.right, ax.py(v[-1]) + 4, "median" if k == "p50" else k, anchor="end",
-                size=FONT - 1, fill=color, halo=True)
-    decades = [10 ** k for k in range(int(math.floor(math.log10(ax.x0))), int(math.ceil(math.log10(ax.x1))) + 1)]
-    marks = [m * d for d in decades for m in (1, 2, 5) if ax.x0 <= m * d <= ax.x1]
-    ax.xaxis(marks, count, "draws so far (log scale); bands: +-2 MCSE")
-    return ax.svg(f"Running quantiles of {label}")
+        yb = ax.height - ax.bottom
+        ax.line(ax.left, yb, ax.width - ax.right, yb, stroke=MUTED)
+        for m in (n[0], n[-1]) if n[-1] > n[0] else (n[0],):
+            ax.text(ax.px(m), yb + 15, count(m), size=FONT - 2, fill=MUTED)
+        parts.append(f'<g transform="translate({_n(k * (panel + gap))},0)">' + "\n".join(ax.parts) + "</g>")
+    parts.append(f'<text x="{_n(width / 2)}" y="224" text-anchor="middle" font-size="{FONT - 1}" fill="{MUTED}">'
+                 "draws so far (log scale); bands: +-2 MCSE</text>")
+    title = f"Running quantiles of {label}"
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} 232" width="100%" '
+            f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" role="img" '
+            f'aria-label="{esc(title)}"><title>{esc(title)}</title>\n' + "\n".join(parts) + "\n</svg>")
 
 
 def count(v: float) -> str:
     """1000 -> 1k, 2000000 -> 2M."""
     for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if v >= div:
-            return f"{v / div:g}{suffix}"
+            return f"{v / div:.3g}{suffix}"
     return f"{v:g}"

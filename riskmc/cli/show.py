@@ -1,0 +1,131 @@
+"""What commands print on the terminal: the answer first, in a table that fits 80 columns,
+the path of the file that says more last (a pipeline can take the last line)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..report import fmt
+
+WIDTH = 80
+
+
+def _console():
+    from rich.console import Console
+    width = WIDTH
+    if sys.stdout.isatty():
+        width = min(WIDTH, os.get_terminal_size().columns)
+    return Console(width=width, highlight=False, soft_wrap=False, emoji=False, markup=False)
+
+
+def _table(*columns):
+    from rich import box
+    from rich.table import Table
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+    for name, kw in columns:
+        t.add_column(name, **kw)
+    return t
+
+
+def fit(rows: list[list[str]], flexible: int, width: int = WIDTH, headers: list[str] | None = None) -> list[list[str]]:
+    """Cut the text of column `flexible` so every row fits `width` (columns are three apart)."""
+    cols = len(rows[0]) if rows else 0
+    widths = [max([len(r[k]) for r in rows] + [len(headers[k]) if headers else 0]) for k in range(cols)]
+    room = width - sum(w for k, w in enumerate(widths) if k != flexible) - 3 * (cols - 1) - 1
+    room = max(room, 8)
+    out = []
+    for r in rows:
+        r = list(r)
+        if len(r[flexible]) > room:
+            r[flexible] = r[flexible][: room - 1].rstrip() + "…"
+        out.append(r)
+    return out
+
+
+def headline_rows(summary: dict) -> list[tuple[str, dict, str]]:
+    """(label, statistics, unit) of each headline output in the last year (or overall)."""
+    years = summary["years"]
+    last = years[-1] if years else None
+    out = []
+    for o in summary["outputs"].values():
+        if o["headline"]:
+            st = o["stats"] if last is None else o["years"][str(last)]
+            out.append((o["label"], st, o["unit"]))
+    return out
+
+
+def run(summary: dict, report) -> None:
+    """After `riskmc run`: the headline, each claim's probability, the report's path."""
+    c = _console()
+    c.print(summary["title"], overflow="ellipsis", no_wrap=True)
+    c.print(f"{summary['draws']:,} draws ({summary['sampler']}), seed {summary['seed']}, model {summary['model']['name']}",
+            overflow="ellipsis", no_wrap=True)
+    last = summary["years"][-1] if summary["years"] else None
+    heads = ["headline" + (f", {last}" if last is not None else ""), "median", "90% interval", "± MCSE"]
+    rows = [[label, fmt.value(st["p50"]["value"], unit),
+             f"[{fmt.value(st['p5']['value'], unit)}, {fmt.value(st['p95']['value'], unit)}]",
+             fmt.mcse(st["p50"]["mcse"], unit)] for label, st, unit in headline_rows(summary)]
+    t = _table((heads[0], {"no_wrap": True}), *[(h, {"no_wrap": True, "justify": "right"}) for h in heads[1:]])
+    for r in fit(rows, 0, headers=heads):
+        t.add_row(*r)
+    c.print(t)
+    if summary["claims"]:
+        claims = sorted(summary["claims"].items(), key=lambda kv: -kv[1]["probability"]["value"])
+        heads = ["claim", "probability", "thesis"]
+        rows = [[name, fmt.prob(cl["probability"]["value"], cl["probability"]["mcse"]), cl["text"]]
+                for name, cl in claims]
+        t = _table(("claim", {"no_wrap": True}), ("probability", {"no_wrap": True, "justify": "right"}),
+                   ("thesis", {"no_wrap": True}))
+        for r in fit(rows, 2, headers=heads):
+            t.add_row(*r)
+        c.print(t)
+    c.print(str(report), overflow="ignore", crop=False)
+
+
+def compare(res: dict, page) -> None:
+    """After `riskmc compare`: claims before -> after, then the page's path."""
+    c = _console()
+    runs = res["runs"]
+    c.print(" -> ".join(r["label"] for r in runs) + ("  (common random numbers)" if res["common_random_numbers"] else ""))
+    if res["claims"]:
+        heads = ["claim"] + [r["label"] for r in runs] + (["shift"] if len(runs) == 2 else [])
+        rows = []
+        for name, cl in res["claims"].items():
+            row = [name] + [fmt.prob_value(p["value"], p["mcse"]) if p else "-" for p in cl["probabilities"]]
+            if len(runs) == 2:
+                sh = cl["shifts"][1]
+                row.append(f"{fmt.shift(sh['value'], 'fraction')} ± {fmt.mcse(sh['mcse'], 'fraction')}" if sh else "-")
+            rows.append(row)
+        t = _table(*[(h[:20], {"no_wrap": True, "justify": "left" if k == 0 else "right"}) for k, h in enumerate(heads)])
+        for r in rows:
+            t.add_row(*r)
+        c.print(t)
+    for o in res["outputs"].values():
+        if not o["headline"]:
+            continue
+        y = list(o["years"])[-1]
+        med = o["years"][y]["p50"]
+        parts = [fmt.value(v, o["unit"]) for v in med["values"]]
+        c.print(f"  {o['label']}{'' if y == 'all' else ', ' + y}: median " + " -> ".join(parts), overflow="fold")
+    c.print(str(page), overflow="ignore", crop=False)
+
+
+def sensitivity(res: dict, path) -> None:
+    """After `riskmc sensitivity`: the top drivers of each output, then the file's path."""
+    c = _console()
+    if res["note"]:
+        c.print(f"note: {res['note']}", overflow="fold")
+    at = f", {res['year']}" if res["year"] is not None else ""
+    for o in res["outputs"].values():
+        c.print(f"{o['label']}{at}: what drives it (Sobol indices, 95% intervals)", overflow="ellipsis", no_wrap=True)
+        heads = ["factor", "first order S1", "total ST"]
+        rows = [[fmt.label(r["factor"]), "-", "-"] if r["S1"] is None else
+                [fmt.label(r["factor"]), f"{r['S1']:.2f} [{r['S1_ci'][0]:.2f}, {r['S1_ci'][1]:.2f}]",
+                 f"{r['ST']:.2f} [{r['ST_ci'][0]:.2f}, {r['ST_ci'][1]:.2f}]"] for r in o["sobol"][:8]]
+        t = _table(("factor", {"no_wrap": True}), ("first order S1", {"no_wrap": True, "justify": "right"}),
+                   ("total ST", {"no_wrap": True, "justify": "right"}))
+        for r in fit(rows, 0, headers=heads):
+            t.add_row(*r)
+        c.print(t)
+    c.print(str(path), overflow="ignore", crop=False)

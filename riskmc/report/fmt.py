@@ -1,0 +1,108 @@
+"""Numbers as a reader says them, the same way in the report, on the terminal and in
+comparisons: 52.1%, $184B, $7.12; a probability as 63.1% ± 0.15 pp."""
+
+from __future__ import annotations
+
+import math
+
+SHARE_UNITS = ("fraction", "fraction/yr")
+
+
+def finite(v) -> bool:
+    return v is not None and isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def value(v: float, unit: str) -> str:
+    """One value in its unit: shares in percent, money with its sign and scale."""
+    if not finite(v):
+        return "n/a"
+    if unit in SHARE_UNITS:
+        return f"{100 * v:.1f}%"
+    if unit.startswith("$B"):
+        return f"${v:,.0f}B" if abs(v) >= 100 else f"${v:,.1f}B"
+    if unit == "$":
+        return f"${v:,.2f}"
+    if unit == "year":
+        return f"{v:.2f}".rstrip("0").rstrip(".")
+    return f"{v:,.3g}"
+
+
+def sig(v: float, digits: int = 2) -> str:
+    """v to `digits` significant digits, in fixed notation (0.000094, never 9.4e-05)."""
+    if not finite(v) or v == 0:
+        return "0"
+    d = max(0, digits - 1 - math.floor(math.log10(abs(v))))
+    return f"{v:.{d}f}"
+
+
+def money(v: float, sign: str = "") -> str:
+    """An amount in $B at the scale that reads best: $12B, $340M, $94K."""
+    a = abs(v)
+    for scale, suffix in ((1.0, "B"), (1e-3, "M"), (1e-6, "K")):
+        if a >= scale or suffix == "K":
+            return f"{sign}${sig(a / scale, 2 if a / scale < 100 else 3)}{suffix}"
+    return f"{sign}${sig(a)}B"  # pragma: no cover
+
+
+def mcse(v: float, unit: str) -> str:
+    """A Monte Carlo error in the unit's terms: percentage points for shares."""
+    if not finite(v):
+        return "n/a"
+    if unit in SHARE_UNITS:
+        return f"{sig(100 * v)} pp"
+    if unit.startswith("$B"):
+        return money(v)
+    if unit == "$":
+        return f"${sig(v)}"
+    return sig(v)
+
+
+def shift(v: float, unit: str) -> str:
+    """A change in the unit's terms, signed: +2.3 pp, -$4.1B, +0.12."""
+    if not finite(v):
+        return "n/a"
+    sign = "+" if v >= 0 else "-"
+    a = abs(v)
+    if unit in SHARE_UNITS:
+        return f"{sign}{sig(100 * a)} pp" if 100 * a < 1 else f"{sign}{100 * a:.1f} pp"
+    if unit.startswith("$B"):
+        return money(a, sign) if a < 100 else f"{sign}${a:,.0f}B"
+    if unit == "$":
+        return f"{sign}${a:,.2f}" if a >= 0.01 else f"{sign}${sig(a)}"
+    return f"{sign}{sig(a, 3)}"
+
+
+def _decimals(err: float) -> int:
+    """Decimals of a percentage so its error shows two significant digits (1 to 3)."""
+    if not finite(err) or err <= 0:
+        return 1
+    return max(1, min(3, 1 - math.floor(math.log10(100 * err))))
+
+
+def prob(p: float, err: float) -> str:
+    """A probability with its Monte Carlo error: 63.08% ± 0.15 pp, 0.490% ± 0.022 pp."""
+    d = _decimals(err)
+    return f"{100 * p:.{d}f}% ± {100 * err:.{d}f} pp"
+
+
+def prob_value(p: float, err: float) -> str:
+    """A probability alone, to the precision its error allows: 63.08%."""
+    return f"{100 * p:.{_decimals(err)}f}%"
+
+
+def tick(unit: str):
+    """A formatter for axis ticks (round numbers) in the unit's terms."""
+    if unit in SHARE_UNITS:
+        return lambda v: f"{100 * v:.3g}%"
+    if unit.startswith("$B"):
+        return lambda v: f"${v:,.0f}B" if abs(v) >= 10 else f"${v:.3g}B"
+    if unit == "$":
+        return lambda v: f"${v:.3g}"
+    if unit == "year":
+        return lambda v: f"{v:.6g}"
+    return lambda v: f"{v:.3g}"
+
+
+def label(name: str) -> str:
+    """A name as words: custom_share_2030 -> custom share 2030."""
+    return name.replace("_", " ")
