@@ -9,7 +9,7 @@ from typer._click import exceptions as click  # typer vendors click: its excepti
 from typer.core import TyperGroup
 
 from .. import __version__
-from . import compare, priors, report, run, sensitivity, verify
+from . import compare, export, priors, report, run, sensitivity, verify
 from .common import EXIT_TABLE, say
 
 
@@ -32,9 +32,17 @@ class OneLineGroup(TyperGroup):
         except click.ClickException as exc:
             say(f"riskmc: error: {exc.format_message()}")
             code = exc.exit_code
-        except click.Abort:
+        except typer.Abort:
             say("riskmc: interrupted")
             code = 130
+        except Exception as exc:  # a bug: one line, and the traceback on request
+            import os
+            if os.environ.get("RISKMC_DEBUG"):
+                raise
+            what = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            say(f"riskmc: internal error (a bug): {type(exc).__name__}: {what} (please report it with the "
+                "command line; RISKMC_DEBUG=1 shows the traceback)")
+            code = 1
         if standalone_mode:
             sys.exit(code)
         return code
@@ -48,12 +56,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 app.add_typer(run.app)
 app.add_typer(report.app)
 app.add_typer(sensitivity.app)
 app.add_typer(compare.app)
 app.add_typer(verify.app)
+app.add_typer(export.app)
 app.add_typer(priors.app, name="priors")
 
 

@@ -7,40 +7,57 @@ from typing import Annotated
 
 import typer
 
-from .common import say, user_errors
+from .common import AllowUnused, PriorsFile, Quiet, Scenario, say, user_errors
 
 app = typer.Typer(help="Check, show and fit priors.", no_args_is_help=True)
-
-PathArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 
 
 @app.command("check")
 def check(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True,
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, metavar="PRIORS...",
                                                 help="Priors files to validate.")],
-    allow_unused: Annotated[bool, typer.Option(help="Warn instead of failing on priors the model does not use.")] = False,
+    allow_unused: AllowUnused = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Validate priors files; exit 0 when all are valid."""
-    from ..api import load
-    with user_errors():
-        for f in files:
-            ps = load(f, allow_unused=allow_unused)
-            for name in ps.scenarios:
-                load(f, scenario=name, allow_unused=allow_unused)
-            for w in ps.warnings:
-                say(f"riskmc: warning: {w}")
-            typer.echo(f"{f}: ok ({len(ps.priors)} priors, {len(ps.claims)} claims, "
+    """Validate priors files (and each of their scenarios); exit 0 when all are valid.
+
+    Every file is checked, and each bad one gets its line: the exit code is that of the
+    first.
+    """
+    from ..errors import RiskmcError
+    from ..loading import load
+    codes = []
+    for f in files:
+        try:
+            with user_errors():
+                ps = load(f, allow_unused=allow_unused)
+                for name in ps.scenarios:
+                    load(f, scenario=name, allow_unused=allow_unused)
+        except typer.Exit as exc:
+            codes.append(exc.exit_code)
+            continue
+        except RiskmcError:  # pragma: no cover - user_errors turns these into Exit
+            raise
+        for w in ps.warnings:
+            say(f"riskmc: warning: {w}")
+        if not quiet:
+            typer.echo(f"{f}: ok ({len(ps.priors)} priors for model {ps.model.name}, {len(ps.claims)} claims, "
                        f"{len(ps.scenarios)} scenarios)")
+    if codes:
+        raise typer.Exit(code=codes[0])
 
 
 @app.command("show")
 def show(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="Priors file.")],
-    scenario: Annotated[str | None, typer.Option(help="Apply the file's [scenarios.NAME] overlay.")] = None,
-    html: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write a page with a density picture per prior.")] = None,
+    file: PriorsFile,
+    scenario: Scenario = None,
+    html: Annotated[Path | None, typer.Option(dir_okay=False, metavar="FILE",
+                                              help="Also write a page with a density picture per prior.")] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Show each prior: family, parameters, stated vs implied quantiles, fit error, source."""
-    from ..api import load
+    from ..loading import load
+    from ..report import fmt
     with user_errors():
         ps = load(file, scenario=scenario)
         if html is not None:
@@ -50,14 +67,20 @@ def show(
             if not (html.parent if str(html.parent) else Path(".")).is_dir():
                 raise OutputError("cannot write the page: its folder does not exist", file=html)
             write_file(html, render_priors(ps).encode())
+    if quiet:
+        return
     for name, p in ps.priors.items():
-        implied = p.implied([0.05, 0.5, 0.95])
+        implied = p.implied((0.05, 0.5, 0.95))
+
+        def num(v, unit=p.unit):
+            return fmt.value(v, "year") if unit == "year" else f"{v:.4g}"
+
         typer.echo(f"{name}  [{p.unit}]")
         typer.echo(f"  {p.family.describe()}")
         if p.stated:
-            stated = ", ".join(f"p{round(100 * k):02d}={v:.4g}" for k, v in sorted(p.stated.items()))
+            stated = ", ".join(f"p{round(100 * k):02d}={num(v)}" for k, v in sorted(p.stated.items()))
             typer.echo(f"  stated:  {stated}   fit error {100 * (p.fit_error or 0):.2g}% of range")
-        typer.echo(f"  implied: p05={implied[0]:.4g}, p50={implied[1]:.4g}, p95={implied[2]:.4g}")
+        typer.echo(f"  implied: p05={num(implied[0])}, p50={num(implied[1])}, p95={num(implied[2])}")
         typer.echo(f"  source:  {p.source}")
     for a, b, v in ps.dependence.pairs:
         typer.echo(f"correlation {a} ~ {b}: {v:+.2f} (Spearman)")
@@ -65,23 +88,47 @@ def show(
 
 @app.command("fit")
 def fit_cmd(
-    p05: Annotated[float | None, typer.Option(help="Value you are 95% sure it is above.")] = None,
-    p50: Annotated[float | None, typer.Option(help="Median.")] = None,
-    p95: Annotated[float | None, typer.Option(help="Value you are 95% sure it is below.")] = None,
-    family: Annotated[str | None, typer.Option(help="Family (default: beta in [0,1], lognormal if positive, else normal).")] = None,
+    p05: Annotated[float | None, typer.Option(metavar="X", help="The value you are 95% sure it is above.")] = None,
+    p50: Annotated[float | None, typer.Option(metavar="X", help="The median.")] = None,
+    p95: Annotated[float | None, typer.Option(metavar="X", help="The value you are 95% sure it is below.")] = None,
+    family: Annotated[str | None, typer.Option(metavar="NAME", help="A family (default: beta in [0, 1], lognormal "
+                                               "if positive, else normal).")] = None,
+    lower: Annotated[float | None, typer.Option(metavar="X", help="Lower bound (beta, truncnormal, metalog).")] = None,
+    upper: Annotated[float | None, typer.Option(metavar="X", help="Upper bound (beta, truncnormal, metalog).")] = None,
+    quiet: Quiet = False,
 ) -> None:
-    """Fit a family to quantiles; print parameters, implied quantiles and a TOML snippet."""
+    """Fit a family to quantiles; print parameters, implied quantiles and a TOML snippet.
+
+    The snippet, pasted into a [priors.NAME] table, gives exactly this prior; when the
+    family cannot reproduce the quantiles the error says which one does, and that
+    suggestion, followed, is accepted.
+    """
     from ..priors.fit import fit
 
     given = {p: v for p, v in ((0.05, p05), (0.5, p50), (0.95, p95)) if v is not None}
+    bounds = {k: v for k, v in (("lower", lower), ("upper", upper)) if v is not None}
     with user_errors():
-        f = fit(list(given), list(given.values()), family)
+        f = fit(list(given), list(given.values()), family, bounds)
+    if quiet:
+        return
     fam = f.family
     typer.echo(fam.describe())
     typer.echo("implied: " + ", ".join(f"p{round(100 * p):02d}={q:.6g}" for p, q in zip(f.probs, f.implied))
                + f"   (fit error {100 * f.error:.2g}% of range)")
     typer.echo("\n# paste into a [priors.NAME] table:")
-    typer.echo(f'family = "{fam.name}"')
+    for line in snippet(f, given, bounds):
+        typer.echo(line)
+
+
+def snippet(f, given: dict, bounds: dict) -> list[str]:
+    """TOML that gives this prior: the quantiles as stated with the family (and bounds), so
+    riskmc fits the same thing again; parameters where the family has them."""
+    fam = f.family
+    if fam.name == "metalog":
+        lines = ['family = "metalog"'] + [f"p{round(100 * p):02d} = {v:.6g}" for p, v in given.items()]
+        return lines + [f"{k} = {v:g}" for k, v in bounds.items()]
+    lines = [f'family = "{fam.name}"']
     for k, v in fam.values.items():
         if v == v and abs(v) != float("inf"):
-            typer.echo(f"{k} = {v:.6g}")
+            lines.append(f"{k} = {v:.6g}")
+    return lines

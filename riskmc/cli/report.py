@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from .common import user_errors
+from .common import Quiet, RunDir, user_errors
 
 app = typer.Typer()
 
 
 @app.command("report")
 def report(
-    run_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False,
-                                            help="A run folder holding summary.json.")],
+    run_dir: RunDir,
+    quiet: Quiet = False,
 ) -> None:
     """Re-render report.html from a run folder's summary.json, without sampling again."""
     from ..commit import Transaction
@@ -29,4 +26,5 @@ def report(
         with tx.begin():
             tx.write("report.html", render(summary, sens).encode())
             tx.commit()
-    typer.echo(run_dir / "report.html")
+    if not quiet:
+        typer.echo(run_dir / "report.html")

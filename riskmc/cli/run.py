@@ -7,11 +7,22 @@ from typing import Annotated
 
 import typer
 
-from ..api import DEFAULT_DRAWS, SAVE_DRAWS_BYTES, draws_file_bytes
-from ..api import run as api_run
-from ..api import write as write_run
 from ..errors import EXIT_CODES
-from .common import is_terminal, say, user_errors
+from .common import (
+    SAVE_HELP,
+    AllowUnused,
+    Draws,
+    PriorsFile,
+    Quiet,
+    Sampler,
+    Scenario,
+    Seed,
+    Workers,
+    default_out,
+    is_terminal,
+    say,
+    user_errors,
+)
 
 app = typer.Typer()
 NOT_CONVERGED = next(code for code, text in EXIT_CODES.items() if text.startswith("--target-mcse"))
@@ -19,38 +30,49 @@ NOT_CONVERGED = next(code for code, text in EXIT_CODES.items() if text.startswit
 
 @app.command("run")
 def run(
-    priors: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                           help="Priors file, e.g. priors/base.toml.")],
-    draws: Annotated[int | None, typer.Option(min=1, help="Number of draws (default: the file's [run] draws, else 100000).")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed; the same seed gives the same numbers (default: the file's [run] seed).")] = None,
-    sampler: Annotated[str | None, typer.Option(help="mc, lhs or sobol (default: the file's, else mc).")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker threads (default: all cores); never changes the numbers.")] = None,
-    scenario: Annotated[str | None, typer.Option(help="Apply the file's [scenarios.NAME] overlay.")] = None,
-    out: Annotated[Path | None, typer.Option(file_okay=False, help="Output folder (default: reports/<priors file stem>[-<scenario>]/).")] = None,
-    save_draws: Annotated[bool | None, typer.Option(help=f"Write draws.parquet, one row per draw (default: only while it stays under {SAVE_DRAWS_BYTES >> 20} MiB, about 1 KB a draw).", show_default=False)] = None,
-    target_mcse: Annotated[float | None, typer.Option(help="Add draws until every headline statistic's MCSE is below this (exit 5 if --max-draws comes first).")] = None,
-    max_draws: Annotated[int | None, typer.Option(min=1, help="Ceiling for --target-mcse (default: 100 x --draws).")] = None,
-    netcdf: Annotated[bool, typer.Option("--netcdf", help="Also write draws.nc for arviz (prior = inputs, prior_predictive = outputs); holds every draw in memory.")] = False,
-    backend: Annotated[str, typer.Option(help="local (threads) or dask; never changes the numbers.")] = "local",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default with --backend dask: a LocalCluster on 127.0.0.1).")] = None,
-    allow_unused: Annotated[bool, typer.Option(help="Warn instead of failing on priors the model does not use.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
-    all_scenarios: Annotated[bool, typer.Option("--all-scenarios", help="Run the file as it is and under each of its scenarios, each into its own folder.")] = False,
-    depfile: Annotated[Path | None, typer.Option(dir_okay=False, help="Also write a make rule listing the priors files this run read (like a compiler's -MD).")] = None,
+    priors: PriorsFile,
+    draws: Draws = None,
+    seed: Seed = None,
+    sampler: Sampler = None,
+    workers: Workers = None,
+    scenario: Scenario = None,
+    out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Output folder (default: "
+                                             "reports/PRIORS_NAME, or reports/PRIORS_NAME-SCENARIO).")] = None,
+    save_draws: Annotated[bool | None, typer.Option("--save-draws/--no-save-draws", help=SAVE_HELP,
+                                                    show_default=False)] = None,
+    target_mcse: Annotated[float | None, typer.Option(metavar="X", help="Add draws until every headline "
+                                                      "statistic's MCSE is below X (exit 5 if --max-draws comes "
+                                                      "first).")] = None,
+    max_draws: Annotated[int | None, typer.Option(metavar="N", help="Ceiling for --target-mcse (default: 100 x "
+                                                  "--draws).")] = None,
+    netcdf: Annotated[bool, typer.Option("--netcdf", help="Also write draws.nc for arviz (prior = inputs, "
+                                         "prior_predictive = outputs); holds every draw in memory.")] = False,
+    backend: Annotated[str, typer.Option(metavar="local|dask", help="Threads on this machine, or a Dask cluster; "
+                                         "never changes the numbers.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(metavar="ADDRESS", help="Dask scheduler (default with --backend "
+                                                  "dask: a LocalCluster on 127.0.0.1).")] = None,
+    allow_unused: AllowUnused = False,
+    quiet: Quiet = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the headline (outputs, claims, files) as JSON on "
+                                          "stdout, for pipelines; nothing else.")] = False,
+    all_scenarios: Annotated[bool, typer.Option("--all-scenarios", help="Run the file as it is and under each of "
+                                                "its scenarios, each into its own folder.")] = False,
+    depfile: Annotated[Path | None, typer.Option(dir_okay=False, metavar="FILE", help="Also write a make rule "
+                                                 "listing the files this run read (like a compiler's -MD).")] = None,
 ) -> None:
     """Run the Monte Carlo and write report.html, summary.json and draws.parquet."""
-    from ..api import load
+    from ..loading import load
 
     settings = dict(draws=draws, seed=seed, sampler=sampler, workers=workers, save_draws=save_draws,
                     target_mcse=target_mcse, max_draws=max_draws, netcdf=netcdf, backend=backend,
-                    scheduler=scheduler, allow_unused=allow_unused, quiet=quiet)
+                    scheduler=scheduler, allow_unused=allow_unused, quiet=quiet or as_json, as_json=as_json)
     if not all_scenarios:
         code = _one(priors, scenario, out, depfile, **settings)
         if code:
             raise typer.Exit(code=code)
         return
     if scenario or out or depfile:
-        say("riskmc: error: --all-scenarios writes reports/<stem>[-<scenario>]/ for each; "
+        say("riskmc: error: --all-scenarios writes reports/PRIORS_NAME[-SCENARIO] for each; "
             "drop --scenario, --out and --depfile")
         raise typer.Exit(code=2)
     with user_errors():
@@ -61,18 +83,20 @@ def run(
 
 
 def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_draws, target_mcse,
-         max_draws, netcdf, backend, scheduler, allow_unused, quiet) -> int:
+         max_draws, netcdf, backend, scheduler, allow_unused, quiet, as_json) -> int:
     """One run into its folder; returns the exit code (0, or 5 when not converged).
 
     Everything is checked before any folder is made; the run's files, its depfile
     included when it lies in the output folder, reach the folder by one atomic swap.
     """
     from .. import interrupt
-    from ..api import check_settings, load
+    from ..api import DEFAULT_DRAWS, SAVE_DRAWS_BYTES, check_settings, draws_file_bytes, load
+    from ..api import run as api_run
+    from ..api import write as write_run
     from ..commit import Transaction, write_file
 
-    out = out or Path("reports") / (priors.stem + (f"-{scenario}" if scenario else ""))
     with user_errors(out):
+        out = out or default_out(priors, scenario)
         ps = load(priors, scenario=scenario, allow_unused=allow_unused)
         kwargs = dict(draws=draws, seed=seed, sampler=sampler, workers=workers, target_mcse=target_mcse,
                       max_draws=max_draws, backend=backend, scheduler=scheduler)
@@ -109,8 +133,14 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
         if not quiet:
             for note in result.summary["notes"]:
                 say(f"riskmc: note: {note}")
-    if not quiet:
-        typer.echo(out / "report.html")
+    if as_json:
+        import json
+
+        from ..io import headline
+        typer.echo(json.dumps(headline(result.summary, out), indent=2, ensure_ascii=False))
+    elif not quiet:
+        from . import show
+        show.run(result.summary, out / "report.html")
     if result.converged is False:
         say(f"riskmc: target MCSE {target_mcse:g} not reached in {result.draws:,} draws "
             "(raise --max-draws)")
@@ -157,6 +187,8 @@ def _speed_column():
 
 def _with_progress(ps, total, kwargs):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..api import run as api_run
 
     columns = (TextColumn("sampling"), BarColumn(), MofNCompleteColumn(), _speed_column(),
                TimeRemainingColumn())

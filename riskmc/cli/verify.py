@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from .common import user_errors
+from .common import Quiet, RunDir, user_errors
 
 app = typer.Typer()
 
 
 @app.command("verify")
 def verify(
-    run_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A folder riskmc wrote.")],
+    run_dir: RunDir,
+    quiet: Quiet = False,
 ) -> None:
     """Check a run folder against its manifest.json (every file's SHA-256); exit 4 if it differs."""
     from ..commit import verify as check
@@ -24,4 +22,5 @@ def verify(
         doc = check(run_dir)
         summary = read_summary(run_dir) if "summary.json" in doc["files"] else None
     what = (f"seed {summary['seed']}, {summary['draws']:,} draws" if summary else "no run summary")
-    typer.echo(f"{run_dir}: complete: {len(doc['files'])} files match manifest.json ({what})")
+    if not quiet:
+        typer.echo(f"{run_dir}: complete: {len(doc['files'])} files match manifest.json ({what})")

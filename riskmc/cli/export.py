@@ -1,0 +1,56 @@
+"""`riskmc export`: a run's numbers for colleagues in spreadsheets, as CSV files or one workbook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import Quiet, RunDir, user_errors
+
+app = typer.Typer()
+
+
+@app.command("export")
+def export(
+    run_dir: RunDir,
+    csv: Annotated[bool, typer.Option("--csv", help="Write summary.csv, claims.csv (and draws.csv when the run "
+                                      "saved its draws).")] = False,
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Write run.xlsx: a sheet each for the summary, the claims "
+                                       "and the draws.")] = False,
+    out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Folder for the files "
+                                             "(default: RUN_DIR-export, beside the run folder).")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Export a run's summary per output and year, its claims, and its draws when saved."""
+    from ..commit import Transaction
+    from ..errors import SamplingError
+    from ..io import export_tables, read_draws, read_summary
+
+    with user_errors(out):
+        if not (csv or xlsx):
+            raise SamplingError("say which: --csv, --xlsx, or both")
+        out = out or run_dir.parent / f"{run_dir.name}-export"
+        tx = Transaction(out)
+        summary = read_summary(run_dir)
+        draws = read_draws(run_dir, summary) if (run_dir / "draws.parquet").exists() else None
+        tables = export_tables(summary, draws)
+        with tx.begin():
+            if csv:
+                for name, frame in tables.items():
+                    frame.write_csv(tx.path(f"{name}.csv"))
+            if xlsx:
+                _workbook(tables, tx.path("run.xlsx"))
+            tx.commit()
+    if not quiet:
+        for name in tx.written:
+            typer.echo(out / name)
+
+
+def _workbook(tables: dict, path: Path) -> None:
+    """One workbook, a sheet per table (polars writes it through xlsxwriter)."""
+    import xlsxwriter
+    with xlsxwriter.Workbook(str(path)) as wb:
+        for name, frame in tables.items():
+            frame.write_excel(wb, worksheet=name, autofit=True)
