@@ -76,7 +76,8 @@ def _decimals(err: float) -> int:
     """Decimals of a percentage so its error shows two significant digits (1 to 3)."""
     if not finite(err) or err <= 0:
         return 1
-    return max(1, min(3, 1 - math.floor(math.log10(100 * err))))
+    err = float(f"{100 * err:.2g}")  # the error as shown, two significant digits
+    return max(1, min(3, 1 - math.floor(math.log10(err))))
 
 
 def prob(p: float, err: float) -> str:
