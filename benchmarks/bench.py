@@ -18,6 +18,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = str(ROOT / "priors" / "base.toml")
+Q4 = str(ROOT / "priors" / "base-q4-2025.toml")
+# Evidence far beyond the base case's prior predictive for AWS's 2025 revenue ($124B-$132B):
+# importance sampling is refused and tempered SMC runs; what the fallback costs.
+SURPRISE = f"""
+extends = "{ROOT / 'priors' / 'base-q4-2025.toml'}"
+title = "Base case, with a surprising AWS year"
+[evidence.aws_revenue_2025]
+output = "aws_revenue"
+year = 2025
+value = 136.0
+sd = 0.3
+source = "illustrative: a figure far outside the prior, to make importance sampling fail"
+"""
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 REPEATS = 1 if QUICK else int(os.environ.get("BENCH_REPEATS", "3"))
 
@@ -92,16 +105,16 @@ print(json.dumps(out))
 """
 
 
-def child(mode, draws, workers, sampler="mc", seed=1) -> dict:
-    res = subprocess.run([sys.executable, "-c", CHILD, mode, str(draws), str(workers), BASE, sampler, str(seed)],
+def child(mode, draws, workers, sampler="mc", seed=1, path=BASE) -> dict:
+    res = subprocess.run([sys.executable, "-c", CHILD, mode, str(draws), str(workers), path, sampler, str(seed)],
                          capture_output=True, text=True)
     if res.returncode:
         sys.exit(f"bench: child failed:\n{res.stderr}")
     return json.loads(res.stdout)
 
 
-def measure(mode, draws, workers) -> dict:
-    runs = [child(mode, draws, workers) for _ in range(REPEATS)]
+def measure(mode, draws, workers, path=BASE) -> dict:
+    runs = [child(mode, draws, workers, path=path) for _ in range(REPEATS)]
     return {"seconds": statistics.median(r["seconds"] for r in runs),
             "peak_rss_mib": max(r["peak_rss_mib"] for r in runs)}
 
@@ -139,7 +152,18 @@ def whole_process(out_dir: Path) -> dict:
     big = "100000" if QUICK else "10000000"
     one = wall(run + [str(out_dir / "d"), "--draws", big, "--workers", "1"], 1 if QUICK else 3)
     two = wall(run + [str(out_dir / "d"), "--draws", big, "--workers", "2"], 1 if QUICK else 3)
-    return {"rows": rows, "one": one, "two": two, "big": int(big), "n": n}
+    # Evidence: the posterior by importance sampling beside the prior run it weighs, and
+    # the tempered fallback.
+    q4 = [RISKMC, "run", Q4, "--quiet", "--out"]
+    subprocess.run(q4 + [str(out_dir / "warm-q4")], cwd=ROOT, check=True)
+    surprise = out_dir / "surprise.toml"
+    surprise.write_text(SURPRISE)
+    tempered = [RISKMC, "run", str(surprise), "--quiet", "--out"]
+    subprocess.run(tempered + [str(out_dir / "warm-t")], cwd=ROOT, check=True)
+    evidence = {"prior": rows["riskmc run priors/base.toml (100,000 draws)"][0],
+                "importance": wall(q4 + [str(out_dir / "e")], n),
+                "tempered": wall(tempered + [str(out_dir / "f")], 1 if QUICK else 3)}
+    return {"rows": rows, "one": one, "two": two, "big": int(big), "n": n, "evidence": evidence}
 
 
 def main() -> None:
@@ -209,6 +233,19 @@ def main() -> None:
     sp = w["one"] / w["two"]
     print(f"  run at {w['big']:,} draws, 1 -> 2 workers: {w['one']:.2f} s -> {w['two']:.2f} s = {sp:.2f}x"
           f"  target >= 1.8x: {'met' if sp >= 1.8 else 'NOT met'}")
+    e = w["evidence"]
+    ev_ratio = e["importance"] / e["prior"]
+    print(f"  run priors/base-q4-2025.toml (evidence, importance sampling)  {e['importance']:6.2f} s = "
+          f"{ev_ratio:.2f}x the prior run  target <= 1.5x: {'met' if ev_ratio <= 1.5 else 'NOT met'}")
+    print(f"  the same with evidence too surprising for it (tempered SMC)   {e['tempered']:6.2f} s = "
+          f"{e['tempered'] / e['prior']:.1f}x the prior run")
+
+    # The kernel alone, prior against posterior (weighted reductions, the tail kept).
+    n_ev = sizes[1]
+    kq = measure("riskmc", n_ev, workers, path=Q4)
+    k_ratio = kq["seconds"] / results[n_ev][0]["seconds"]
+    print(f"\nevidence, kernel at {n_ev:,} draws on {workers} workers: {kq['seconds']:.2f} s vs "
+          f"{results[n_ev][0]['seconds']:.2f} s for the prior alone = {k_ratio:.2f}x")
 
     ratio = results[big][0]["seconds"] / results[big][1]["seconds"]
     print("\ntargets (kernel issue):")

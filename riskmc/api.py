@@ -106,6 +106,9 @@ def check_settings(ps: PriorSet, *, draws: int | None = None, seed: SeedLike = N
     if scheduler is not None and backend != "dask":
         raise SamplingError("--scheduler goes with --backend dask")
     first = plan(draws, sampler)
+    if ps.evidence and sampler != "mc":
+        raise SamplingError(f"evidence is weighed over plain Monte Carlo draws, not {sampler}",
+                            hint="use --sampler mc (or drop the evidence)")
     p = first
     if target_mcse is not None:
         if (isinstance(target_mcse, bool) or not isinstance(target_mcse, (int, float))
@@ -148,8 +151,12 @@ def run(priors: str | Path | PriorSet, *, model: Model | str | None = None, draw
 
     claims = list(ps.claims.values())
     hits = ClaimCounter(claims, m.output_names, m.years) if claims else None
-    kernel = Kernel(ps, m, root, p, hits)
-    names = list(m.labels())
+    likelihood = None
+    if ps.evidence:
+        from .likelihood import Likelihood
+        likelihood = Likelihood(list(ps.evidence.values()), m)
+    kernel = Kernel(ps, m, root, p, hits, likelihood)
+    names = list(kernel.labels)
     keep_all = keep_draws or draws_path is not None
     kept_in, kept_out, driver_chunks = [], [], []
     converged = None
@@ -166,7 +173,14 @@ def run(priors: str | Path | PriorSet, *, model: Model | str | None = None, draw
 
     def enough(totals, binning) -> bool:
         nonlocal converged
-        converged = _headline_mcse(m, totals, binning, sampler, names) <= target_mcse
+        if likelihood is not None:
+            from .weighted import finish
+            post = finish(totals.weighted, binning.weighted, totals, names, kernel.rows_of, hits)
+            converged = post.reliable and max(
+                post.stats[names[j]][s]["mcse"] for j in _headline_rows(m, every_year=True)
+                for s in HEADLINE_STATS) <= target_mcse
+        else:
+            converged = _headline_mcse(m, totals, binning, sampler, names) <= target_mcse
         return converged
 
     driver_chunks_n = -(-DRIVER_DRAWS // p.chunk_size)
@@ -209,7 +223,11 @@ def run(priors: str | Path | PriorSet, *, model: Model | str | None = None, draw
     if any(not seq or seq[-1]["draws"] != totals.n for seq in trace.values()):
         snapshot(totals, binning)  # the trace ends at the run's last draw
     drivers = ranked.result() if ranked is not None else _drivers(m, driver_chunks)
-    result.summary = _summary(result, totals, binning, names, drivers)
+    post = None
+    if likelihood is not None:
+        from .posterior import infer
+        post = infer(kernel, totals, binning, names, claims=hits, workers=workers)
+    result.summary = _summary(result, totals, binning, names, drivers, post)
     result.summary["convergence_trace"] = {"year": m.years[-1] if m.years else None, "outputs": trace}
     return result
 
@@ -352,12 +370,8 @@ def _drivers(model: Model, chunks) -> dict:
             "draws": len(dins[model.input_names[0]]), "outputs": rank_drivers(dins, ys)}
 
 
-def _summary(r: RunResult, totals: Totals, binning, names, drivers) -> dict:
-    """summary.json's content: metadata, per-output (per-year) statistics, claims, drivers."""
-    ps = r.priors
-    m = ps.model
-    sampler = r.plan.sampler
-    stats, notes = finalize(totals, binning, sampler, names)
+def _outputs(m: Model, stats: dict, histogram) -> dict:
+    """summary.json's outputs: per output (and year) statistics, a histogram of the headlines."""
     years = list(m.years) if m.years is not None else None
     outputs = {}
     for i, spec in enumerate(m.outputs):
@@ -367,12 +381,62 @@ def _summary(r: RunResult, totals: Totals, binning, names, drivers) -> dict:
         else:
             entry["years"] = {str(y): stats[f"{spec.name}[{y}]"] for y in years}
         if spec.headline:
-            entry["histogram"] = {"year": years[-1] if years else None,
-                                  **display_histogram(totals, binning, (i + 1) * m.width - 1)}
+            entry["histogram"] = {"year": years[-1] if years else None, **histogram((i + 1) * m.width - 1)}
         outputs[spec.name] = entry
+    return outputs
+
+
+# Inputs the evidence moved most that the report pictures, prior against posterior.
+MOVED_SHOWN = 6
+
+
+def _evidence(r: RunResult, totals, binning, names, stats, post) -> dict:
+    """summary.json's evidence: what was observed, how the posterior was found, where each
+    observation fell in the prior predictive, and the inputs that moved most."""
+    from .posterior import moved, surprise
+    ps = r.priors
+    m = ps.model
+    lik_rows = {}
+    t = m.width
+    for e in ps.evidence.values():
+        if e.on == "output":
+            lik_rows[e.name] = m.output_names.index(e.target) * t + (
+                m.years.index(e.year) if m.years is not None else 0)
+        else:
+            lik_rows[e.name] = len(m.outputs) * t + m.input_names.index(e.target)
+    items = {name: {**e.as_dict(), "prior_predictive": surprise(e, lik_rows[name], totals, binning)}
+             for name, e in ps.evidence.items()}
+    n_out = len(m.outputs) * t
+    ranked = moved(stats, post.stats, list(m.input_names))
+    inputs = {}
+    for k, (name, score) in enumerate(ranked):
+        j = n_out + m.input_names.index(name)
+        entry = {"moved": score, "prior": stats[name], "posterior": post.stats[name]}
+        if k < MOVED_SHOWN:
+            entry["histograms"] = {"prior": display_histogram(totals, binning, j), "posterior": post.histogram(j)}
+        inputs[name] = entry
+    return {"method": post.method, "why": post.why, "diagnostics": post.diagnostics,
+            "items": items, "inputs": inputs}
+
+
+def _summary(r: RunResult, totals: Totals, binning, names, drivers, post=None) -> dict:
+    """summary.json's content: metadata, per-output (per-year) statistics, claims, drivers;
+    with evidence, the posterior's, and the prior's beside them."""
+    ps = r.priors
+    m = ps.model
+    sampler = r.plan.sampler
+    stats, notes = finalize(totals, binning, sampler, names)
+    years = list(m.years) if m.years is not None else None
+    outputs = _outputs(m, stats, lambda j: display_histogram(totals, binning, j))
     probs = probabilities(totals, sampler)
     claims = {name: {"text": c.text, "event": c.describe(), "probability": pr}
               for (name, c), pr in zip(ps.claims.items(), probs)}
+    prior = None
+    if post is not None:
+        prior = {"outputs": outputs, "claims": claims}
+        outputs = _outputs(m, post.stats, post.histogram)
+        claims = {name: {"text": c.text, "event": c.describe(), "probability": pr}
+                  for (name, c), pr in zip(ps.claims.items(), post.claims)}
     summary = {
         "riskmc_version": __version__,
         "created": created(),
@@ -393,6 +457,9 @@ def _summary(r: RunResult, totals: Totals, binning, names, drivers) -> dict:
         "inputs": {name: p.as_dict() for name, p in ps.priors.items()},
         "correlations": [{"between": [a, b], "spearman": v} for a, b, v in ps.dependence.pairs],
     }
+    if post is not None:
+        summary["prior"] = prior
+        summary["evidence"] = _evidence(r, totals, binning, names, stats, post)
     if r.target_mcse is not None:
         summary["convergence"] = {"target_mcse": r.target_mcse, "converged": r.converged,
                                   "max_draws": r.plan.draws}

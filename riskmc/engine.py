@@ -16,19 +16,21 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from . import blocks, interrupt
 from .errors import ModelError, SamplingError
+from .likelihood import Likelihood
 from .limits import MAX_DRAWS
 from .marginals import Marginals
 from .model.spec import Model
 from .priors import PriorSet
-from .reduce import BINS, Binning, ChunkReduction, ChunkSums, Totals, merge, reduce_chunk, sub_blocks
+from .reduce import BINS, Binning, ChunkReduction, ChunkSums, Totals, merge, sub_blocks
 from .rng import chunk_stream
 from .sample import SAMPLERS, sample
+from .weighted import WeightedSums, posterior_binning, tail_capacity
 
 # Fixed, not tuned to the worker count: results must not depend on it. A power of two
 # so every chunk is a whole Sobol block.
@@ -162,22 +164,24 @@ class Chunk:
     def detached(self) -> Chunk:
         """A copy that owns its arrays: a scratch chunk's are overwritten by the next."""
         rows = self.rows.copy()
-        width = rows.shape[0] // len(self.outputs)
+        width = next(iter(self.outputs.values())).shape[1]
         outs = {k: rows[j * width:(j + 1) * width].T for j, k in enumerate(self.outputs)}
         return Chunk(self.index, {k: v.copy() for k, v in self.inputs.items()}, outs, rows)
 
 
 @dataclass(frozen=True)
 class Kernel:
-    """What every chunk needs: the priors, the model they feed, the seed, the plan, and
-    the claims to count. Every chunk is made from its own stream, and every row of every
-    output is reduced."""
+    """What every chunk needs: the priors, the model they feed, the seed, the plan, the
+    claims to count and the evidence to weigh. Every chunk is made from its own stream,
+    and every row of every output is reduced: with evidence, the inputs' rows too (the
+    posterior moves them) and each draw's weight."""
 
     priors: PriorSet
     model: Model
     root: np.random.SeedSequence
     plan: Plan
     hits: Callable[[np.ndarray], np.ndarray] | None = None  # output rows -> (claims,) hit counts
+    likelihood: Likelihood | None = None                     # rows -> each draw's log-likelihood
     marginals: Marginals = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -185,12 +189,36 @@ class Kernel:
 
     @property
     def labels(self) -> tuple[str, ...]:
-        """Each output row as `output[year]`, for messages and summaries."""
-        return self.model.labels()
+        """Each row as `output[year]` (then each input's name, with evidence), for
+        messages and summaries."""
+        extra = self.model.input_names if self.likelihood is not None else ()
+        return (*self.model.labels(), *extra)
 
     @property
     def out_shape(self) -> tuple[int, int]:
         return len(self.model.outputs), self.model.width
+
+    @property
+    def n_rows(self) -> int:
+        """Rows reduced per draw: every output in every year, and with evidence the inputs."""
+        k, t = self.out_shape
+        return k * t + (len(self.model.inputs) if self.likelihood is not None else 0)
+
+    @property
+    def tail_size(self) -> int:
+        """Largest weights a chunk keeps for Pareto smoothing (none without evidence)."""
+        return tail_capacity(self.plan.draws) if self.likelihood is not None else 0
+
+    def rows_block(self, n: int, scratch: bool) -> np.ndarray:
+        return _SCRATCH.block("rows", (self.n_rows, n)) if scratch else blocks.empty((self.n_rows, n))
+
+    def fill_rows(self, chunk: int, first: int, x: np.ndarray, rows: np.ndarray) -> None:
+        """The model on inputs block x into the first rows of `rows`; with evidence the
+        inputs follow, copied."""
+        k, t = self.out_shape
+        self.evaluate(chunk, first, x, rows[:k * t].reshape(k, t, rows.shape[1]))
+        if self.likelihood is not None:
+            rows[k * t:] = x
 
     def chunk(self, i: int, scratch: bool = False) -> Chunk:
         """Everything about chunk i, from its own stream only.
@@ -200,10 +228,12 @@ class Kernel:
         """
         block, x = self._inputs(i, scratch)
         n = self.plan.size(i)
-        y = _SCRATCH.block("y", (*self.out_shape, n)) if scratch else blocks.empty((*self.out_shape, n))
-        self.evaluate(i, 0, block, y)
-        outs = {o.name: y[k].T for k, o in enumerate(self.model.outputs)}
-        return Chunk(i, x, outs, y.reshape(-1, n))
+        rows = self.rows_block(n, scratch)
+        self.fill_rows(i, 0, block, rows)
+        k, t = self.out_shape
+        y = rows[:k * t].reshape(k, t, n)
+        outs = {o.name: y[j].T for j, o in enumerate(self.model.outputs)}
+        return Chunk(i, x, outs, rows)
 
     def _inputs(self, i: int, scratch: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Chunk i's inputs block (inputs x draws) and its rows by name."""
@@ -246,17 +276,42 @@ class Kernel:
                           f"inputs: {inputs}", file=model.source,
                           hint="fix the function, or the priors that reach these inputs")
 
-    def reduce(self, i: int, b: Binning, hist: np.ndarray, batch_means: bool) -> ChunkReduction:
-        """Simulate and reduce chunk i a sub-block at a time, so its outputs never leave
-        the cache; the same bits as reducing `chunk(i)` whole."""
-        block, _ = self._inputs(i, scratch=True)
+    def reduce(self, i: int, b: Binning, hist: np.ndarray, batch_means: bool,
+               whist: np.ndarray | None = None, chunk: Chunk | None = None) -> ChunkReduction:
+        """Reduce chunk i a sub-block at a time: simulated here, so its outputs never leave
+        the cache, or read from `chunk` (one kept whole); the same bits either way. With
+        evidence the weighted sums go along, their histograms into `whist`."""
+        block = self._inputs(i, scratch=True)[0] if chunk is None else None
         acc = ChunkSums(b, len(b.lo), batch_means)
+        ws = None
+        if self.likelihood is not None:
+            ws = WeightedSums(len(b.lo), self.claims, len(b.atom_var), self.tail_size, len(self.model.inputs))
+        first = i * self.plan.chunk_size
         for a, e in sub_blocks(self.plan.size(i)):
-            y = _SCRATCH.block("y", (*self.out_shape, e - a))
-            self.evaluate(i, a, block[:, a:e], y)
-            rows = y.reshape(-1, e - a)
+            if chunk is None:
+                rows = self.rows_block(e - a, scratch=True)
+                self.fill_rows(i, a, block[:, a:e], rows)
+            else:
+                rows = chunk.rows[:, a:e]
             acc.add(rows, hist, self.count_hits(rows))
-        return acc.finish()
+            if ws is not None:
+                ll = self.likelihood(rows, _SCRATCH.block("ll", (e - a,), padded=False))
+                ws.add(rows, ll, first + a, b.weighted, whist, self.hits)
+        red = acc.finish()
+        if ws is not None:
+            k, t = self.out_shape
+            ws.close(first, block if chunk is None else chunk.rows[k * t:])
+            red.weighted = ws
+        return red
+
+    def rows_of(self, inputs: np.ndarray) -> np.ndarray:
+        """Every row (outputs, then inputs) of draws given by their inputs (inputs x draws):
+        the model again, for the few draws a posterior's tail needs."""
+        x = blocks.empty(inputs.shape)
+        x[:] = inputs
+        rows = blocks.empty((self.n_rows, inputs.shape[1]))
+        self.fill_rows(0, 0, x, rows)
+        return rows
 
     @property
     def claims(self) -> int:
@@ -275,6 +330,7 @@ class Batch:
     reductions: list[ChunkReduction]
     hist: np.ndarray
     chunks: list[Chunk] | None  # the draws themselves, when someone asked to keep them
+    whist: np.ndarray | None = None  # weighted histograms (w, w^2), with evidence
 
 
 def pilot(kernel: Kernel) -> tuple[Binning, dict[int, Chunk]]:
@@ -285,7 +341,11 @@ def pilot(kernel: Kernel) -> tuple[Binning, dict[int, Chunk]]:
     for c in chunks.values():
         _check_finite(kernel, c, c.rows)
         parts.append(c.rows)
-    return Binning.from_pilot(parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)), chunks
+    x = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+    b = Binning.from_pilot(x)
+    if kernel.likelihood is not None:
+        b = replace(b, weighted=posterior_binning(b, x, np.exp(kernel.likelihood(x))))
+    return b, chunks
 
 
 def _check_finite(kernel: Kernel, c: Chunk, rows: np.ndarray) -> None:
@@ -317,6 +377,7 @@ def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep_below: 
                  pilot_chunks: dict[int, Chunk] | None = None) -> Batch:
     """Simulate and reduce chunks [first, last); keep the draws of chunks below `keep_below`."""
     hist = np.zeros((len(b.lo), BINS + 2), dtype=np.int64)
+    whist = np.zeros((len(b.lo), b.weighted.bins + 2, 2)) if kernel.likelihood is not None else None
     reds, kept = [], []
     batch_means = kernel.plan.sampler != "mc"
     pilot_chunks = pilot_chunks or {}
@@ -324,12 +385,12 @@ def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep_below: 
         interrupt.check()
         if i < keep_below or i in pilot_chunks:
             c = pilot_chunks.get(i) or kernel.chunk(i, scratch=True)
-            reds.append(reduce_chunk(c.rows, b, hist, kernel.count_hits(c.rows), batch_means))
+            reds.append(kernel.reduce(i, b, hist, batch_means, whist, chunk=c))
             if i < keep_below:
                 kept.append(c if i in pilot_chunks else c.detached())
         else:
-            reds.append(kernel.reduce(i, b, hist, batch_means))
-    return Batch(first, reds, hist, kept or None)
+            reds.append(kernel.reduce(i, b, hist, batch_means, whist))
+    return Batch(first, reds, hist, kept or None, whist)
 
 
 BACKENDS = ("local", "dask")
@@ -426,6 +487,10 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
         raise SamplingError(f"unknown backend '{backend}'", hint=f"use one of {', '.join(BACKENDS)}")
     b, first = pilot(kernel)
     totals = Totals(len(b.lo), c=kernel.claims, batch_means=kernel.plan.sampler != "mc")
+    if kernel.likelihood is not None:
+        totals.weighted = WeightedSums(len(b.lo), kernel.claims, len(b.atom_var), kernel.tail_size,
+                                       len(kernel.model.inputs))
+        totals.weighted.hist = np.zeros((len(b.lo), b.weighted.bins + 2, 2))
     done = 0
     with contextlib.ExitStack() as stack:
         # One worker runs in this thread: let its scratch blocks go with the run.
@@ -435,6 +500,8 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
             for batch in batches(kernel, b, done, stop, workers, keep_below, pilot_chunks=first, pool=pool):
                 interrupt.check()
                 totals.hist += batch.hist
+                if batch.whist is not None:
+                    totals.weighted.hist += batch.whist
                 for k, red in enumerate(batch.reductions):
                     if not np.isfinite(red.sums).all():
                         check_chunk_finite(kernel, batch.first + k)

@@ -101,6 +101,10 @@ def read_summary(folder: str | Path) -> dict:
         if name not in s["outputs"]:
             raise OutputError(f"summary.json is not what riskmc writes: drivers name unknown output "
                               f"'{name}'", file=folder, hint="re-run the command that wrote it")
+    if ("prior" in s) != ("evidence" in s) or ("prior" in s and (
+            set(s["prior"]["outputs"]) != set(s["outputs"]) or set(s["prior"]["claims"]) != set(s["claims"]))):
+        raise OutputError("summary.json is not what riskmc writes: its prior and posterior do not match",
+                          file=folder, hint="re-run the command that wrote it")
     trace = s["convergence_trace"]["outputs"]
     for name in trace:
         if name not in s["outputs"]:
@@ -128,30 +132,53 @@ def headline(summary: dict, folder) -> dict:
             st = o["stats"] if last is None else o["years"][str(last)]
             outputs[name] = {"label": o["label"], "unit": o["unit"], "year": last,
                              **{k: st[k] for k in ("mean", "p5", "p50", "p95")}}
-    return {"title": summary["title"], "model": summary["model"]["name"], "seed": summary["seed"],
-            "draws": summary["draws"], "sampler": summary["sampler"], "outputs": outputs,
-            "claims": {k: c["probability"] for k, c in summary["claims"].items()},
-            "files": {"summary": str(Path(folder) / "summary.json"), "report": str(Path(folder) / "report.html")}}
+    out = {"title": summary["title"], "model": summary["model"]["name"], "seed": summary["seed"],
+           "draws": summary["draws"], "sampler": summary["sampler"], "outputs": outputs,
+           "claims": {k: c["probability"] for k, c in summary["claims"].items()},
+           "files": {"summary": str(Path(folder) / "summary.json"), "report": str(Path(folder) / "report.html")}}
+    if "evidence" in summary:
+        # Outputs and claims above are the posterior's; the prior's claims beside them.
+        ev = summary["evidence"]
+        out["evidence"] = {"method": ev["method"], "why": ev["why"], "pieces": list(ev["items"]),
+                           "prior_claims": {k: c["probability"] for k, c in summary["prior"]["claims"].items()}}
+    return out
 
 
 def export_tables(summary: dict, draws=None) -> dict:
     """A run as plain tables (polars frames) for spreadsheets: every output's statistics
     per year with their MCSE, the claims, and the draws when the run saved them."""
     import polars as pl
-    rows = []
     years = summary["years"] or [None]
-    for name, o in summary["outputs"].items():
-        for y in years:
-            st = o["stats"] if y is None else o["years"][str(y)]
-            row = {"output": name, "label": o["label"], "unit": o["unit"], "year": y}
-            for k, v in st.items():
-                row[k] = v["value"]
-                row[f"{k}_mcse"] = v["mcse"]
-            rows.append(row)
+    ev = summary.get("evidence")
+    bases = [("posterior", summary["outputs"]), ("prior", summary["prior"]["outputs"])] if ev else \
+        [(None, summary["outputs"])]
+    rows = []
+    for basis, outputs in bases:
+        for name, o in outputs.items():
+            for y in years:
+                st = o["stats"] if y is None else o["years"][str(y)]
+                row = ({"basis": basis} if basis else {}) | {"output": name, "label": o["label"], "unit": o["unit"],
+                                                             "year": y}
+                for k, v in st.items():
+                    row[k] = v["value"]
+                    row[f"{k}_mcse"] = v["mcse"]
+                rows.append(row)
     claims = [{"claim": k, "thesis": c["text"], "event": c["event"], "probability": c["probability"]["value"],
                "probability_mcse": c["probability"]["mcse"]} for k, c in summary["claims"].items()]
-    out = {"summary": pl.DataFrame(rows),
-           "claims": pl.DataFrame(claims, schema=["claim", "thesis", "event", "probability", "probability_mcse"])}
+    cols = ["claim", "thesis", "event", "probability", "probability_mcse"]
+    if ev:
+        for row in claims:
+            pr = summary["prior"]["claims"][row["claim"]]["probability"]
+            row["prior_probability"], row["prior_probability_mcse"] = pr["value"], pr["mcse"]
+        cols += ["prior_probability", "prior_probability_mcse"]
+    out = {"summary": pl.DataFrame(rows), "claims": pl.DataFrame(claims, schema=cols)}
+    if ev:
+        out["evidence"] = pl.DataFrame(
+            [{"evidence": k, "observation": it["text"], "source": it["source"], "date": it["date"],
+              "prior_percentile": it["prior_predictive"].get("percentile"),
+              "prior_probability": it["prior_predictive"].get("probability")} for k, it in ev["items"].items()],
+            schema={"evidence": pl.String, "observation": pl.String, "source": pl.String, "date": pl.String,
+                    "prior_percentile": pl.Float64, "prior_probability": pl.Float64})
     if draws is not None:
         out["draws"] = draws
     return out

@@ -45,6 +45,8 @@ class Binning:
     pilot_q: np.ndarray   # (V, 5) pilot quantiles at PROBS
     atom_var: np.ndarray  # (A,) variable of each atom
     atom_val: np.ndarray  # (A,) its value
+    bins: int = BINS
+    weighted: Binning | None = None  # the posterior's, with evidence (riskmc.weighted)
 
     @functools.cached_property
     def inv_width(self) -> np.ndarray:
@@ -120,6 +122,7 @@ class Totals:
     b_below: np.ndarray = None       # (MAX_BATCHES, V, 5)
     b_hits: np.ndarray = None        # (MAX_BATCHES, C)
     b_chunks: np.ndarray = None      # (MAX_BATCHES,) whole chunks in each batch
+    weighted: object = None          # riskmc.weighted.WeightedSums, with evidence
 
     def __post_init__(self):
         self.sums = np.zeros((3, self.v))
@@ -160,6 +163,7 @@ class ChunkReduction:
     below: np.ndarray | None  # only for batch-means MCSE
     hits: np.ndarray
     atoms: np.ndarray
+    weighted: object = None  # riskmc.weighted.WeightedSums, with evidence
 
 
 class ChunkSums:
@@ -223,6 +227,8 @@ def merge(t: Totals, r: ChunkReduction) -> None:
     if r.hits is not None and len(r.hits):
         t.hits += r.hits
     t.atoms = r.atoms.astype(np.int64) if t.atoms is None else t.atoms + r.atoms
+    if r.weighted is not None:
+        t.weighted.merge(r.weighted)
     if t.batch_means:
         if i // t.per >= MAX_BATCHES:
             t._halve()
@@ -244,14 +250,15 @@ def _cdf_points(t: Totals, b: Binning, j: int):
     under- and overflow are folded into the first and last edge.
     """
     counts = t.hist[j].astype(float)
-    edges = b.lo[j] + b.width[j] * np.arange(BINS + 1)
+    nb = t.hist.shape[1] - 2
+    edges = b.lo[j] + b.width[j] * np.arange(nb + 1)
     cum = np.concatenate([[counts[0]], counts[0] + np.cumsum(counts[1:-1])])
     sel = np.flatnonzero(b.atom_var == j)
     if len(sel) and t.atoms is not None:
         xs, fs = list(edges), list(cum)
         inserts = []
         for a, m in zip(b.atom_val[sel], t.atoms[sel]):
-            k = int(np.clip((a - b.lo[j]) // b.width[j], 0, BINS - 1))
+            k = int(np.clip((a - b.lo[j]) // b.width[j], 0, nb - 1))
             if not edges[k] <= a <= edges[k + 1] or m == 0:
                 continue
             inserts.append((k, a, m))

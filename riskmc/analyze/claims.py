@@ -57,23 +57,42 @@ class ClaimCounter:
         _count(rows, self.rows, self.count, self.above, self.below, self.rises, out)
         return out
 
+    def weighted(self, rows: np.ndarray, w: np.ndarray, w2: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """out[c] += (sum of w, sum of w2) over the draws where claim c holds."""
+        _count_weighted(rows, self.rows, self.count, self.above, self.below, self.rises, w, w2, out)
+        return out
+
+
+@_jit.njit(nogil=True)
+def _holds(x, i, c, rows, count, above, below, rises):  # pragma: no cover - compiled
+    if rises[c]:
+        for t in range(1, count[c]):
+            if not x[rows[c, t], i] > x[rows[c, t - 1], i]:
+                return False
+        return True
+    for t in range(count[c]):
+        v = x[rows[c, t], i]
+        if not (v > above[c] and v < below[c]):
+            return False
+    return True
+
 
 @_jit.njit(nogil=True)
 def _count(x, rows, count, above, below, rises, out):  # pragma: no cover - compiled
     for c in range(rows.shape[0]):
         m = 0
         for i in range(x.shape[1]):
-            ok = True
-            if rises[c]:
-                for t in range(1, count[c]):
-                    if not x[rows[c, t], i] > x[rows[c, t - 1], i]:
-                        ok = False
-                        break
-            else:
-                for t in range(count[c]):
-                    v = x[rows[c, t], i]
-                    if not (v > above[c] and v < below[c]):
-                        ok = False
-                        break
-            m += ok
+            m += _holds(x, i, c, rows, count, above, below, rises)
         out[c] += m
+
+
+@_jit.njit(nogil=True)
+def _count_weighted(x, rows, count, above, below, rises, w, w2, out):  # pragma: no cover - compiled
+    for c in range(rows.shape[0]):
+        s = s2 = 0.0
+        for i in range(x.shape[1]):
+            if _holds(x, i, c, rows, count, above, below, rises):
+                s += w[i]
+                s2 += w2[i]
+        out[c, 0] += s
+        out[c, 1] += s2

@@ -18,17 +18,33 @@ import numpy as np
 STATS = ("mean", "p5", "p50", "p95")
 
 
+# Longer titles do not fit a column: the priors file's name is used instead.
+LABEL_WIDTH = 24
+
+
 def labels(summaries: list[dict], paths: list[str]) -> list[str]:
-    """A short name per run: its title, or where titles repeat, the priors file's name and
-    scenario, or failing that the run folder's name."""
+    """A short name per run: its title; where titles repeat or are too long for a column,
+    the priors file's name and scenario; failing both, the run folder's name."""
     titles = [s["title"] for s in summaries]
-    if len(set(titles)) == len(titles):
-        return titles
     names = [Path(s["priors_files"][0]["path"]).stem + (f" · {s['scenario']}" if s["scenario"] else "")
              for s in summaries]
-    if len(set(names)) == len(names):
-        return names
+    unique = [t for t in (titles, names) if len(set(t)) == len(t)]
+    short = [t for t in unique if all(len(x) <= LABEL_WIDTH for x in t)]
+    if short or unique:
+        return (short or unique)[0]
     return [Path(p).name for p in paths]
+
+
+def evidence_diff(a: dict, b: dict) -> list[dict]:
+    """Pieces of evidence one run weighed and the other did not, or weighed differently."""
+    ea, eb = a.get("evidence", {}).get("items", {}), b.get("evidence", {}).get("items", {})
+    rows = []
+    for name in list(ea) + [n for n in eb if n not in ea]:
+        x, y = ea.get(name), eb.get(name)
+        if x is None or y is None or x["text"] != y["text"]:
+            rows.append({"evidence": name, "change": "added" if x is None else "removed" if y is None else "changed",
+                         "a": x and x["text"], "b": y and y["text"]})
+    return rows
 
 
 def _meta(s: dict, path: str, label: str) -> dict:
@@ -112,4 +128,5 @@ def compare(summaries: list[dict], paths: list[str], draws: list | None = None) 
         "common_random_numbers": all(crn), "paired_errors": all(paired[1:]),
         "claims": claims, "outputs": outputs,
         "priors_diff": [[]] + [priors_diff(base["inputs"], s["inputs"]) for s in summaries[1:]],
+        "evidence_diff": [[]] + [evidence_diff(base, s) for s in summaries[1:]],
     }

@@ -15,7 +15,7 @@ app = typer.Typer()
 @app.command("export")
 def export(
     run_dir: RunDir,
-    csv: Annotated[bool, typer.Option("--csv", help="Write summary.csv, claims.csv (and draws.csv when the run "
+    csv: Annotated[bool, typer.Option("--csv", help="Write summary.csv, claims.csv (evidence.csv for a run with evidence, draws.csv when the run "
                                       "saved its draws).")] = False,
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Write run.xlsx: a sheet each for the summary, the claims "
                                        "and the draws.")] = False,

@@ -41,7 +41,8 @@ def check(
         for w in ps.warnings:
             say(f"riskmc: warning: {w}")
         if not quiet:
-            typer.echo(f"{f}: ok ({len(ps.priors)} priors for model {ps.model.name}, {len(ps.claims)} claims, "
+            ev = f", {len(ps.evidence)} pieces of evidence" if ps.evidence else ""
+            typer.echo(f"{f}: ok ({len(ps.priors)} priors for model {ps.model.name}, {len(ps.claims)} claims{ev}, "
                        f"{len(ps.scenarios)} scenarios)")
     if codes:
         raise typer.Exit(code=codes[0])
@@ -55,7 +56,8 @@ def show(
                                               help="Also write a page with a density picture per prior.")] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Show each prior: family, parameters, stated vs implied quantiles, fit error, source."""
+    """Show each prior: family, parameters, stated vs implied quantiles, fit error, source;
+    then each piece of evidence and its likelihood."""
     from ..loading import load
     from ..report import fmt
     with user_errors():
@@ -84,6 +86,9 @@ def show(
         typer.echo(f"  source:  {p.source}")
     for a, b, v in ps.dependence.pairs:
         typer.echo(f"correlation {a} ~ {b}: {v:+.2f} (Spearman)")
+    for name, e in ps.evidence.items():
+        typer.echo(f"evidence {name}: {e.describe()}")
+        typer.echo(f"  source:  {e.source}{f' ({e.date})' if e.date else ''}")
 
 
 @app.command("fit")

@@ -61,8 +61,12 @@ def run(summary: dict, report) -> None:
     c.print(summary["title"], overflow="ellipsis", no_wrap=True)
     c.print(f"{summary['draws']:,} draws ({summary['sampler']}), seed {summary['seed']}, model {summary['model']['name']}",
             overflow="ellipsis", no_wrap=True)
+    ev = summary.get("evidence")
+    if ev is not None:
+        c.print(evidence_line(ev), overflow="fold")
     last = summary["years"][-1] if summary["years"] else None
-    heads = ["headline" + (f", {last}" if last is not None else ""), "median", "90% interval", "± MCSE"]
+    heads = [("posterior" if ev else "headline") + (f", {last}" if last is not None else ""),
+             "median", "90% interval", "± MCSE"]
     rows = [[label, fmt.value(st["p50"]["value"], unit),
              f"[{fmt.value(st['p5']['value'], unit)}, {fmt.value(st['p95']['value'], unit)}]",
              fmt.mcse(st["p50"]["mcse"], unit)] for label, st, unit in headline_rows(summary)]
@@ -72,15 +76,33 @@ def run(summary: dict, report) -> None:
     c.print(t)
     if summary["claims"]:
         claims = sorted(summary["claims"].items(), key=lambda kv: -kv[1]["probability"]["value"])
-        heads = ["claim", "probability", "thesis"]
-        rows = [[name, fmt.prob(cl["probability"]["value"], cl["probability"]["mcse"]), cl["text"]]
+        heads = ["claim", "prior → posterior" if ev else "probability", "thesis"]
+        prior = summary["prior"]["claims"] if ev else {}
+
+        def p(pr):
+            return fmt.prob(pr["value"], pr["mcse"])
+        rows = [[name, (f"{p(prior[name]['probability'])} → " if ev else "") + p(cl["probability"]), cl["text"]]
                 for name, cl in claims]
-        t = _table(("claim", {"no_wrap": True}), ("probability", {"no_wrap": True, "justify": "right"}),
+        t = _table(("claim", {"no_wrap": True}), (heads[1], {"no_wrap": True, "justify": "right"}),
                    ("thesis", {"no_wrap": True}))
         for r in fit(rows, 2, headers=heads):
             t.add_row(*r)
         c.print(t)
     c.print(str(report), overflow="ignore", crop=False)
+
+
+def evidence_line(ev: dict) -> str:
+    """How a run with evidence found its posterior, in one line."""
+    n = len(ev["items"])
+    what = f"{n} piece{'s' if n != 1 else ''} of evidence"
+    imp = ev["diagnostics"]["importance"]
+    if ev["method"] == "importance":
+        k = imp["khat"]
+        kt = "tied weights" if k is None else f"k-hat {k:.2f}"
+        return f"{what}, weighed by importance sampling ({kt}, ESS {imp['ess']:,.0f})"
+    t = ev["diagnostics"]["tempered"]
+    return (f"{what}, weighed by tempered SMC ({t['particles']:,} particles, {t['stages']} stages): "
+            f"{ev['why']}")
 
 
 def compare(res: dict, page) -> None:

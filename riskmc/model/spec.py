@@ -47,13 +47,16 @@ class Input:
 @dataclass(frozen=True)
 class Output:
     """A model output. `headline` outputs lead the report and drive --target-mcse; `kind`
-    says how to show it: "share" (a fraction, shown in percent), "level" or "ratio"."""
+    says how to show it: "share" (a fraction, shown in percent), "level" or "ratio".
+    `lower` and `upper` bound what it can take: evidence outside them is refused."""
 
     name: str
     unit: str = ""
     label: str = ""
     headline: bool = False
     kind: str = ""
+    lower: float = -math.inf
+    upper: float = math.inf
 
     def __post_init__(self):
         if not self.label:

@@ -12,7 +12,7 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,15 @@ import numpy as np
 from ..errors import PriorsError
 from ..limits import MAX_DRAWS
 from ..textfile import read_text
+from . import evidence as evidence_tables
 from .copula import Dependence, build_dependence
+from .evidence import Evidence
 from .families import FAMILIES, Family, make
 from .fit import Fit, fit
 from .toml_lines import LineIndex
 
-TOP_KEYS = ("title", "description", "model", "extends", "run", "priors", "correlations", "scenarios", "claims")
+TOP_KEYS = ("title", "description", "model", "extends", "run", "priors", "correlations", "scenarios", "claims",
+            "evidence")
 RUN_KEYS = ("seed", "draws", "sampler")
 META_KEYS = ("description", "unit", "source", "owner", "reviewed")
 REQUIRED_META = ("description", "unit", "source")
@@ -34,7 +37,7 @@ SPEC_KEYS = ("family", "range", "confidence", "value", "lower", "upper", "values
 PARAM_KEYS = sorted({p for f in FAMILIES.values() for p in f.params} - {"value"})
 QUANTILE_KEY = re.compile(r"^p(\d{2})$")
 CLAIM_KEYS = ("text", "output", "year", "years", "above", "below", "between", "rises")
-SCENARIO_KEYS = ("description", "priors")
+SCENARIO_KEYS = ("description", "priors", "evidence")
 DEFAULT_CONFIDENCE = 0.9
 # A prior may reach past the model's support only by this much probability (a normal for a
 # revenue with a tiny sd, say); the sampler clips the rare draw back inside.
@@ -162,6 +165,7 @@ class PriorSet:
     scenarios: tuple[str, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
     model: Any = None  # the riskmc.Model these priors were checked against and feed
+    evidence: dict[str, Evidence] = field(default_factory=dict)  # what was observed, by name
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -323,6 +327,7 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
     entries: dict[str, _Entry] = {}
     corr: dict[str, tuple[Any, _Doc]] = {}
     claims: dict[str, tuple[dict, _Doc]] = {}
+    evidence: dict[str, tuple[Any, _Doc, tuple[str, ...]]] = {}
     scenarios: dict[str, tuple[dict, _Doc]] = {}
     run: dict[str, Any] = {}
     title = ""
@@ -349,6 +354,9 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
         for name, table in _table(w, d, "claims").items():
             _check_name(w, "claim", name, ("claims", name))
             claims[name] = (table, doc)
+        for name, table in _table(w, d, "evidence").items():
+            _check_name(w, "evidence", name, ("evidence", name))
+            evidence[name] = (table, doc, ("evidence", name))
         for name, table in _table(w, d, "scenarios").items():
             _check_name(w, "scenario", name, ("scenarios", name))
             if not isinstance(table, dict):
@@ -382,6 +390,9 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
                               hint=_did_you_mean(name, entries))
             entries[name] = _Entry(_merge_prior(entries[name].table, overlay), doc,
                                    ("scenarios", scenario, "priors", name))
+        for name, ev in _table(w, table, "evidence", ("scenarios", scenario)).items():
+            _check_name(w, "evidence", name, ("scenarios", scenario, "evidence", name))
+            evidence[name] = (ev, doc, ("scenarios", scenario, "evidence", name))
 
     by_name = {i.name: i for i in inputs}
     warnings = []
@@ -416,6 +427,15 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
     out_names = {o.name for o in outputs}
     built_claims = {name: _build_claim(name, table, _Where(doc), out_names, model.years)
                     for name, (table, doc) in claims.items()}
+    built_evidence = {}
+    for name, (table, doc, where) in evidence.items():
+        w = _Where(doc)
+
+        def err(message, key=None, hint=None, w=w, where=where, name=name):
+            return w.error(f"evidence '{name}': {message}", *where, *((key,) if key else ()), hint=hint)
+        e = evidence_tables.build(name, table, err, model, lambda n: _support(priors[n], by_name[n]))
+        built_evidence[name] = replace(e, file=str(doc.path), line=doc.lines.line(*where))
+    evidence_tables.contradictions(list(built_evidence.values()), lambda e: (e.file, e.line))
     _check_run(run, top)
     return PriorSet(
         title=title or path.stem,
@@ -428,7 +448,14 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
         scenarios=tuple(sorted(scenarios)),
         warnings=tuple(warnings + list(dependence.notes)),
         model=model,
+        evidence=built_evidence,
     )
+
+
+def _support(prior: Prior, spec) -> tuple[float, float]:
+    """The values an input's prior can reach, inside the model's bounds for it."""
+    lo, hi = prior.family.support()
+    return max(lo, spec.lower), min(hi, spec.upper)
 
 
 def _check_name(w: _Where, kind: str, name: str, path: tuple[str, ...]) -> None:

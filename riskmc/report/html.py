@@ -188,8 +188,50 @@ def render(summary: dict, sensitivity: dict | None = None) -> str:
     return _env().get_template("report.html.j2").render(
         s=summary, last=last, when=when, in_when=f" in {last}" if last is not None else "",
         headline=headline, claims=claims, fans=fans, drivers=drivers, sens=sens, traces=traces,
+        evidence=_evidence(summary, last, when) if "evidence" in summary else None,
         priors=_prior_rows(summary["inputs"]), model_html=model_doc(summary["model"]["doc"]),
     )
+
+
+# Inputs listed in "What the evidence changed", most moved first.
+MOVED_LISTED = 12
+
+
+def _evidence(summary: dict, last, when: str) -> dict:
+    """What the evidence changed: each observation and where it fell, claims and headline
+    outputs prior against posterior, and the inputs it moved most."""
+    ev = summary["evidence"]
+    prior = summary["prior"]
+    items = []
+    for name, it in ev["items"].items():
+        pp = it["prior_predictive"]
+        p = pp.get("percentile")
+        items.append({"name": name, "it": it, "pp": pp, "p": p,
+                      "surprising": p is not None and (p < 0.025 or p > 0.975)
+                      or pp.get("probability") is not None and pp["probability"] < 0.05,
+                      "meter": svg.meter(p, f"{name}: the prior predictive's {100 * p:.1f}th percentile")
+                      if p is not None else ""})
+    claims = []
+    for name, c in sorted(summary["claims"].items(), key=lambda kv: (-kv[1]["probability"]["value"], kv[0])):
+        a, b = prior["claims"][name]["probability"], c["probability"]
+        claims.append({"name": name, "c": c, "prior": a, "post": b, "shift": b["value"] - a["value"],
+                       "shift_mcse": (a["mcse"] ** 2 + b["mcse"] ** 2) ** 0.5})
+    heads = []
+    for name, o in summary["outputs"].items():
+        if not o["headline"]:
+            continue
+        po = prior["outputs"][name]
+        heads.append({"o": o, "prior": stats_at(po, last), "post": stats_at(o, last),
+                      "svg": svg.overlay([po["histogram"], o["histogram"]], ["prior", "posterior"], o["label"] + when,
+                                         fmt.tick(o["unit"]))})
+    inputs = []
+    for name, e in list(ev["inputs"].items())[:MOVED_LISTED]:
+        unit = summary["inputs"][name]["unit"]
+        h = e.get("histograms")
+        inputs.append({"name": name, "e": e, "unit": unit,
+                       "svg": svg.overlay([h["prior"], h["posterior"]], ["prior", "posterior"], fmt.label(name),
+                                          fmt.tick(unit)) if h else None})
+    return {"ev": ev, "items": items, "claims": claims, "heads": heads, "inputs": inputs}
 
 
 def render_compare(res: dict) -> str:

@@ -335,3 +335,19 @@ def count(v: float) -> str:
         if v >= div:
             return f"{v / div:.3g}{suffix}"
     return f"{v:g}"
+
+
+def meter(p: float, label: str) -> str:
+    """A surprise meter: where an observation fell in the prior predictive, 0 to 100%, the
+    outer 2.5% at each end shaded (an observation there surprised the prior)."""
+    w, h, pad = 180, 26, 6
+    x = pad + (w - 2 * pad) * min(max(p, 0.0), 1.0)
+    tail = (w - 2 * pad) * 0.025
+    parts = [f'<rect x="{pad}" y="8" width="{w - 2 * pad}" height="8" fill="{GRID}"/>',
+             f'<rect x="{pad}" y="8" width="{_n(tail)}" height="8" fill="{ACCENT}" fill-opacity="0.45"/>',
+             f'<rect x="{_n(w - pad - tail)}" y="8" width="{_n(tail)}" height="8" fill="{ACCENT}" fill-opacity="0.45"/>',
+             f'<line x1="{_n(x)}" y1="3" x2="{_n(x)}" y2="21" stroke="#1f2933" stroke-width="2"/>',
+             f'<text x="{pad}" y="{h}" font-size="8" fill="{MUTED}">0%</text>',
+             f'<text x="{w - pad}" y="{h}" font-size="8" fill="{MUTED}" text-anchor="end">100%</text>']
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h + 2}" width="{w}" height="{h + 2}" '
+            f'role="img" aria-label="{esc(label)}">' + "".join(parts) + "</svg>")

@@ -1,0 +1,294 @@
+"""The posterior by importance sampling: the prior's draws, weighted by the evidence.
+
+Every draw's weight is its likelihood, exp(loglik) <= 1 (riskmc.likelihood). A chunk
+adds weighted sums, weighted histograms (of w and w^2, on the prior's bins) and weighted
+claim hits, exactly as the prior's reduction adds counts; it also keeps its largest
+weights with the draws that carry them. At the end the largest tail_length(S) weights
+of the whole run are Pareto-smoothed (riskmc.psis) and the sums corrected for the
+change, so the estimates are PSIS estimates without the run ever holding every draw.
+
+Monte Carlo errors follow from the self-normalised estimator's delta method: for an
+estimate sum(w f) / sum(w), Var ~ sum(w^2 (f - estimate)^2) / (sum w)^2, which is why
+sums of w^2 times powers of the values are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ._weighted import reduce_weighted, weights
+from .psis import Smoothed, khat_limit, smooth_tail, tail_length
+from .reduce import PROBS, Binning, _cdf_points, _quantile
+
+# The posterior's histograms: fewer bins than the prior's (2^13), over the posterior's own
+# range, so each variable's (w, w^2) bins fit a core's L1 cache while the scatter runs.
+WBINS = 2 ** 11
+
+# Below this many effective draws a weighted quantile is too rough to report
+# (Vehtari et al. 2021 ask for 400 before trusting tail quantiles).
+MIN_ESS = 400
+
+
+def posterior_binning(prior: Binning, x: np.ndarray, w: np.ndarray) -> Binning:
+    """Bins for the weighted histograms, from the pilot's draws x (V, n) and weights w:
+    the range holding the weighted 0.5%-99.5% (read off 1,024 coarse bins of the prior's
+    range, one pass), tripled, inside the prior's range. Too few effective pilot draws
+    to tell (under 100): the prior's range."""
+    top = prior.lo + prior.width * prior.bins
+    total = w.sum()
+    sq = (w * w).sum()
+    ess = total * total / sq if sq > 0 else 0.0
+    if ess < 100:
+        return replace(prior, width=prior.width * prior.bins / WBINS, bins=WBINS, weighted=None)
+    v, n = x.shape
+    coarse = 1024
+    step = (top - prior.lo) / coarse
+    k = np.clip(((x - prior.lo[:, None]) / step[:, None]).astype(np.int64), 0, coarse - 1)
+    mass = np.bincount((k + coarse * np.arange(v)[:, None]).ravel(), weights=np.broadcast_to(w, x.shape).ravel(),
+                       minlength=v * coarse).reshape(v, coarse)
+    cum = np.cumsum(mass, axis=1) / total
+    first = np.argmax(cum > 0.005, axis=1)            # the bin holding the 0.5% point
+    last = np.argmax(cum >= 0.995, axis=1)            # and the 99.5% point
+    qlo = prior.lo + first * step
+    qhi = prior.lo + (last + 1) * step
+    span = qhi - qlo
+    lo = np.maximum(qlo - span, prior.lo)
+    hi = np.minimum(qhi + span, top)
+    return replace(prior, lo=lo, width=(hi - lo) / WBINS, center=(x @ w) / total, bins=WBINS, weighted=None)
+
+
+class Tail:
+    """The `size` largest log-weights seen, their draws' indices and inputs (inputs x k);
+    ties go to the earlier draw, so the set never depends on the order chunks arrive in.
+    Inputs, not outputs: the run re-evaluates the model on the few it finally smooths,
+    instead of copying every candidate's outputs as it goes."""
+
+    def __init__(self, size: int, d: int) -> None:
+        self.size = size
+        self.ll = np.empty(0)
+        self.index = np.empty(0, dtype=np.int64)
+        self.inputs = np.empty((d, 0))
+
+    def take(self, ll: np.ndarray, first: int, inputs: np.ndarray) -> None:
+        """A whole chunk's log-weights (draws first, first + 1, ...) and inputs block."""
+        if not self.size:
+            return
+        keep = np.flatnonzero(ll > -np.inf)
+        if len(keep) > self.size:
+            keep = keep[_top(ll[keep], keep, self.size)]
+        self._set(np.concatenate([self.ll, ll[keep]]), np.concatenate([self.index, first + keep]),
+                  np.concatenate([self.inputs, inputs[:, keep]], axis=1))
+
+    def merge(self, other: Tail) -> None:
+        if len(other.ll):
+            self._set(np.concatenate([self.ll, other.ll]), np.concatenate([self.index, other.index]),
+                      np.concatenate([self.inputs, other.inputs], axis=1))
+
+    def _set(self, ll, index, inputs) -> None:
+        if len(ll) > self.size:
+            keep = _top(ll, index, self.size)
+            ll, index, inputs = ll[keep], index[keep], inputs[:, keep]
+        self.ll, self.index, self.inputs = ll, index, inputs
+
+    def order(self) -> np.ndarray:
+        """Positions from the smallest weight to the largest (ties: the later draw first)."""
+        return np.lexsort((-self.index, self.ll))
+
+
+def _top(ll: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest ll, ties broken towards the smaller index, in position order."""
+    n = len(ll)
+    cut = np.partition(ll, n - k)[n - k]
+    above = np.flatnonzero(ll > cut)
+    tied = np.flatnonzero(ll == cut)
+    tied = tied[np.argsort(index[tied], kind="stable")[:k - len(above)]]
+    return np.sort(np.concatenate([above, tied]))
+
+
+@dataclass
+class WeightedSums:
+    """A chunk's (or a run's) weighted reduction: additive, merged in chunk order."""
+
+    v: int
+    c: int
+    atoms: int
+    tail_size: int
+    d: int = 0                       # inputs per draw (the tail keeps them)
+    w: float = 0.0                   # sum of weights
+    w2: float = 0.0                  # sum of squared weights
+    sums: np.ndarray = None          # (6, V): see _weighted.reduce_weighted
+    hist: np.ndarray = None          # (V, WBINS + 2, 2): w and w^2 per bin
+    atom_w: np.ndarray = None        # (A, 2)
+    hits: np.ndarray = None          # (C, 2): w and w^2 of the draws where each claim holds
+    carrying: int = 0                # draws with a weight above 0
+    tail: Tail = field(default=None)
+
+    def __post_init__(self):
+        self.sums = np.zeros((6, self.v))
+        self.atom_w = np.zeros((self.atoms, 2))
+        self.hits = np.zeros((self.c, 2))
+        self.tail = Tail(self.tail_size, self.d)
+        self._ll: list[np.ndarray] = []
+
+    def add(self, x: np.ndarray, ll: np.ndarray, first: int, b: Binning, hist: np.ndarray,
+            claims=None) -> None:
+        """Add a sub-block x (V, m) whose draws (first, first + 1, ...) have log-weights ll;
+        the histogram goes into `hist` (a batch's, like the prior's counts)."""
+        w = np.empty_like(ll)
+        w2 = np.empty_like(ll)
+        s, s2 = weights(ll, w, w2)
+        self.w += s
+        self.w2 += s2
+        self.carrying += int(np.count_nonzero(w))
+        reduce_weighted(x, w, w2, b.lo, b.inv_width, b.center, b.bins, b.atom_var, b.atom_val,
+                        hist, self.sums, self.atom_w)
+        if claims is not None and self.c:
+            claims.weighted(x, w, w2, self.hits)
+        self._ll.append(ll.copy())
+
+    def close(self, first: int, inputs: np.ndarray) -> None:
+        """End of a chunk whose draws start at `first`: keep its largest weights' inputs."""
+        if self._ll:
+            self.tail.take(np.concatenate(self._ll), first, inputs)
+            self._ll = []
+
+    def merge(self, other: WeightedSums) -> None:
+        self.w += other.w
+        self.w2 += other.w2
+        self.sums += other.sums
+        self.atom_w += other.atom_w
+        self.hits += other.hits
+        self.carrying += other.carrying
+        self.tail.merge(other.tail)
+
+
+def tail_capacity(draws: int) -> int:
+    """Weights a run keeps to smooth at the end: the tail of its largest plan, and its cut-off."""
+    return tail_length(draws) + 1
+
+
+@dataclass(frozen=True)
+class Importance:
+    """The importance-sampling posterior: per-variable statistics and claim probabilities,
+    each {"value", "mcse"}, and the diagnostics that say whether to believe them."""
+
+    stats: dict
+    claims: list
+    khat: float
+    khat_limit: float
+    ess: float
+    tail: int
+    draws: int
+    carrying: int
+    reliable: bool
+    why: str | None
+    view: object          # the weighted CDFs, for histograms
+
+
+class _View:
+    """A weighted histogram seen as reduce's Totals: counts, atoms, total, range."""
+
+    def __init__(self, hist, atoms, n, vmin, vmax):
+        self.hist, self.atoms, self.n, self.vmin, self.vmax = hist, atoms, n, vmin, vmax
+
+
+def finish(ws: WeightedSums, b: Binning, totals, names: list[str], rows_of, claims=None) -> Importance:
+    """Smooth the tail, correct the sums for it, and finalise every statistic.
+
+    `totals` is the prior's (for the draw count and each variable's range); `rows_of`
+    gives the rows of the tail's draws from their inputs (the model again); `claims` the
+    ClaimCounter, to move the tail draws' claim weights too.
+    """
+    s = totals.n
+    tail = ws.tail
+    m = tail_length(s)
+    limit = khat_limit(s)
+    # Work on copies: a snapshot (--target-mcse) must leave the running sums alone.
+    w, w2 = ws.w, ws.w2
+    sums, hist, atom_w, hits = ws.sums.copy(), ws.hist.copy(), ws.atom_w.copy(), ws.hits.copy()
+    sm: Smoothed | None = None
+    if ws.carrying > m and m >= 5:
+        order = tail.order()
+        top = tail.ll[order][-(m + 1):]
+        sm = smooth_tail(top, s)
+        pick = order[-m:]
+        old = np.exp(tail.ll[pick])
+        new = np.exp(sm.log_weights)
+        dw, dw2 = new - old, new * new - old * old
+        if np.any(dw != 0):
+            rows = rows_of(tail.inputs[:, pick])
+            reduce_weighted(rows, dw, dw2, b.lo, b.inv_width, b.center, b.bins, b.atom_var, b.atom_val,
+                            hist, sums, atom_w)
+            if claims is not None and len(hits):
+                claims.weighted(rows, dw, dw2, hits)
+            w += float(np.sum(dw))
+            w2 += float(np.sum(dw2))
+    khat = sm.khat if sm is not None else math.inf
+    ess = w * w / w2 if w2 > 0 else 0.0
+    why = None
+    if w2 <= 0:  # every weight is 0, or so small its square underflows
+        why = "no draw of the prior carries any weight: the evidence lies beyond everything it drew"
+    elif sm is None:
+        why = f"only {ws.carrying:,} of {s:,} draws carry weight, too few to check the weights' tail"
+    elif math.isfinite(khat) and khat > limit or khat == math.inf:
+        why = (f"the weights' Pareto k-hat is {khat:.2f}, above {limit:.2f}: importance sampling's "
+               "error is unbounded here")
+    elif ess < MIN_ESS:
+        why = f"only {ess:,.0f} effective draws of {s:,}, below {MIN_ESS}"
+    view = _View(hist[:, :, 0], atom_w[:, 0], w, totals.vmin, totals.vmax)
+    stats = _stats(view, _View(hist[:, :, 1], atom_w[:, 1], w2, totals.vmin, totals.vmax),
+                   sums, w, w2, b, names) if w2 > 0 else {}
+    probs = [_probability(h, h2, w, w2, ess) for h, h2 in hits] if w2 > 0 else []
+    return Importance(stats=stats, claims=probs, khat=float(khat), khat_limit=limit, ess=float(ess),
+                     tail=m, draws=s, carrying=ws.carrying, reliable=why is None, why=why, view=view)
+
+
+def _stats(view: _View, view2: _View, sums, w, w2, b: Binning, names) -> dict:
+    """Weighted mean, sd and quantiles of every variable, each with its MCSE."""
+    m = sums[0] / w                      # weighted mean of d = x - centre
+    mean = b.center + m
+    s2 = np.maximum(sums[1] / w - m * m, 0.0)
+    ess = w * w / w2
+    sd = np.sqrt(s2 * ess / max(ess - 1, 1.0))
+    t0, t1, t2, t3, t4 = w2, sums[2], sums[3], sums[4], sums[5]
+    var_mean = np.maximum(t2 - 2 * m * t1 + m * m * t0, 0.0) / (w * w)
+    c2 = t2 - 2 * m * t1 + m * m * t0                               # sum w^2 (d - m)^2
+    c4 = t4 - 4 * m * t3 + 6 * m * m * t2 - 4 * m ** 3 * t1 + m ** 4 * t0
+    var_s2 = np.maximum(c4 - 2 * s2 * c2 + s2 * s2 * t0, 0.0) / (w * w)
+    ratio = w2 / (w * w)                 # 1 / ESS
+    out = {}
+    for j, name in enumerate(names):
+        edges, cum = _cdf_points(view, b, j)
+        edges2, cum2 = _cdf_points(view2, b, j)
+        lo, hi = view.vmin[j], view.vmax[j]
+        res = {"mean": {"value": float(mean[j]), "mcse": float(math.sqrt(var_mean[j]))},
+               "sd": {"value": float(sd[j]),
+                      "mcse": float(math.sqrt(var_s2[j]) / (2 * sd[j])) if sd[j] > 0 else 0.0}}
+        for key, p in PROBS.items():
+            q = _quantile(edges, cum, p, lo, hi)
+            if lo == hi:
+                res[key] = {"value": q, "mcse": 0.0}
+                continue
+            # The weighted CDF's error at q, from the share of w^2 below it (G):
+            # Var F(q) ~ (sum w^2 / W^2) (G (1 - p)^2 + (1 - G) p^2).
+            g = float(np.interp(q, edges2, cum2))
+            se = math.sqrt(max(ratio * (g * (1 - p) ** 2 + (1 - g) * p * p), 0.0))
+            qa = _quantile(edges, cum, max(p - se, 0.0), lo, hi)
+            qb = _quantile(edges, cum, min(p + se, 1.0), lo, hi)
+            res[key] = {"value": q, "mcse": (qb - qa) / 2}
+        out[name] = res
+    return out
+
+
+def _probability(h: float, h2: float, w: float, w2: float, ess: float) -> dict:
+    """A claim's weighted probability and MCSE: the delta method, and never below the sd
+    of a Beta(1, ESS + 1), about 1 / ESS: a claim no weighted draw meets (or every one
+    does) is not reported as certain, while elsewhere the delta method stands."""
+    p = h / w
+    g = h2 / w2
+    se = math.sqrt(max((w2 / (w * w)) * (g * (1 - p) ** 2 + (1 - g) * p * p), 0.0))
+    floor = math.sqrt((ess + 1) / ((ess + 2) ** 2 * (ess + 3)))
+    return {"value": float(p), "mcse": max(se, floor)}
