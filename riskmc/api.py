@@ -155,7 +155,7 @@ def run(priors: str | Path | PriorSet, *, model: Model | str | None = None, draw
     if ps.evidence:
         from .likelihood import Likelihood
         likelihood = Likelihood(list(ps.evidence.values()), m)
-    kernel = Kernel(ps, m, root, p, hits, likelihood)
+    kernel = Kernel(ps, m, root, p, hits, likelihood, inputs_rows=bool(hits and hits.uses_inputs))
     names = list(kernel.labels)
     keep_all = keep_draws or draws_path is not None
     kept_in, kept_out, driver_chunks = [], [], []

@@ -182,16 +182,23 @@ class Kernel:
     plan: Plan
     hits: Callable[[np.ndarray], np.ndarray] | None = None  # output rows -> (claims,) hit counts
     likelihood: Likelihood | None = None                     # rows -> each draw's log-likelihood
+    inputs_rows: bool = False                                # reduce the inputs' rows too
     marginals: Marginals = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "marginals", Marginals(self.priors, self.model.inputs))
 
     @property
+    def with_inputs(self) -> bool:
+        """Whether the inputs' rows follow the outputs': for evidence, and for events that
+        name inputs."""
+        return self.likelihood is not None or self.inputs_rows
+
+    @property
     def labels(self) -> tuple[str, ...]:
-        """Each row as `output[year]` (then each input's name, with evidence), for
+        """Each row as `output[year]` (then each input's name, when they are rows), for
         messages and summaries."""
-        extra = self.model.input_names if self.likelihood is not None else ()
+        extra = self.model.input_names if self.with_inputs else ()
         return (*self.model.labels(), *extra)
 
     @property
@@ -202,7 +209,7 @@ class Kernel:
     def n_rows(self) -> int:
         """Rows reduced per draw: every output in every year, and with evidence the inputs."""
         k, t = self.out_shape
-        return k * t + (len(self.model.inputs) if self.likelihood is not None else 0)
+        return k * t + (len(self.model.inputs) if self.with_inputs else 0)
 
     @property
     def tail_size(self) -> int:
@@ -217,7 +224,7 @@ class Kernel:
         inputs follow, copied."""
         k, t = self.out_shape
         self.evaluate(chunk, first, x, rows[:k * t].reshape(k, t, rows.shape[1]))
-        if self.likelihood is not None:
+        if self.with_inputs:
             rows[k * t:] = x
 
     def chunk(self, i: int, scratch: bool = False) -> Chunk:

@@ -210,7 +210,7 @@ def test_export_csv_and_xlsx(tmp_path):
 
 def test_readme_commands_run(tmp_path, monkeypatch):
     """Every `riskmc ...` command in the README's shell blocks, run as written, in order,
-    in a copy of the project's priors, models and examples (runs with fewer draws)."""
+    in a copy of the project's priors, models and examples (with fewer draws)."""
     import glob
     import shlex
     import shutil
@@ -223,7 +223,9 @@ def test_readme_commands_run(tmp_path, monkeypatch):
     assert len(shown) >= 7, shown
     for line in shown:
         args = [a for word in shlex.split(line) for a in (sorted(glob.glob(word)) if "*" in word else [word])]
-        if args[0] in ("run", "sensitivity"):
+        if args[0] == "run":  # enough draws for the README's conditional questions
+            args += ["--draws", "20000"]
+        if args[0] in ("sensitivity", "seek"):
             args += ["--draws", "4096"]
         r = invoke(*args)
         assert r.exit_code == 0, (line, r.output)

@@ -10,7 +10,9 @@ from ..priors import Claim
 
 def hits(claim: Claim, outputs: dict[str, np.ndarray], years) -> np.ndarray:
     """Per draw: does the claim hold? (outputs: name -> (draws, years), or (draws,) for a
-    model without years, `years` None)"""
+    model without years, `years` None; a claim written as an event needs the kernel's rows)"""
+    if claim.event is not None:
+        raise ValueError("an event claim is evaluated on rows: use ClaimCounter")
     v = np.asarray(outputs[claim.output], dtype=float)
     if years is None:
         v = v.reshape(len(v), 1)
@@ -38,12 +40,18 @@ class ClaimCounter:
     def __init__(self, claims: list[Claim], outputs: tuple[str, ...], years) -> None:
         years = [0] if years is None else [int(y) for y in years]
         c = len(claims)
+        # Claims written as events (riskmc.event) are evaluated with numpy on the rows;
+        # the others in one compiled pass, where these count nothing.
+        self.events = [(k, cl.event) for k, cl in enumerate(claims) if cl.event is not None]
         self.rows = np.full((c, len(years)), -1, dtype=np.intp)
         self.count = np.zeros(c, dtype=np.intp)
         self.above = np.full(c, -np.inf)
         self.below = np.full(c, np.inf)
         self.rises = np.zeros(c, dtype=np.bool_)
         for k, claim in enumerate(claims):
+            if claim.event is not None:  # never holds in the compiled pass: row 0 above +inf
+                self.rows[k, 0], self.count[k], self.above[k] = 0, 1, np.inf
+                continue
             base = outputs.index(claim.output) * len(years)
             cols = [base + years.index(y) for y in claim.years] if claim.years else [base]
             self.rows[k, :len(cols)] = cols
@@ -52,14 +60,24 @@ class ClaimCounter:
             self.below[k] = np.inf if claim.below is None else claim.below
             self.rises[k] = claim.rises
 
+    @property
+    def uses_inputs(self) -> bool:
+        return any(e.uses_inputs for _, e in self.events)
+
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         out = np.zeros(len(self.count), dtype=np.int64)
         _count(rows, self.rows, self.count, self.above, self.below, self.rises, out)
+        for k, e in self.events:
+            out[k] = int(np.count_nonzero(e.mask(rows)))
         return out
 
     def weighted(self, rows: np.ndarray, w: np.ndarray, w2: np.ndarray, out: np.ndarray) -> np.ndarray:
         """out[c] += (sum of w, sum of w2) over the draws where claim c holds."""
         _count_weighted(rows, self.rows, self.count, self.above, self.below, self.rises, w, w2, out)
+        for k, e in self.events:
+            m = e.mask(rows)
+            out[k, 0] += float(np.sum(w[m]))
+            out[k, 1] += float(np.sum(w2[m]))
         return out
 
 

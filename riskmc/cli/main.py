@@ -9,7 +9,7 @@ from typer._click import exceptions as click  # typer vendors click: its excepti
 from typer.core import TyperGroup
 
 from .. import __version__
-from . import compare, export, priors, report, run, sensitivity, verify
+from . import ask, compare, export, priors, report, run, seek, sensitivity, verify
 from .common import EXIT_TABLE, say
 
 
@@ -64,6 +64,8 @@ app.add_typer(sensitivity.app)
 app.add_typer(compare.app)
 app.add_typer(verify.app)
 app.add_typer(export.app)
+app.add_typer(ask.app)
+app.add_typer(seek.app)
 app.add_typer(priors.app, name="priors")
 
 

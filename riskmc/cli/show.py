@@ -151,3 +151,76 @@ def sensitivity(res: dict, path) -> None:
             t.add_row(*r)
         c.print(t)
     c.print(str(path), overflow="ignore", crop=False)
+
+
+def _pp(p: dict) -> str:
+    return fmt.prob(p["value"], p["mcse"])
+
+
+def _mid(st: dict, unit: str) -> str:
+    """A median, or (a mean stress reweights moments only) a mean."""
+    return fmt.value(st["p50"]["value"], unit) if "p50" in st else f"{fmt.value(st['mean']['value'], unit)} (mean)"
+
+
+def ask(res: dict, page) -> None:
+    """After `riskmc ask`: the probabilities, what moved, the claims; the page's path."""
+    c = _console()
+    r = res["run"]
+    c.print(r["title"], overflow="ellipsis", no_wrap=True)
+    c.print(f"{r['draws']:,} draws ({r['sampler']}), seed {r['seed']}: the run's draws, re-created", overflow="ellipsis",
+            no_wrap=True)
+    if "event" in res:
+        c.print(f"P({res['event']}) = {_pp(res['probability'])}", overflow="fold")
+    g = res.get("given")
+    if g:
+        c.print(f"given {g['event']}: {g['draws']:,} draws, P = {_pp(g['probability'])}", overflow="fold")
+        if "conditional" in res:
+            c.print(f"P({res['event']} | given) = {_pp(res['conditional'])}", overflow="fold")
+        _moved_table(c, res["moved"], "given it", "what else holds")
+    s = res.get("stress")
+    if s:
+        c.print(f"stress {s['stress']} (from {s['from']:.4g}); the draws reweighted with the least change, "
+                f"{s['ess']:,.0f} effective draws:", overflow="fold")
+        _moved_table(c, s["moved"], "stressed", "beliefs that must move")
+    if res["claims"]:
+        heads = ["claim", "probability"] + (["given"] if g else []) + (["stressed"] if s else [])
+        t = _table(*[(h, {"no_wrap": True, "justify": "left" if k == 0 else "right"}) for k, h in enumerate(heads)])
+        for name, cl in res["claims"].items():
+            row = [name, _pp(cl["probability"])]
+            if g:
+                row.append(_pp(cl["given"]))
+            if s:
+                row.append(_pp(s["claims"][name]))
+            t.add_row(*row)
+        c.print(t)
+    if page is not None:
+        c.print(str(page), overflow="ignore", crop=False)
+
+
+def _moved_table(c, rows: list[dict], after: str, title: str) -> None:
+    heads = [title, "before", after, "shift"]
+    # A mean stress reweights moments only: then both columns are means.
+    body = [[fmt.label(r["name"]), _mid(r["before"] if "p50" in r["after"] else {"mean": r["before"]["mean"]},
+                                        r["unit"]), _mid(r["after"], r["unit"]), f"{r['shift_sd']:+.2f} sd"]
+            for r in rows[:8]]
+    t = _table((heads[0], {"no_wrap": True}), *[(h, {"no_wrap": True, "justify": "right"}) for h in heads[1:]])
+    for row in fit(body, 0, headers=heads):
+        t.add_row(*row)
+    c.print(t)
+
+
+def seek(res: dict) -> None:
+    """After `riskmc seek`: the median that meets the target, its error, the steps."""
+    c = _console()
+    u = res["unit"]
+    a, b = res["from"], res["to"]
+    c.print(f"{res['target']}: move {fmt.label(res['vary'])}'s median from {fmt.value(a['median'], u)} "
+            f"to {fmt.value(b['median'], u)} ± {fmt.value(b['mcse'], u)} ({u})", overflow="fold")
+    c.print(f"at the current median the target quantity is {a['value']:.4g} ± {a['mcse']:.2g}; at the new one "
+            f"{b['value']:.4g} ± {b['value_mcse']:.2g} ({res['draws']:,} draws a step, seed {res['seed']}, "
+            f"{len(res['steps'])} steps)", overflow="fold")
+    t = _table(("median", {"no_wrap": True, "justify": "right"}), ("value", {"no_wrap": True, "justify": "right"}),
+               ("± MCSE", {"no_wrap": True, "justify": "right"}))
+    for r in res["path"]:
+        t.add_row(fmt.value(r["median"], u), f"{r['value']:.4g}", f"{r['mcse']:.2g}")
+    c.print(t)

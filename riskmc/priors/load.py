@@ -36,7 +36,7 @@ REQUIRED_META = ("description", "unit", "source")
 SPEC_KEYS = ("family", "range", "confidence", "value", "lower", "upper", "values", "probs")
 PARAM_KEYS = sorted({p for f in FAMILIES.values() for p in f.params} - {"value"})
 QUANTILE_KEY = re.compile(r"^p(\d{2})$")
-CLAIM_KEYS = ("text", "output", "year", "years", "above", "below", "between", "rises")
+CLAIM_KEYS = ("text", "event", "output", "year", "years", "above", "below", "between", "rises")
 SCENARIO_KEYS = ("description", "priors", "evidence")
 DEFAULT_CONFIDENCE = 0.9
 # A prior may reach past the model's support only by this much probability (a normal for a
@@ -119,8 +119,11 @@ class Claim:
     above: float | None = None
     below: float | None = None
     rises: bool = False
+    event: Any = None  # a riskmc.event.Event, for a claim written as `event = "..."`
 
     def describe(self) -> str:
+        if self.event is not None:
+            return self.event.text
         if not self.years:  # a model without years
             if self.above is not None and self.below is not None:
                 return f"{self.above:g} <= {self.output} <= {self.below:g}"
@@ -425,7 +428,7 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
         discrete={n for n, p in priors.items() if p.family.discrete or p.family.name == "fixed"},
     )
     out_names = {o.name for o in outputs}
-    built_claims = {name: _build_claim(name, table, _Where(doc), out_names, model.years)
+    built_claims = {name: _build_claim(name, table, _Where(doc), out_names, model.years, model)
                     for name, (table, doc) in claims.items()}
     built_evidence = {}
     for name, (table, doc, where) in evidence.items():
@@ -684,7 +687,8 @@ def _mass_outside(fam: Family, lower: float, upper: float) -> float:
 
 
 # --------------------------------------------------------------------------- claims
-def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years: tuple[int, ...] | None) -> Claim:
+def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years: tuple[int, ...] | None,
+                 model=None) -> Claim:
     path = ("claims", name)
 
     def err(message, key=None, hint=None):
@@ -695,6 +699,22 @@ def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years: 
     for key in t:
         if key not in CLAIM_KEYS:
             raise err(f"unknown key '{key}'", key, hint=_did_you_mean(key, CLAIM_KEYS))
+    if "event" in t:
+        from ..event import EventError, resolve
+        others = [k for k in t if k not in ("event", "text")]
+        if others:
+            raise err(f"give the event one way: event = \"...\", or output with a condition, not both "
+                      f"('{others[0]}')", others[0])
+        if not isinstance(t["event"], str):
+            raise err("'event' must be text in quotes, e.g. event = \"nvidia_share[2030] < 0.5\"", "event")
+        try:
+            ev = resolve(t["event"], model)
+        except EventError as exc:
+            raise err(exc.message, "event", hint=exc.hint) from None
+        text = t.get("text", "")
+        if not isinstance(text, str):
+            raise err("'text' must be text", "text")
+        return Claim(name=name, text=text, output="", years=(), event=ev)
     out = t.get("output")
     if not isinstance(out, str):
         raise err("'output' must name one output in quotes", "output",

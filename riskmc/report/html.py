@@ -245,3 +245,8 @@ def render_compare(res: dict) -> str:
             label = o["label"] + (f", {year}" if year is not None else "")
             overlays.append({"o": o, "svg": svg.overlay(hists, names, label, fmt.tick(o["unit"]))})
     return _env().get_template("compare.html.j2").render(r=res, overlays=overlays)
+
+
+def render_ask(answer: dict) -> str:
+    """ask.html: a question's answer in the report's style."""
+    return _env().get_template("ask.html.j2").render(a=answer)

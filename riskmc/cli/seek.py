@@ -1,0 +1,42 @@
+"""`riskmc seek`: how far one prior's median must move for a target to hold."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .common import Draws, PriorsFile, Quiet, Sampler, Scenario, Seed, Workers, user_errors
+
+app = typer.Typer()
+
+
+@app.command("seek")
+def seek(
+    file: PriorsFile,
+    vary: Annotated[str, typer.Option(metavar="PRIOR", help="The prior whose median moves (its shape kept).")],
+    target: Annotated[str, typer.Option(metavar="TARGET", help='"P(EVENT) = q" or "mean(output[year]) = x".')],
+    draws: Draws = None,
+    seed: Seed = None,
+    sampler: Sampler = None,
+    workers: Workers = None,
+    scenario: Scenario = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON on stdout.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Goal seek: the median of one prior at which a target holds, with its Monte Carlo error.
+
+    Each step re-runs the model with the same seed (common random numbers), so the
+    search is smooth and deterministic.
+    """
+    from ..seek import seek as do_seek
+
+    with user_errors():
+        res = do_seek(file, vary=vary, target=target, draws=draws, seed=seed, sampler=sampler, workers=workers,
+                      scenario=scenario)
+    if as_json:
+        import json
+        typer.echo(json.dumps(res, indent=2, ensure_ascii=False))
+    elif not quiet:
+        from . import show
+        show.seek(res)
