@@ -16,8 +16,9 @@ from . import _jit
 BULK, EDGE = 2 ** 14, 1 / 64
 # Beta tails: logit(x) tabulated on a uniform grid of logit(u) over [-30, 30].
 LOGIT_LO, LOGIT_HI, LOGIT_STEPS = -30.0, 30.0, 2 ** 13
-# How a row's tails are drawn: the exact normal inverse, or the logit table.
-TAILS_NORMAL, TAILS_LOGIT = 0, 1
+# How a row's tails are drawn: the exact normal inverse, the logit table (logit(x) on the
+# logit(u) grid: beta), or the plain table (x itself on the logit(u) grid: pooled experts).
+TAILS_NORMAL, TAILS_LOGIT, TAILS_PLAIN = 0, 1, 2
 SQRT2 = math.sqrt(2.0)
 
 
@@ -89,7 +90,8 @@ def lookup_rows(u, out, rows, x, slope, tails, ty, loc, scale, exp_, lo, hi):  #
     """out[j] = clip(inverse CDF of row p at u[j], lo, hi) for each tabulated row p, j = rows[p].
 
     The bulk is a table lookup; the tails are the exact normal inverse (normal and
-    lognormal rows) or the logit table (beta rows). A lognormal row is exp of its normal.
+    lognormal rows) or a table on the logit(u) grid: of logit(x) (beta rows) or of x
+    itself (pooled experts). A lognormal row is exp of its normal.
     """
     bulk = BULK
     edge = EDGE
@@ -119,7 +121,7 @@ def lookup_rows(u, out, rows, x, slope, tails, ty, loc, scale, exp_, lo, hi):  #
                         y += (pos - i) * d
                     elif pos > i and math.isfinite(y):
                         y = tp[i + 1]  # next to a tail that ends at 0 or 1: as np.interp does
-                r = 1.0 / (1.0 + math.exp(-y))
+                r = y if tails[p] == TAILS_PLAIN else 1.0 / (1.0 + math.exp(-y))
             val = loc[p] + scale[p] * r
             if exp_[p]:
                 val = math.exp(val)

@@ -333,6 +333,11 @@ def sensitivity(priors: str | Path | PriorSet, *, model: Model | str | None = No
         "evaluations": res["evaluations"], "year": year, "outputs": {}, "note": note,
         "method": "Saltelli (2010) first-order, Jansen (1999) total; 95% bootstrap intervals",
         "factors": [{"name": f.name, "members": list(f.members)} for f in res["factors"]],
+        # Which expert is right, for each prior with pooled experts: each output's mean if so.
+        "experts": [{"prior": e["prior"], "factor": e["factor"], "experts": [
+            {"expert": x["expert"], "weight": x["weight"], "draws": x["draws"],
+             "if_right": {n: {"mean": _index(x["mean"][k]), "mcse": _index(x["mcse"][k])}
+                          for k, n in enumerate(names)}} for x in e["experts"]]} for e in res["experts"]],
     }
     column = {n: (ordinary.outputs[n][:, j] if ordinary.outputs[n].ndim == 2 else ordinary.outputs[n])
               for n in names}

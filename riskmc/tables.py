@@ -18,7 +18,7 @@ import numpy as np
 
 from . import cache as disk
 from . import normal
-from ._sampling import BULK, EDGE, LOGIT_HI, LOGIT_LO, LOGIT_STEPS, TAILS_LOGIT, TAILS_NORMAL
+from ._sampling import BULK, EDGE, LOGIT_HI, LOGIT_LO, LOGIT_STEPS, TAILS_LOGIT, TAILS_NORMAL, TAILS_PLAIN
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,20 @@ def beta(a: float, b: float) -> Table:
     return Table(x, slope, TAILS_LOGIT, ty)
 
 
+def pooled(fam) -> Table:
+    """A pool of experts' table (riskmc.priors.pool): its CDF inverted on the bulk grid and
+    on the logit(u) grid of the tails; kept in riskmc.cache, as a beta's."""
+    k = disk.key("pool-table", fam.key(), BULK, EDGE, LOGIT_LO, LOGIT_HI, LOGIT_STEPS)
+    got = disk.load_arrays("tables", k)
+    if got is not None and set(got) == {"x", "slope", "ty"}:
+        return Table(got["x"], got["slope"], TAILS_PLAIN, got["ty"])
+    x, slope = _bulk(fam.ppf)
+    t = np.linspace(LOGIT_LO, LOGIT_HI, LOGIT_STEPS + 1)
+    ty = fam.ppf(1.0 / (1.0 + np.exp(-t)))
+    disk.save_arrays("tables", k, {"x": x, "slope": slope, "ty": ty})
+    return Table(x, slope, TAILS_PLAIN, ty)
+
+
 def for_family(fam) -> Lookup | None:
     """The table lookup for a prior's family, or None for families computed directly."""
     v = fam.values
@@ -80,4 +94,6 @@ def for_family(fam) -> Lookup | None:
         b = fam.as_beta() if fam.name == "pert" else fam
         w = b.values
         return Lookup(beta(w["a"], w["b"]), w["lower"], w["upper"] - w["lower"])
+    if fam.name == "pool":
+        return Lookup(pooled(fam), 0.0, 1.0)
     return None

@@ -82,8 +82,15 @@ def show(
         if p.stated:
             stated = ", ".join(f"p{round(100 * k):02d}={num(v)}" for k, v in sorted(p.stated.items()))
             typer.echo(f"  stated:  {stated}   fit error {100 * (p.fit_error or 0):.2g}% of range")
+        for x in p.experts:
+            q = x.family.quantiles((0.05, 0.5, 0.95))
+            typer.echo(f"    expert {x.name} ({100 * x.weight:.0f}%): {x.family.describe()}")
+            typer.echo(f"      p05={num(q[0])}, p50={num(q[1])}, p95={num(q[2])}; source: {x.source}")
+        if len(p.experts) > 1:
+            typer.echo(f"  disagreement: {fmt.disagreement(p.disagreement())}")
         typer.echo(f"  implied: p05={num(implied[0])}, p50={num(implied[1])}, p95={num(implied[2])}")
-        typer.echo(f"  source:  {p.source}")
+        if not p.experts:
+            typer.echo(f"  source:  {p.source}")
     for a, b, v in ps.dependence.pairs:
         typer.echo(f"correlation {a} ~ {b}: {v:+.2f} (Spearman)")
     for name, e in ps.evidence.items():

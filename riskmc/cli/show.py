@@ -150,6 +150,12 @@ def sensitivity(res: dict, path) -> None:
         for r in fit(rows, 0, headers=heads):
             t.add_row(*r)
         c.print(t)
+    for e in res.get("experts", []):
+        c.print(f"whom you believe on {fmt.label(e['prior'])}: {fmt.whom(e, res)}", overflow="fold")
+        for x in e["experts"]:
+            means = "; ".join(f"{res['outputs'][n]['label']} {fmt.value(m['mean'], res['outputs'][n]['unit'])}"
+                              for n, m in x["if_right"].items())
+            c.print(f"  if {x['expert']} ({100 * x['weight']:.0f}%) is right: {means}", overflow="fold")
     c.print(str(path), overflow="ignore", crop=False)
 
 

@@ -24,7 +24,7 @@ from ..textfile import read_text
 from . import evidence as evidence_tables
 from .copula import Dependence, build_dependence
 from .evidence import Evidence
-from .families import FAMILIES, Family, make
+from .families import FAMILIES, Family, make, to_dict
 from .fit import Fit, fit
 from .toml_lines import LineIndex
 
@@ -38,6 +38,8 @@ PARAM_KEYS = sorted({p for f in FAMILIES.values() for p in f.params} - {"value"}
 QUANTILE_KEY = re.compile(r"^p(\d{2})$")
 CLAIM_KEYS = ("text", "event", "output", "year", "years", "above", "below", "between", "rises")
 SCENARIO_KEYS = ("description", "priors", "evidence")
+POOL_KEYS = ("experts", "pool")
+EXPERT_KEYS = ("weight", "source", "reviewed", "description")
 DEFAULT_CONFIDENCE = 0.9
 # A prior may reach past the model's support only by this much probability (a normal for a
 # revenue with a tiny sd, say); the sampler clips the rare draw back inside.
@@ -45,6 +47,29 @@ OUTSIDE_MASS = 1e-9
 # No prior may reach further than this from zero, even one draw in 2^53: a model must be
 # able to add, multiply and square such values without overflowing to infinity.
 HUGE = 1e100
+
+
+@dataclass(frozen=True)
+class Expert:
+    """One expert's view of a prior: their distribution, its weight in the pool, and where."""
+
+    name: str
+    family: Family
+    weight: float  # normalised: the experts' weights sum to one
+    source: str
+    reviewed: str | None
+    description: str | None
+    stated: dict[float, float]
+    fit_error: float | None
+    line: int | None
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "weight": self.weight, "source": self.source, "reviewed": self.reviewed,
+                "description": self.description, "line": self.line,
+                "distribution": to_dict(self.family),
+                "stated": {_qkey(k): v for k, v in sorted(self.stated.items())},
+                "implied": {_qkey(q): float(v) for q, v in zip(IMPLIED, implied3(self.family))},
+                "fit_error": self.fit_error}
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,8 @@ class Prior:
     fit_error: float | None
     file: str
     line: int | None
+    experts: tuple[Expert, ...] = ()  # several experts' views, pooled into `family`
+    pool: str | None = None           # "linear" or "log", with experts
 
     def implied(self, probs) -> np.ndarray:
         if tuple(probs) == IMPLIED:
@@ -70,13 +97,7 @@ class Prior:
 
     def as_dict(self) -> dict:
         """The prior as the expert wrote it and as riskmc understood it (JSON-ready)."""
-        fam = self.family
-        dist = {"family": fam.name, "text": fam.describe(),
-                "params": {k: v for k, v in fam.values.items() if math.isfinite(v)}}
-        if fam.name == "metalog":
-            dist["extra"] = {"probs": list(fam.probs), "qs": list(fam.qs)}
-        if fam.name == "discrete":
-            dist["extra"] = {"points": list(fam.points), "weights": list(fam.weights)}
+        dist = to_dict(self.family)
         return {
             "description": self.description, "unit": self.unit, "source": self.source,
             "owner": self.owner, "reviewed": self.reviewed, "file": self.file, "line": self.line,
@@ -84,7 +105,17 @@ class Prior:
             "stated": {_qkey(k): v for k, v in sorted(self.stated.items())},
             "implied": {_qkey(q): float(v) for q, v in zip(IMPLIED, self.implied(IMPLIED))},
             "fit_error": self.fit_error,
+            **({"pool": self.pool, "experts": [x.as_dict() for x in self.experts],
+                "disagreement": self.disagreement()} if self.experts else {}),
         }
+
+    def disagreement(self) -> list[dict]:
+        """Each pair of experts and how much their 90% intervals overlap (0: not at all)."""
+        from .pool import overlap
+        ends = {x.name: tuple(float(v) for v in implied3(x.family)[[0, 2]]) for x in self.experts}
+        names = [x.name for x in self.experts]
+        return [{"a": a, "b": b, "overlap": overlap(ends[a], ends[b])}
+                for i, a in enumerate(names) for b in names[i + 1:]]
 
 
 IMPLIED = (0.05, 0.5, 0.95)
@@ -92,10 +123,10 @@ IMPLIED = (0.05, 0.5, 0.95)
 
 def implied3(fam: Family) -> np.ndarray:
     """The family's p05, p50 and p95, exactly; a beta's (which need SciPy) kept in riskmc.cache."""
-    if fam.name not in ("beta", "pert"):
+    if fam.name not in ("beta", "pert", "pool"):
         return fam.quantiles(IMPLIED)
     from .. import cache
-    k = cache.key("implied", fam.name, sorted(fam.values.items()), IMPLIED)
+    k = cache.key("implied", fam.name, fam.key() if fam.name == "pool" else sorted(fam.values.items()), IMPLIED)
     hit = cache.load_json("implied", k)
     if hit is not None and len(hit.get("q", ())) == 3:
         return np.asarray(hit["q"], dtype=float)
@@ -278,7 +309,19 @@ def _merge_prior(old: dict | None, new: dict) -> dict:
     if old is None:
         return dict(new)
     if any(k in ("family", "range", "value") or QUANTILE_KEY.match(k) for k in new):
+        old = {k: v for k, v in old.items() if not _is_spec_key(k) and k not in ("experts", "pool")}
+    if isinstance(new.get("experts"), dict):
+        # Experts replace a single stated distribution, and merge with the parent's experts
+        # one by one: a scenario can change one expert's view or weight, or add an expert.
+        if "experts" not in old:  # the single view's citation was for that view
+            old = {k: v for k, v in old.items() if k not in ("source", "reviewed")}
         old = {k: v for k, v in old.items() if not _is_spec_key(k)}
+        mine = old.get("experts") if isinstance(old.get("experts"), dict) else {}
+        merged = dict(mine)
+        for name, table in new["experts"].items():
+            both = isinstance(mine.get(name), dict) and isinstance(table, dict)
+            merged[name] = _merge_prior(mine[name], table) if both else table
+        return {**old, **new, "experts": merged}
     return {**old, **new}
 
 
@@ -418,9 +461,10 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
                           file=top.path, hint="add a [priors.NAME] table for each")
 
     priors = {}
+    notes: list[str] = []
     for spec in inputs:
         e = entries[spec.name]
-        priors[spec.name] = _build_prior(spec, e)
+        priors[spec.name] = _build_prior(spec, e, notes)
 
     dependence = build_dependence(
         {k: v for k, (v, _) in corr.items()}, list(priors),
@@ -449,7 +493,7 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
         files=tuple(SourceFile(str(d.path), d.sha256) for d in reversed(chain)),
         scenario=scenario,
         scenarios=tuple(sorted(scenarios)),
-        warnings=tuple(warnings + list(dependence.notes)),
+        warnings=tuple(warnings + notes + list(dependence.notes)),
         model=model,
         evidence=built_evidence,
     )
@@ -506,8 +550,11 @@ def _number(w: _Where, path, key, value) -> float:
     return float(value)
 
 
-def _build_prior(spec, e: _Entry) -> Prior:
-    """One prior, checked against `spec`, the riskmc.Input it feeds (name, unit, support)."""
+def _build_prior(spec, e: _Entry, notes: list[str] | None = None) -> Prior:
+    """One prior, checked against `spec`, the riskmc.Input it feeds (name, unit, support).
+
+    A prior states one distribution, or several experts' (`[priors.NAME.experts.WHO]`),
+    pooled; `notes` collects what the user should hear about but need not fix."""
     w = _Where(e.doc)
     t = e.table
     name = spec.name
@@ -516,12 +563,18 @@ def _build_prior(spec, e: _Entry) -> Prior:
     def err(message, key=None, hint=None):
         return w.error(f"{where}: {message}", *e.path, *((key,) if key else ()), hint=hint)
 
-    allowed = set(META_KEYS) | set(SPEC_KEYS) | set(PARAM_KEYS)
+    pooled = "experts" in t or "pool" in t
+    allowed = set(META_KEYS) | (set(POOL_KEYS) if pooled else set(SPEC_KEYS) | set(PARAM_KEYS))
     for key in t:
+        if pooled and (_is_spec_key(key) or key == "family"):
+            raise err(f"give the distribution in each expert's table, not here ('{key}')", key,
+                      hint=f"move it under [priors.{name}.experts.NAME], or remove [priors.{name}.experts]")
         if key not in allowed and not QUANTILE_KEY.match(key):
             raise err(f"unknown key '{key}'", key,
-                      hint=_did_you_mean(key, sorted(allowed) + ["p05", "p50", "p95"]))
+                      hint=_did_you_mean(key, sorted(allowed) + ([] if pooled else ["p05", "p50", "p95"])))
     for key in REQUIRED_META:
+        if key == "source" and pooled and key not in t:
+            continue  # each expert cites their own
         if key not in t:
             hint = ("cite where the figure comes from, or write source = \"assumption\""
                     if key == "source" else f"add {key} = \"...\"")
@@ -530,10 +583,107 @@ def _build_prior(spec, e: _Entry) -> Prior:
             raise err(f"'{key}' must be non-empty text", key)
     if "owner" in t and not isinstance(t["owner"], str):
         raise err("'owner' must be text in quotes", "owner")
+    reviewed = _reviewed(t, err)
+    if pooled:
+        experts, kind, fam = _build_experts(spec, e, t, err, notes if notes is not None else [])
+        source = t.get("source") or "; ".join(f"{x.name}: {x.source}" for x in experts)
+        return Prior(name=name, family=fam, description=t["description"], unit=t["unit"], source=source,
+                     owner=t.get("owner"), reviewed=reviewed, stated={}, fit_error=None,
+                     file=str(e.doc.path), line=e.doc.lines.line(*e.path), experts=experts, pool=kind)
+    fam, stated, fit_result = _state(spec, t, w, e.path, err)
+    _check_reach(fam, spec, err)
+    return Prior(name=name, family=fam, description=t["description"], unit=t["unit"],
+                 source=t["source"], owner=t.get("owner"), reviewed=reviewed, stated=stated,
+                 fit_error=fit_result.error if fit_result else None,
+                 file=str(e.doc.path), line=e.doc.lines.line(*e.path))
+
+
+def _reviewed(t: dict, err) -> str | None:
     reviewed = t.get("reviewed")
     if isinstance(reviewed, dt.datetime) or (reviewed is not None and not isinstance(reviewed, (dt.date, str))):
         raise err("'reviewed' must be a date such as 2025-12-02", "reviewed")
+    return str(reviewed) if reviewed is not None else None
 
+
+def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
+    """The experts of a pooled prior, each stated as a prior can be, and their pool."""
+    from .pool import POOLS, make_pool
+    name = spec.name
+    w = _Where(e.doc)
+    kind = t.get("pool", "linear")
+    if kind not in POOLS:
+        raise err(f"pool must be \"linear\" (a mixture of the experts: the default) or \"log\" (a "
+                  f"compromise between them), got {kind!r}", "pool")
+    table = t.get("experts")
+    if not isinstance(table, dict) or not table:
+        raise err("'experts' needs at least one expert's table", "experts" if "experts" in t else "pool",
+                  hint=f"add [priors.{name}.experts.NAME] with the expert's range and source")
+    experts = []
+    for xname, xt in table.items():
+        path = (*e.path, "experts", xname)
+        _check_name(w, "expert", xname, path)
+
+        def xerr(message, key=None, hint=None, xname=xname, path=path):
+            return w.error(f"prior '{name}', expert '{xname}': {message}", *path, *((key,) if key else ()),
+                           hint=hint)
+
+        if not isinstance(xt, dict):
+            raise xerr(f"must be a table: [priors.{name}.experts.{xname}]")
+        allowed = set(EXPERT_KEYS) | set(SPEC_KEYS) | set(PARAM_KEYS)
+        for key in xt:
+            if key not in allowed and not QUANTILE_KEY.match(key):
+                raise xerr(f"unknown key '{key}'", key, hint=_did_you_mean(key, sorted(allowed)))
+        if not any(_is_spec_key(k) or k == "family" for k in xt):
+            others = [x for x in table if x != xname]
+            raise xerr("states no distribution", hint=(
+                f"give range = [low, high] (90% sure) or quantiles; or, if you meant another expert: "
+                f"{_did_you_mean(xname, others)}") if others else "give range = [low, high] (90% sure) or quantiles")
+        if not isinstance(xt.get("source"), str) or not xt["source"].strip():
+            raise xerr("missing 'source'" if "source" not in xt else "'source' must be non-empty text",
+                       "source" if "source" in xt else None,
+                       hint="cite where this view comes from, or write source = \"assumption\"")
+        if "description" in xt and not isinstance(xt["description"], str):
+            raise xerr("'description' must be text in quotes", "description")
+        weight = 1.0
+        if "weight" in xt:
+            weight = _number(w, path, "weight", xt["weight"])
+            if not weight > 0:
+                raise xerr(f"weight must be positive, got {weight:g}", "weight",
+                           hint="to leave this expert out, delete or comment out their table")
+        fam, stated, fit_result = _state(spec, {"unit": t.get("unit"), **xt}, w, path, xerr)
+        if fam.discrete or fam.name == "fixed":
+            raise xerr(f"states {fam.describe()}; experts are pooled as continuous distributions",
+                       hint="state a range or quantiles")
+        _check_reach(fam, spec, xerr)
+        experts.append(Expert(name=xname, family=fam, weight=weight, source=xt["source"],
+                              reviewed=_reviewed(xt, xerr), description=xt.get("description"),
+                              stated=stated, fit_error=fit_result.error if fit_result else None,
+                              line=e.doc.lines.line(*path)))
+    given = [x for x, xt in table.items() if "weight" in xt]
+    if given and len(given) != len(table):
+        lacking = next(x for x in table if x not in given)
+        raise w.error(f"prior '{name}': expert '{lacking}' has no weight, though "
+                      f"{', '.join(repr(g) for g in given)} {'has' if len(given) == 1 else 'have'} one",
+                      *e.path, "experts", lacking, hint="give every expert a weight, or none (equal weights)")
+    total = sum(x.weight for x in experts)
+    where = f"{e.doc.path}:{e.doc.lines.line(*e.path, 'experts') or e.doc.lines.line(*e.path)}"
+    if len(experts) == 1:
+        notes.append(f"{where}: prior '{name}' has one expert, so there is nothing to pool: "
+                     f"add another as [priors.{name}.experts.NAME]")
+    elif given and abs(total - 1.0) > 1e-9:
+        shares = ", ".join(f"{x.name} {x.weight / total:.3g}" for x in experts)
+        notes.append(f"{where}: prior '{name}': the experts' weights sum to {total:g}, so they count in "
+                     f"proportion: {shares}")
+    try:
+        pool = make_pool([x.family for x in experts], [x.weight for x in experts], kind)
+    except PriorsError as exc:
+        raise err(exc.message, "pool" if "pool" in t else "experts") from None
+    experts = tuple(replace(x, weight=x.weight / total) for x in experts)
+    return experts, kind, pool
+
+
+def _state(spec, t: dict, w: _Where, path: tuple[str, ...], err):
+    """The distribution a table states (parameters, quantiles, a range or a value), fitted."""
     quantiles = {}
     for key, value in t.items():
         m = QUANTILE_KEY.match(key)
@@ -541,7 +691,7 @@ def _build_prior(spec, e: _Entry) -> Prior:
             level = int(m.group(1))
             if not 1 <= level <= 99:
                 raise err(f"quantile key '{key}' must be between p01 and p99", key)
-            quantiles[level / 100] = _number(w, e.path, key, value)
+            quantiles[level / 100] = _number(w, path, key, value)
     family = t.get("family")
     if family is not None and (not isinstance(family, str) or family not in FAMILIES):
         raise err(f"unknown family '{family}'", "family", hint=_did_you_mean(str(family), FAMILIES))
@@ -561,19 +711,19 @@ def _build_prior(spec, e: _Entry) -> Prior:
                        "family with its parameters, or value")
     if len(ways) > 1:
         raise err(f"give the distribution one way only, not {' and '.join(ways)}")
-    bounds = {k: _number(w, e.path, k, t[k]) for k in ("lower", "upper") if k in t}
+    bounds = {k: _number(w, path, k, t[k]) for k in ("lower", "upper") if k in t}
 
     stated: dict[float, float] = {}
     fit_result: Fit | None = None
     try:
         if ways == ["value"]:
-            fam = make("fixed", {"value": _number(w, e.path, "value", t["value"])})
+            fam = make("fixed", {"value": _number(w, path, "value", t["value"])})
         elif ways == ["parameters"] and family == "discrete":
             vals, probs = t.get("values"), t.get("probs")
             if not (isinstance(vals, list) and isinstance(probs, list)):
                 raise err("family discrete needs values = [...] and probs = [...]", "family")
-            fam = make("discrete", {}, points=tuple(_number(w, e.path, "values", v) for v in vals),
-                       weights=tuple(_number(w, e.path, "probs", v) for v in probs))
+            fam = make("discrete", {}, points=tuple(_number(w, path, "values", v) for v in vals),
+                       weights=tuple(_number(w, path, "probs", v) for v in probs))
         elif ways == ["parameters"]:
             cls = FAMILIES[family]
             missing = [p for p in cls.params if p not in t]
@@ -583,7 +733,7 @@ def _build_prior(spec, e: _Entry) -> Prior:
             if extra:
                 raise err(f"family {family} has no parameter '{extra[0]}'", extra[0],
                           hint=f"its parameters are {', '.join((*cls.params, *cls.optional))}")
-            values = {p: _number(w, e.path, p, t[p]) for p in cls.params}
+            values = {p: _number(w, path, p, t[p]) for p in cls.params}
             values.update(bounds)
             fam = make(family, values)
         else:
@@ -591,10 +741,10 @@ def _build_prior(spec, e: _Entry) -> Prior:
                 rng = t["range"]
                 if (not isinstance(rng, list) or len(rng) != 2):
                     raise err("'range' must be two numbers: [low, high]", "range")
-                lo, hi = (_number(w, e.path, "range", v) for v in rng)
+                lo, hi = (_number(w, path, "range", v) for v in rng)
                 if not lo < hi:
                     raise err(f"range low ({lo:g}) must be less than high ({hi:g})", "range")
-                conf = _number(w, e.path, "confidence", t.get("confidence", DEFAULT_CONFIDENCE))
+                conf = _number(w, path, "confidence", t.get("confidence", DEFAULT_CONFIDENCE))
                 if not 0 < conf < 1:
                     raise err(f"confidence must be between 0 and 1 (0.9 means 90% sure), got {conf:g}",
                               "confidence")
@@ -616,6 +766,12 @@ def _build_prior(spec, e: _Entry) -> Prior:
             raise
         raise err(exc.message, hint=exc.hint) from exc
 
+    return fam, stated, fit_result
+
+
+def _check_reach(fam: Family, spec, err) -> None:
+    """A family the model can compute with, inside what the model accepts for its input."""
+    name = spec.name
     lo, hi = fam.support()
     if math.isfinite(lo) and math.isfinite(hi):
         ends = np.array([lo, hi])
@@ -632,11 +788,6 @@ def _build_prior(spec, e: _Entry) -> Prior:
         raise err(f"{fam.describe()} puts {100 * _mass_outside(fam, spec.lower, spec.upper):.2g}% "
                   f"of its draws outside what the model accepts for {name}, {span} ({spec.unit})",
                   hint="choose a family bounded to that range (beta with lower/upper, truncnormal)")
-    return Prior(name=name, family=fam, description=t["description"], unit=t["unit"],
-                 source=t["source"], owner=t.get("owner"),
-                 reviewed=str(reviewed) if reviewed is not None else None, stated=stated,
-                 fit_error=fit_result.error if fit_result else None,
-                 file=str(e.doc.path), line=e.doc.lines.line(*e.path))
 
 
 PERCENT_UNITS = ("percent", "%", "pct", "percentage")

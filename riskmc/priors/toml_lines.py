@@ -57,5 +57,9 @@ class LineIndex:
                 return self.keys[path]
             if path in self.tables:
                 return self.tables[path]
+            # Only subtables written out, as [a.b.c] without [a.b]: the first of them.
+            inner = [n for t, n in self.tables.items() if t[:len(path)] == path]
+            if inner:
+                return min(inner)
             path = path[:-1]
         return None

@@ -107,3 +107,26 @@ def tick(unit: str):
 def label(name: str) -> str:
     """A name as words: custom_share_2030 -> custom share 2030."""
     return name.replace("_", " ")
+
+
+def disagreement(pairs: list[dict]) -> str:
+    """How far experts disagree, as the overlap of their 90% intervals, least first."""
+    if not pairs:
+        return "one expert"
+    worst = min(pairs, key=lambda d: d["overlap"])
+    who = f"the 90% intervals of {worst['a']} and {worst['b']}"
+    head = (f"{who} overlap by {100 * worst['overlap']:.0f}%" if worst["overlap"] > 0
+            else f"{who} do not overlap")
+    return head + " (100% would be the same interval, 0% no value both find plausible)"
+
+
+def whom(entry: dict, sensitivity: dict) -> str:
+    """How much of each output's variance hangs on which expert is right (Sobol S1)."""
+    parts = []
+    for o in sensitivity["outputs"].values():
+        r = next((r for r in o["sobol"] if r["factor"] == entry["factor"]), None)
+        if r is not None and r["S1"] is not None:
+            lo, hi = r["S1_ci"]
+            parts.append(f"{100 * max(r['S1'], 0):.0f}% of the variance of {o['label']} "
+                         f"(95% interval {100 * max(lo, 0):.0f}-{100 * max(hi, 0):.0f}%)")
+    return ("Which expert is right explains " + "; ".join(parts) + ".") if parts else ""

@@ -98,11 +98,11 @@ def model_doc(text: str) -> str:
 # ---------------------------------------------------------------------------- priors
 def _prior_picture(name: str, entry: dict) -> str:
     """The prior's density over its central range, the stated quantiles marked."""
-    from ..priors.families import make
+    from ..priors.families import from_dict
     d = entry["distribution"]
     if d["family"] == "fixed":
         return ""
-    fam = make(d["family"], d["params"], **{k: tuple(v) for k, v in d.get("extra", {}).items()})
+    fam = from_dict(d)
     stated = list(entry["stated"].values())
     unit = entry["unit"]
     if fam.discrete:
@@ -115,11 +115,16 @@ def _prior_picture(name: str, entry: dict) -> str:
     xs = np.linspace(a, b, 160)
     with np.errstate(all="ignore"):
         ys = np.nan_to_num(fam.pdf(xs), nan=0.0, posinf=0.0)
-    return svg.density(xs, ys, stated, False, fmt.tick(unit), fmt.label(name))
+        # Pooled experts: each one's density, drawn at its weight in the pool.
+        parts = [np.nan_to_num(w * p.pdf(xs), nan=0.0, posinf=0.0) for w, p in zip(fam.weights, fam.parts)
+                 ] if d["family"] == "pool" and d["extra"]["kind"] == "linear" else []
+    return svg.density(xs, ys, stated, False, fmt.tick(unit), fmt.label(name), parts)
 
 
 def _prior_rows(entries: dict) -> list[dict]:
-    return [{"name": n, "p": p, "svg": _prior_picture(n, p)} for n, p in entries.items()]
+    return [{"name": n, "p": p, "svg": _prior_picture(n, p),
+             "disagreement": fmt.disagreement(p["disagreement"]) if len(p.get("experts", ())) > 1 else ""}
+            for n, p in entries.items()]
 
 
 def render_priors(ps) -> str:
@@ -180,7 +185,8 @@ def render(summary: dict, sensitivity: dict | None = None) -> str:
             {"name": n, "o": o, "swings": {r["input"]: r["swing"] for r in o["tornado"]["rows"]},
              "svg": svg.tornado(o["tornado"]["base"], o["tornado"]["rows"][:12], f"{o['label']}{at}",
                                 fmt.tick(o["unit"]), labels)}
-            for n, o in sensitivity["outputs"].items()]}
+            for n, o in sensitivity["outputs"].items()],
+            "experts": [{**e, "share": fmt.whom(e, sensitivity)} for e in sensitivity.get("experts", [])]}
     trace = summary.get("convergence_trace") or {"year": None, "outputs": {}}
     traces = [{"o": outs[n], "svg": svg.convergence(
         t, outs[n]["label"] + (f", {trace['year']}" if trace["year"] else ""), fmt.tick(outs[n]["unit"]))}
@@ -250,3 +256,4 @@ def render_compare(res: dict) -> str:
 def render_ask(answer: dict) -> str:
     """ask.html: a question's answer in the report's style."""
     return _env().get_template("ask.html.j2").render(a=answer)
+

@@ -203,8 +203,9 @@ def fan(years: Sequence[int], q: dict[str, Sequence[float]], label: str, fmt: Ca
 
 
 def density(xs: np.ndarray, ys: np.ndarray, stated: Sequence[float], discrete: bool, fmt: Callable[[float], str],
-            label: str) -> str:
-    """A small picture of a prior's density, the quantiles the expert stated marked."""
+            label: str, parts: Sequence[np.ndarray] = ()) -> str:
+    """A small picture of a prior's density, the quantiles the expert stated marked; with
+    `parts`, each pooled expert's share of it as a dashed line."""
     ax = Axes(width=240, height=84, left=8, right=8, top=6, bottom=22, x0=float(xs[0]), x1=float(xs[-1]),
               y0=0.0, y1=float(np.max(ys) or 1.0) * 1.05)
     if discrete:
@@ -214,6 +215,8 @@ def density(xs: np.ndarray, ys: np.ndarray, stated: Sequence[float], discrete: b
             ax.rect(ax.px(x) - 6, ax.py(y), 12, ax.py(0) - ax.py(y), opacity=0.75)
     else:
         ax.band(xs, np.zeros_like(ys), ys, opacity=0.55)
+        for k, part in enumerate(parts):
+            ax.path(xs, part, stroke=(ACCENT, MUTED)[k % 2], width=1.2, dash="4 2")
     for v in stated:
         ax.line(ax.px(v), ax.py(0), ax.px(v), ax.top, stroke=ACCENT, width=1.2)
     ticks = list(xs) if discrete else nice_ticks(ax.x0, ax.x1, 3)
@@ -351,3 +354,4 @@ def meter(p: float, label: str) -> str:
              f'<text x="{w - pad}" y="{h}" font-size="8" fill="{MUTED}" text-anchor="end">100%</text>']
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h + 2}" width="{w}" height="{h + 2}" '
             f'role="img" aria-label="{esc(label)}">' + "".join(parts) + "</svg>")
+

@@ -1,0 +1,254 @@
+"""Several experts on one prior: pools with known answers (mixture moments, the log pool
+of normals), sampling through the compiled tables, the loader's handling of weights and
+names, and "which expert is right" as a Sobol factor with a known index."""
+
+import json
+import math
+import textwrap
+
+import numpy as np
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from riskmc.analyze.sensitivity import sobol
+from riskmc.cli import app
+from riskmc.loading import load as load_file
+from riskmc.marginals import Marginals
+from riskmc.model import Input
+from riskmc.priors.families import from_dict, make, to_dict
+from riskmc.priors.pool import make_pool, overlap
+from tests.conftest import ROOT
+
+runner = CliRunner()
+
+# Deterministic quadrature: the pool's quantiles at a fine midpoint grid of u, so moments
+# are exact to the grid's error (no Monte Carlo here).
+U = (np.arange(2 ** 20) + 0.5) / 2 ** 20
+
+
+def normals(*pairs):
+    return [make("normal", {"mean": m, "sd": s}) for m, s in pairs]
+
+
+def test_linear_pool_of_normals_has_the_mixture_moments():
+    parts, w = normals((0.0, 1.0), (5.0, 2.0), (-3.0, 0.5)), [0.5, 0.3, 0.2]
+    pool = make_pool(parts, w)
+    mean = 0.5 * 0 + 0.3 * 5 + 0.2 * -3
+    var = 0.5 * (1 + 0) + 0.3 * (4 + 25) + 0.2 * (0.25 + 9) - mean ** 2
+    x = pool.ppf(U)
+    assert x.mean() == pytest.approx(mean, abs=1e-3)
+    assert x.var() == pytest.approx(var, rel=1e-3)
+    # Its CDF is the weighted sum of the experts' CDFs, exactly.
+    grid = np.linspace(-6, 12, 101)
+    exact = sum(wk * stats.norm(p.mean, p.sd).cdf(grid) for wk, p in zip(w, parts))
+    np.testing.assert_allclose(pool.cdf(grid), exact, atol=1e-15)
+
+
+def test_pool_quantiles_the_sampler_reads_match_exact_ones():
+    """The table the compiled sampler reads (bulk and tails) against bisection on the CDF,
+    within 1e-6 of the pool's spread: the standard every other family's table meets."""
+    pool = make_pool([make("beta", {"a": 25.45, "b": 38.47}), make("beta", {"a": 17.0, "b": 47.0})], [1, 1])
+    # Up to 1 - 1e-9 only: a CDF near one holds 1 - u to about 1e-16, so past that even
+    # the "exact" quantiles carry the rounding.
+    u = np.concatenate([np.geomspace(1e-12, 0.5, 400), 1 - np.geomspace(1e-9, 0.5, 400)])
+    exact = pool.quantiles(u)
+    spread = float(np.diff(pool.quantiles([0.05, 0.95]))[0])
+    spec = Input("s", "fraction", lower=0.0, upper=1.0)
+
+    class P:  # the least a PriorSet offers Marginals
+        priors = {"s": type("Prior", (), {"family": pool})()}
+
+    out = np.empty((1, len(u)))
+    Marginals(P, (spec,))(u[None, :].copy(), out)
+    assert np.max(np.abs(out[0] - exact)) < 1e-6 * spread
+
+
+def test_log_pool_of_normals_is_the_precision_weighted_normal():
+    parts, w = normals((1.0, 1.0), (4.0, 2.0)), [0.3, 0.7]
+    pool = make_pool(parts, w, "log")
+    tau = 0.3 / 1 + 0.7 / 4
+    mu = (0.3 * 1 / 1 + 0.7 * 4 / 4) / tau
+    u = np.linspace(1e-6, 1 - 1e-6, 1001)
+    np.testing.assert_allclose(pool.ppf(u), stats.norm(mu, 1 / math.sqrt(tau)).ppf(u), atol=1e-5)
+    x = np.linspace(-2, 6, 50)
+    np.testing.assert_allclose(pool.pdf(x), stats.norm(mu, 1 / math.sqrt(tau)).pdf(x), rtol=1e-5)
+
+
+def test_weights_are_used_in_proportion_and_the_family_round_trips():
+    pool = make_pool(normals((0, 1), (3, 1)), [2, 1])
+    assert pool.weights == pytest.approx((2 / 3, 1 / 3))
+    again = from_dict(to_dict(pool))
+    assert again == pool and again.quantiles([0.5]) == pytest.approx(pool.quantiles([0.5]))
+
+
+def test_overlap_of_intervals():
+    assert overlap((0, 2), (1, 3)) == pytest.approx(1 / 3)
+    assert overlap((0, 1), (2, 3)) == 0.0
+    assert overlap((0, 1), (0, 1)) == 1.0
+
+
+# ------------------------------------------------------------------ priors files
+MODEL_FILE = '''
+import riskmc
+
+
+def f(x, years):
+    return {"y": x["s"] + x["t"]}
+
+
+MODEL = riskmc.Model("m", inputs=[riskmc.Input("s", "x"), riskmc.Input("t", "x")],
+                     outputs=[riskmc.Output("y", "x", headline=True)], vectorised=f)
+'''
+
+HEAD = '''model = "m.py"
+[priors.t]
+description = "t"
+unit = "x"
+source = "test"
+family = "normal"
+mean = 0.0
+sd = 1.0
+[priors.s]
+description = "s"
+unit = "x"
+'''
+
+TWO = '''[priors.s.experts.ann]
+family = "normal"
+mean = 0.0
+sd = 1.0
+source = "Ann's note"
+[priors.s.experts.bob]
+p05 = 2.0
+p95 = 6.0
+family = "normal"
+source = "Bob's note"
+'''
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "m.py").write_text(MODEL_FILE)
+
+    def write(body, name="p.toml"):
+        path = tmp_path / name
+        path.write_text(HEAD + textwrap.dedent(body))
+        return path
+
+    return write
+
+
+def test_experts_pool_into_the_prior(files):
+    ps = load_file(files(TWO))
+    p = ps.priors["s"]
+    assert p.pool == "linear" and [x.name for x in p.experts] == ["ann", "bob"]
+    assert [x.weight for x in p.experts] == [0.5, 0.5]
+    assert p.experts[1].family.mean == pytest.approx(4.0)
+    assert p.family.cdf(np.array(2.0)) == pytest.approx(0.5 * stats.norm.cdf(2.0) + 0.5 * 0.05, abs=1e-9)
+    assert p.source == "ann: Ann's note; bob: Bob's note"
+    assert not ps.warnings
+    d = p.as_dict()
+    assert d["disagreement"] == [{"a": "ann", "b": "bob", "overlap": pytest.approx(
+        overlap((-1.6448536, 1.6448536), (2.0, 6.0)))}]
+
+
+@pytest.mark.parametrize("body, line, message", [
+    (TWO.replace('source = "Ann\'s note"', 'source = "Ann\'s note"\nweight = 2'), 18,
+     "prior 's': expert 'bob' has no weight, though 'ann' has one (give every expert a weight, or none "
+     "(equal weights))"),
+    (TWO.replace("mean = 0.0\nsd = 1.0\nsource", "source"), 12,
+     "prior 's', expert 'ann': no distribution given"),
+    (TWO + 'weight = 0\n', 22,
+     "prior 's', expert 'bob': weight must be positive, got 0 (to leave this expert out, delete or "
+     "comment out their table)"),
+    ('pool = "geometric"\n' + TWO, 12,
+     "prior 's': pool must be \"linear\" (a mixture of the experts: the default) or \"log\" (a compromise "
+     "between them), got 'geometric'"),
+    ('range = [0, 1]\n' + TWO, 12,
+     "prior 's': give the distribution in each expert's table, not here ('range')"),
+    (TWO.replace("source = \"Bob's note\"", "source = \"Bob's note\"\nconfidance = 0.8"), 22,
+     "prior 's', expert 'bob': unknown key 'confidance'"),
+    (TWO.replace("source = \"Ann's note\"\n", ""), 12, "prior 's', expert 'ann': missing 'source'"),
+])
+def test_bad_experts_one_line_exit_3_nothing_written(files, tmp_path, body, line, message):
+    path = files(body)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", str(path), "--draws", "4096", "--out", str(out), "--quiet"])
+    assert res.exit_code == 3, res.output
+    text = res.output.strip()
+    assert len(text.splitlines()) == 1
+    assert text.startswith(f"riskmc: error: {path}:{line}: {message}"), text
+    assert not out.exists()
+
+
+def test_unknown_expert_in_a_scenario_gets_did_you_mean(files, tmp_path):
+    path = files(TWO + '[scenarios.trust_bob.priors.s.experts.bobb]\nweight = 3\n')
+    res = runner.invoke(app, ["priors", "check", str(path)])
+    assert res.exit_code == 3
+    assert res.output.strip().endswith("prior 's', expert 'bobb': states no distribution (give range = [low, high] "
+                                       "(90% sure) or quantiles; or, if you meant another expert: did you mean "
+                                       "'bob'?)"), res.output
+
+
+def test_weights_not_summing_to_one_and_a_single_expert_are_noted(files):
+    body = TWO.replace("source = \"Ann's note\"", "source = \"Ann's note\"\nweight = 2").replace(
+        "source = \"Bob's note\"", "source = \"Bob's note\"\nweight = 1")
+    ps = load_file(files(body))
+    assert [x.weight for x in ps.priors["s"].experts] == pytest.approx([2 / 3, 1 / 3])
+    assert any("the experts' weights sum to 3, so they count in proportion: ann 0.667, bob 0.333" in w
+               for w in ps.warnings), ps.warnings
+    one = load_file(files(TWO.split("[priors.s.experts.bob]")[0]))
+    assert one.priors["s"].family.quantiles([0.5]) == pytest.approx([0.0], abs=1e-9)
+    assert any("prior 's' has one expert, so there is nothing to pool" in w for w in one.warnings)
+
+
+def test_a_scenario_changes_one_experts_weight(files):
+    path = files(TWO.replace("source = \"Ann's note\"", "source = \"Ann's note\"\nweight = 1").replace(
+        "source = \"Bob's note\"", "source = \"Bob's note\"\nweight = 1")
+        + '[scenarios.trust_bob.priors.s.experts.bob]\nweight = 3\n')
+    p = load_file(path, scenario="trust_bob").priors["s"]
+    assert [x.weight for x in p.experts] == pytest.approx([0.25, 0.75])
+    assert p.experts[1].family.mean == pytest.approx(4.0)
+
+
+def test_which_expert_is_right_has_its_known_sobol_index(files):
+    """y = s + t, s pooled from N(0, 1) and N(4, 1) (equal weights), t ~ N(0, 1):
+    Var(E[y | expert]) = 4 and Var(y) = 1 + 4 + 1, so S1(expert) = 4/6 and S1(s) = 1/6."""
+    body = TWO.replace("p05 = 2.0\np95 = 6.0\nfamily = \"normal\"", "family = \"normal\"\nmean = 4.0\nsd = 1.0")
+    ps = load_file(files(body))
+    res = sobol(ps, ps.model, lambda out: out["y"][:, None], draws=2 ** 15, seed=3, workers=2)
+    names = [f.name for f in res["factors"]]
+    k = names.index("experts(s)")
+    assert res["S1"][0, k] == pytest.approx(4 / 6, abs=0.03)
+    assert res["S1"][0, names.index("s")] == pytest.approx(1 / 6, abs=0.03)
+    assert res["S1_ci"][0, 0, k] - 0.01 <= 4 / 6 <= res["S1_ci"][1, 0, k] + 0.01
+    # If each is right, E[y] is their mean: 0 and 4, within 4 MCSE.
+    rows = res["experts"][0]["experts"]
+    for r, truth in zip(rows, (0.0, 4.0)):
+        assert abs(r["mean"][0] - truth) < 4 * r["mcse"][0]
+
+
+def test_the_shipped_experts_file_shows_pool_and_disagreement(tmp_path):
+    out = tmp_path / "ex"
+    res = runner.invoke(app, ["run", str(ROOT / "priors" / "experts.toml"), "--draws", "20000", "--out", str(out),
+                              "--quiet"])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    assert "2 experts, pooled linearly" in html
+    assert "Disagreement: the 90% intervals of cloud and semis overlap by 19%" in html
+    # Whom you believe: a factor of the sensitivity analysis, in the report; both files
+    # pass their schemas when the report is re-rendered from them.
+    res = runner.invoke(app, ["sensitivity", str(ROOT / "priors" / "experts.toml"), "--draws", "1024", "--out",
+                              str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    sens = json.loads((out / "sensitivity.json").read_text())
+    assert [e["prior"] for e in sens["experts"]] == ["custom_share_2030"]
+    assert "experts(custom_share_2030)" in [r["factor"] for r in sens["outputs"]["nvidia_share"]["sobol"]]
+    assert runner.invoke(app, ["report", str(out), "--quiet"]).exit_code == 0
+    html = (out / "report.html").read_text()
+    assert "Whom you believe: custom share 2030" in html
+    assert "Which expert is right explains " in html
+    show = runner.invoke(app, ["priors", "show", str(ROOT / "priors" / "experts.toml")])
+    assert "    expert cloud (50%): beta(" in show.output
+    assert "  disagreement: the 90% intervals of cloud and semis overlap by 19%" in show.output
