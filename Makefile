@@ -9,7 +9,7 @@ RISKMC := $(VENV)/bin/riskmc
 SOURCES := $(shell find riskmc -name '*.py' -o -name '*.j2' -o -name '*.md' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench lint clean distclean setup model-doc
+.PHONY: help run test bench lint clean distclean setup model-doc record
 # Keep reports when a later step fails; never keep a half-made one.
 .DELETE_ON_ERROR:
 
@@ -41,6 +41,17 @@ reports/%/report.html: priors/%.toml $(STAMP) $(SOURCES)
 	$(RISKMC) run $< --out reports/$* --quiet --depfile reports/$*/deps.mk
 
 -include $(wildcard reports/*/deps.mk)
+
+# The ledger (docs/ledger.md): each report's claims are recorded once per change of its
+# summary.json; the stamps live outside the run folders, which riskmc alone writes.
+RECORDED := $(patsubst reports/%/summary.json,reports/.recorded/%,$(wildcard reports/*/summary.json))
+
+record: $(RECORDED) ## Record the claims of every report that changed in priors/ledger.sqlite
+
+reports/.recorded/%: reports/%/summary.json $(STAMP)
+	@mkdir -p $(@D)
+	$(RISKMC) ledger record reports/$* --ledger priors/ledger.sqlite --quiet
+	@touch $@
 
 test: $(STAMP) ## Run the whole test suite
 	$(PY) -m pytest -q

@@ -62,6 +62,7 @@ EXIT_CODES = {
     3: "invalid priors or model file (the message names the file, line and fix)",
     4: "an output folder or file cannot be written or read",
     5: "--target-mcse not reached before --max-draws",
+    6: "the claims ledger cannot be used (damaged, locked by another writer, or newer); it is left unchanged",
     130: "interrupted (Ctrl-C); no partial output left in place",
     143: "terminated (SIGTERM); no partial output left in place",
 }

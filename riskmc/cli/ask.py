@@ -7,13 +7,9 @@ from typing import Annotated
 
 import typer
 
-from .common import Quiet, RunDir, Workers, user_errors
+from .common import Quiet, RunDir, Workers, text, user_errors
 
 app = typer.Typer()
-
-
-class text(str):  # noqa: N801 - its name is what help shows: EVENT <text>
-    """Text as typed (help would otherwise say <str>)."""
 
 
 @app.command("ask")

@@ -17,6 +17,11 @@ from ..limits import DEFAULT_DRAWS, SAVE_DRAWS_BYTES
 EXIT_TABLE = "\n\n".join(f"{code}: {text}" for code, text in EXIT_CODES.items())
 
 # ------------------------------------------------------------------ options, declared once
+class text(str):  # noqa: N801 - its name is what help shows: EVENT <text>
+    """Text as typed, for arguments (help would otherwise say <str>)."""
+
+
+
 PriorsFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, metavar="PRIORS",
                                             help="A priors file, e.g. priors/base.toml.")]
 RunDir = Annotated[Path, typer.Argument(exists=True, file_okay=False, metavar="RUN_DIR",

@@ -9,7 +9,7 @@ from typer._click import exceptions as click  # typer vendors click: its excepti
 from typer.core import TyperGroup
 
 from .. import __version__
-from . import ask, compare, export, priors, report, run, seek, sensitivity, verify
+from . import ask, compare, export, ledger, priors, report, run, seek, sensitivity, verify
 from .common import EXIT_TABLE, say
 
 
@@ -67,6 +67,7 @@ app.add_typer(export.app)
 app.add_typer(ask.app)
 app.add_typer(seek.app)
 app.add_typer(priors.app, name="priors")
+app.add_typer(ledger.app, name="ledger")
 
 
 def _version(value: bool) -> None:

@@ -257,3 +257,14 @@ def render_ask(answer: dict) -> str:
     """ask.html: a question's answer in the report's style."""
     return _env().get_template("ask.html.j2").render(a=answer)
 
+
+def render_ledger(data: dict, path: str) -> str:
+    """The ledger's page: scores, calibration, and each claim's probability over time."""
+    histories = [{"name": n, "c": c, "svg": svg.history(
+        [(h["date"], h["probability"], h["mcse"]) for h in c["history"]],
+        None if c["outcome"] is None else c["outcome"]["value"], n)} for n, c in data["claims"].items()]
+    cal = None
+    if data["calibration"]:
+        cal = svg.calibration([(b["forecast"], b["observed"], b["n"], tuple(b["interval"]))
+                               for b in data["calibration"]])
+    return _env().get_template("ledger.html.j2").render(d=data, path=path, histories=histories, calibration=cal)

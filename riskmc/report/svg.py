@@ -355,3 +355,39 @@ def meter(p: float, label: str) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h + 2}" width="{w}" height="{h + 2}" '
             f'role="img" aria-label="{esc(label)}">' + "".join(parts) + "</svg>")
 
+
+def history(points: Sequence[tuple[str, float, float]], outcome: bool | None, title: str) -> str:
+    """A claim's probability at each recorded run (date, p, mcse), +-2 MCSE whiskers; the
+    outcome, once known, as a line at 0% or 100%."""
+    n = len(points)
+    ax = Axes(height=170, top=30, bottom=34, x0=-0.5, x1=max(n - 0.5, 0.5), y0=0.0, y1=1.0)
+    ax.text(ax.left, 16, title, anchor="start", size=FONT, weight="600")
+    ax.yaxis([0, 0.25, 0.5, 0.75, 1.0], lambda v: f"{100 * v:.0f}%")
+    if outcome is not None:
+        y = ax.py(1.0 if outcome else 0.0)
+        ax.line(ax.left, y, ax.width - ax.right, y, stroke=ACCENT, width=1.5, dash="5 3")
+        ax.text(ax.width - ax.right, y + (12 if outcome else -6), "came true" if outcome else "did not happen",
+                anchor="end", size=FONT - 1, fill=ACCENT)
+    ax.path(range(n), [p for _, p, _ in points])
+    for k, (_, p, e) in enumerate(points):
+        ax.line(ax.px(k), ax.py(max(p - 2 * e, 0)), ax.px(k), ax.py(min(p + 2 * e, 1)), stroke=INK, width=1.2)
+        ax.rect(ax.px(k) - 3, ax.py(p) - 3, 6, 6)
+    step = max(1, math.ceil(n / 6))
+    ax.xaxis([k for k in range(n) if k % step == 0], lambda k: points[int(k)][0])
+    return ax.svg(f"{title}: probability at each recorded run")
+
+
+def calibration(bins: Sequence[tuple[float, float, int, tuple[float, float]]]) -> str:
+    """Reliability diagram: per bin, the mean forecast against the share that came true,
+    with its interval; the diagonal is perfect calibration."""
+    ax = Axes(width=420, height=380, top=30, bottom=46, x0=0.0, x1=1.0, y0=0.0, y1=1.0)
+    ax.text(ax.left, 16, "Calibration: forecast vs what happened", anchor="start", size=FONT, weight="600")
+    ticks = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    ax.yaxis(ticks, lambda v: f"{100 * v:.0f}%")
+    ax.line(ax.px(0), ax.py(0), ax.px(1), ax.py(1), stroke=MUTED, dash="4 3")
+    for f, o, n, (lo, hi) in bins:
+        ax.line(ax.px(f), ax.py(lo), ax.px(f), ax.py(hi), stroke=INK, width=1.4)
+        ax.rect(ax.px(f) - 4, ax.py(o) - 4, 8, 8)
+        ax.text(ax.px(f) + 8, ax.py(o) + 4, f"n={n}", anchor="start", size=FONT - 2, fill=MUTED)
+    ax.xaxis(ticks, lambda v: f"{100 * v:.0f}%", "forecast probability (whiskers: 90% interval of the true rate)")
+    return ax.svg("Calibration diagram")

@@ -1,0 +1,123 @@
+"""`riskmc ledger record|resolve|show|report`: a track record of the claims as they resolve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import Quiet, say, text, user_errors
+
+app = typer.Typer(help="Keep a track record of the claims: record runs, resolve outcomes, score them.",
+                  no_args_is_help=True)
+
+DEFAULT = Path("priors") / "ledger.sqlite"
+LedgerPath = Annotated[Path | None, typer.Option("--ledger", dir_okay=False, metavar="PATH",
+                                                 help=f"The ledger (default: {DEFAULT}; for record, ledger.sqlite "
+                                                      "beside the run's priors file).")]
+
+
+@app.command("record")
+def record(
+    run_dirs: Annotated[list[Path], typer.Argument(exists=True, file_okay=False, metavar="RUN_DIR...",
+                                                   help="Run folders whose claims to record.")],
+    ledger: LedgerPath = None,
+    date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="The forecasts' date (default: the run's "
+                                             "created date, else today).")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Record each run's claim probabilities (± MCSE) with its date, priors hash, seed and
+    version. Recording the same run again changes nothing."""
+    from ..io import read_summary
+    from ..ledger import Ledger, parse_date
+    with user_errors():
+        if date is not None:
+            date = parse_date(date, "--date")
+        for d in run_dirs:
+            summary = read_summary(d)
+            raw = (d / "summary.json").read_bytes()
+            path = ledger or Path(summary["priors_files"][0]["path"]).parent / "ledger.sqlite"
+            with Ledger(path) as led:
+                new = led.record(summary, raw, str(d), date)
+            if not quiet:
+                n = len(summary["claims"])
+                typer.echo(f"{d}: {'recorded' if new else 'already recorded'} ({n} claim{'s' if n != 1 else ''}) "
+                           f"in {path}")
+
+
+@app.command("resolve")
+def resolve(
+    claim: Annotated[text, typer.Argument(metavar="CLAIM", parser=text, help="A recorded claim's name, e.g. C2.")],
+    outcome: Annotated[str, typer.Option(metavar="true|false", help="Whether the claim came true.")],
+    date: Annotated[str, typer.Option(metavar="YYYY-MM-DD", help="When it resolved.")],
+    source: Annotated[str, typer.Option(metavar="TEXT", help="Where the outcome is reported.")],
+    ledger: LedgerPath = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Change an outcome already recorded.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Record whether a claim came true; forecasts dated on or before it are then scored."""
+    from ..ledger import Ledger, LedgerUsageError, parse_date
+    with user_errors():
+        if outcome not in ("true", "false"):
+            raise LedgerUsageError(f"--outcome must be true or false, got '{outcome}'")
+        date = parse_date(date, "--date")
+        path = ledger or DEFAULT
+        with Ledger(path, create=False) as led:
+            new = led.resolve(claim, outcome == "true", date, source, replace=replace)
+    if not quiet:
+        typer.echo(f"{claim}: {'resolved' if new else 'already resolved'} {outcome} in {path}")
+
+
+@app.command("show")
+def show(
+    ledger: LedgerPath = None,
+    quiet: Quiet = False,
+) -> None:
+    """List the claims: each one's probability at every recorded run, and its outcome."""
+    from ..ledger import Ledger
+    from ..report import fmt
+    with user_errors():
+        path = ledger or DEFAULT
+        with Ledger(path, create=False) as led:
+            rows = [(c, led.history(c)) for c in led.claims()]
+            outcomes = led.outcomes()
+            scores = {s.claim: s for s in led.scores()[0]}
+    if quiet:
+        return
+    for c, hist in rows:
+        o = outcomes.get(c)
+        end = f"  -> {'true' if o.outcome else 'false'} ({o.date})" if o else ""
+        s = scores.get(c)
+        end += f", Brier {s.brier:.3f}" if s else ""
+        typer.echo(f"{c}{end}")
+        for f in hist:
+            typer.echo(f"  {f.created}  {fmt.prob(f.probability, f.mcse)}  {f.run_dir}")
+    if not rows:
+        say(f"riskmc: {path} holds no runs yet")
+
+
+@app.command("report")
+def report(
+    out: Annotated[Path, typer.Option(file_okay=False, metavar="DIR", help="Folder to write ledger.html and "
+                                      "ledger.json into.")],
+    ledger: LedgerPath = None,
+    quiet: Quiet = False,
+) -> None:
+    """Write the track record: each claim's probability over time, Brier and log scores of
+    the resolved ones, and a calibration diagram once enough have resolved."""
+    from ..commit import Transaction
+    from ..io import dumps_json
+    from ..ledger import Ledger, report_data
+    from ..report.html import render_ledger
+    with user_errors(out):
+        path = ledger or DEFAULT
+        tx = Transaction(out, replace_run=False)
+        with Ledger(path, create=False) as led:
+            data = report_data(led)
+        with tx.begin():
+            tx.write("ledger.json", dumps_json(data))
+            tx.write("ledger.html", render_ledger(data, str(path)).encode())
+            tx.commit()
+    if not quiet:
+        typer.echo(out / "ledger.html")

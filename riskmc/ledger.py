@@ -1,0 +1,416 @@
+"""A track record of claims: each run's claim probabilities, outcomes as they resolve, scores.
+
+The ledger is one SQLite file (docs/ledger.md documents its schema). Every change is
+one transaction begun with BEGIN IMMEDIATE, so concurrent writers queue (up to
+BUSY_MS) instead of interleaving, and a failure leaves the ledger as it was. WAL
+journaling lets readers read while one process writes. The schema's version is
+SQLite's `user_version`; MIGRATIONS bring an older ledger up to date, in a transaction.
+
+Scores: a resolved claim is scored on the last forecast dated on or before its outcome
+(later ones knew the answer). Brier score (p - o)^2, lower is better; log score ln p(o),
+higher is better, 0 perfect. A probability of exactly 0 or 1 from N draws is not
+certainty: the log score reads it as 0.5/N or 1 - 0.5/N. Each score carries its Monte
+Carlo error (the delta method on each probability's MCSE) and, over several claims, its
+sampling error across claims.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RiskmcError
+
+SCHEMA = 1
+BUSY_MS = 10_000
+# A calibration diagram needs this many resolved claims, and bins of at least 2.
+MIN_CALIBRATION = 10
+BINS = 5
+INTERVAL = 0.9
+
+MIGRATIONS = {
+    1: """
+CREATE TABLE runs (
+    id            INTEGER PRIMARY KEY,
+    run_key       TEXT NOT NULL UNIQUE,  -- SHA-256 of summary.json: the same run is recorded once
+    created       TEXT NOT NULL,         -- the forecast's date, YYYY-MM-DD
+    title         TEXT NOT NULL,
+    priors        TEXT NOT NULL,         -- the priors file's path, as the run recorded it
+    priors_sha256 TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    model_sha256  TEXT NOT NULL,
+    scenario      TEXT,
+    seed          INTEGER NOT NULL,
+    draws         INTEGER NOT NULL,
+    version       TEXT NOT NULL,         -- riskmc's version
+    run_dir       TEXT NOT NULL,
+    recorded      TEXT NOT NULL          -- when it was recorded, UTC
+);
+CREATE TABLE forecasts (
+    run_id      INTEGER NOT NULL REFERENCES runs(id),
+    claim       TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    probability REAL NOT NULL CHECK (probability BETWEEN 0 AND 1),
+    mcse        REAL NOT NULL CHECK (mcse >= 0),
+    PRIMARY KEY (run_id, claim)
+);
+CREATE INDEX forecasts_by_claim ON forecasts(claim);
+CREATE TABLE outcomes (
+    claim    TEXT PRIMARY KEY,
+    outcome  INTEGER NOT NULL CHECK (outcome IN (0, 1)),
+    date     TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    recorded TEXT NOT NULL
+);
+""",
+}
+
+
+class LedgerError(RiskmcError):
+    """The ledger cannot be used: corrupt, locked too long, or made by a newer riskmc."""
+
+    exit_code = 6
+
+
+class LedgerUsageError(RiskmcError):
+    """A request the ledger cannot honour as asked: an unknown claim, a malformed date."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Forecast:
+    claim: str
+    created: str
+    probability: float
+    mcse: float
+    draws: int
+    title: str
+    run_dir: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    claim: str
+    outcome: bool
+    date: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Score:
+    """One resolved claim scored on the forecast on record when it resolved."""
+
+    claim: str
+    outcome: bool
+    date: str
+    forecast: Forecast
+    brier: float
+    brier_mcse: float
+    log: float
+    log_mcse: float
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    mcse: float        # Monte Carlo error, from the probabilities' MCSE
+    se: float | None   # sampling error across claims (None for fewer than two)
+
+
+@dataclass(frozen=True)
+class Bin:
+    lo: float
+    hi: float
+    n: int
+    forecast: float    # mean forecast probability in the bin
+    observed: float    # share that came true
+    interval: tuple[float, float]  # INTERVAL Jeffreys interval of the true rate
+
+
+def parse_date(text: str, what: str = "date") -> str:
+    """YYYY-MM-DD, checked; the one format the ledger stores."""
+    s = str(text)
+    try:
+        if len(s) == 10:
+            return dt.date.fromisoformat(s).isoformat()
+    except ValueError:
+        pass
+    raise LedgerUsageError(f"{what} must be a date such as 2026-03-31, got '{s}'")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+class Ledger:
+    """An open ledger; use as a context manager. Opening creates or migrates the file."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise LedgerUsageError("no ledger here yet", hint="record a run first: riskmc ledger record RUN_DIR",
+                                   file=self.path)
+        if self.path.exists() and not self.path.is_file():
+            raise LedgerError("not a ledger: this is a folder", file=self.path)
+        if not self.path.parent.is_dir():
+            raise LedgerUsageError("the ledger's folder does not exist", file=self.path)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.db.close()
+
+    def _error(self, exc: sqlite3.Error) -> LedgerError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return LedgerError(f"the ledger is locked by another writer (waited {BUSY_MS / 1000:g} s); "
+                               "nothing was changed", file=self.path, hint="try again when it finishes")
+        if "not a database" in text or "malformed" in text or "no such table" in text:
+            return LedgerError("not a riskmc ledger (the file is damaged or something else); nothing was changed",
+                               file=self.path, hint="restore it from a backup, or record into a new --ledger PATH")
+        return LedgerError(f"the ledger cannot be used: {text}; nothing was changed", file=self.path)
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA:
+            raise LedgerError(f"this ledger has schema {version}, newer than this riskmc's ({SCHEMA})",
+                              file=self.path, hint="upgrade riskmc to read it")
+        if version == SCHEMA:
+            self._check_tables()
+            return
+        if version == 0 and self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise LedgerError("not a riskmc ledger (an SQLite file with other tables); nothing was changed",
+                              file=self.path, hint="record into a new --ledger PATH")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while this one waited for the lock.
+            now = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for v in range(now + 1, SCHEMA + 1):
+                for stmt in _statements(MIGRATIONS[v]):
+                    self.db.execute(stmt)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def _check_tables(self) -> None:
+        names = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"runs", "forecasts", "outcomes"} <= names:
+            raise LedgerError("not a riskmc ledger (its tables are missing); nothing was changed", file=self.path,
+                              hint="restore it from a backup, or record into a new --ledger PATH")
+        self.db.execute("PRAGMA quick_check").fetchone()
+
+    def _write(self, fn):
+        """fn(db) in one immediate transaction: all of it, or nothing."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        try:
+            out = fn(self.db)
+            self.db.execute("COMMIT")
+            return out
+        except BaseException as exc:
+            self.db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from None
+            raise
+
+    def _read(self, sql: str, args=()) -> list[tuple]:
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    # ------------------------------------------------------------------ writing
+    def record(self, summary: dict, raw: bytes, run_dir: str, date: str | None = None) -> bool:
+        """Record a run's claims; False when this very run (same summary.json) is already in."""
+        key = hashlib.sha256(raw).hexdigest()
+        created = date or (summary.get("created") or "")[:10] or dt.date.today().isoformat()
+        created = parse_date(created, "the run's date")
+        priors = summary["priors_files"][0]
+        model = summary["model"]
+        claims = summary["claims"]
+        if not claims:
+            raise LedgerUsageError("this run has no claims to record", file=run_dir,
+                                   hint="add [claims.NAME] tables to its priors file")
+
+        def insert(db):
+            if db.execute("SELECT 1 FROM runs WHERE run_key = ?", (key,)).fetchone():
+                return False
+            cur = db.execute(
+                "INSERT INTO runs (run_key, created, title, priors, priors_sha256, model, model_sha256, scenario, "
+                "seed, draws, version, run_dir, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, created, summary["title"], priors["path"], priors["sha256"], model["name"],
+                 model.get("sha256", ""), summary.get("scenario"), int(summary["seed"]), int(summary["draws"]),
+                 summary["riskmc_version"], str(run_dir), _now()))
+            for name, c in claims.items():
+                db.execute("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)",
+                           (cur.lastrowid, name, c.get("text", ""), c.get("event", ""),
+                            float(c["probability"]["value"]), float(c["probability"]["mcse"])))
+            return True
+
+        return self._write(insert)
+
+    def resolve(self, claim: str, outcome: bool, date: str, source: str, *, replace: bool = False) -> bool:
+        """Record a claim's outcome; False when the same outcome is already recorded."""
+        date = parse_date(date)
+        if not source.strip():
+            raise LedgerUsageError("--source must say where the outcome is reported")
+        known = self.claims()
+        if claim not in known:
+            # Claim names are short (C1, C2): say them all rather than guess among look-alikes.
+            same = [k for k in known if k.lower() == claim.lower()]
+            hint = (f"did you mean '{same[0]}'?" if same else
+                    f"recorded claims: {', '.join(known[:20])}{', ...' if len(known) > 20 else ''}" if known
+                    else "record a run first: riskmc ledger record RUN_DIR")
+            raise LedgerUsageError(f"no recorded run has a claim '{claim}'", file=self.path, hint=hint)
+
+        def put(db):
+            old = db.execute("SELECT outcome, date, source FROM outcomes WHERE claim = ?", (claim,)).fetchone()
+            if old is not None:
+                if (bool(old[0]), old[1], old[2]) == (outcome, date, source):
+                    return False
+                if not replace:
+                    raise LedgerUsageError(
+                        f"claim '{claim}' is already resolved {'true' if old[0] else 'false'} on {old[1]} "
+                        f"({old[2]}); nothing was changed", file=self.path,
+                        hint="pass --replace to change the recorded outcome")
+            db.execute("INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?)",
+                       (claim, int(outcome), date, source, _now()))
+            return True
+
+        return self._write(put)
+
+    # ------------------------------------------------------------------ reading
+    def claims(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT DISTINCT claim FROM forecasts ORDER BY claim")]
+
+    def history(self, claim: str) -> list[Forecast]:
+        """A claim's forecasts, oldest first (by date, then by when they were recorded)."""
+        rows = self._read(
+            "SELECT f.claim, r.created, f.probability, f.mcse, r.draws, r.title, r.run_dir FROM forecasts f "
+            "JOIN runs r ON r.id = f.run_id WHERE f.claim = ? ORDER BY r.created, r.id", (claim,))
+        return [Forecast(*r) for r in rows]
+
+    def texts(self) -> dict[str, tuple[str, str]]:
+        """Each claim's latest text and event."""
+        rows = self._read("SELECT f.claim, f.text, f.event FROM forecasts f JOIN runs r ON r.id = f.run_id "
+                          "ORDER BY r.created, r.id")
+        return {c: (t, e) for c, t, e in rows}
+
+    def outcomes(self) -> dict[str, Outcome]:
+        rows = self._read("SELECT claim, outcome, date, source FROM outcomes ORDER BY claim")
+        return {r[0]: Outcome(r[0], bool(r[1]), r[2], r[3]) for r in rows}
+
+    def runs(self) -> int:
+        return self._read("SELECT count(*) FROM runs")[0][0]
+
+    def scores(self) -> tuple[list[Score], list[str]]:
+        """Each resolved claim's score; and the claims resolved before any forecast of them."""
+        out, unscored = [], []
+        for claim, o in self.outcomes().items():
+            before = [f for f in self.history(claim) if f.created <= o.date]
+            if not before:
+                unscored.append(claim)
+                continue
+            out.append(score(claim, o, before[-1]))
+        return out, unscored
+
+
+def score(claim: str, o: Outcome, f: Forecast) -> Score:
+    """Brier and log score of forecast f for outcome o, each with its Monte Carlo error."""
+    y = 1.0 if o.outcome else 0.0
+    p = f.probability
+    brier = (p - y) ** 2
+    q = min(max(p, 0.5 / f.draws), 1 - 0.5 / f.draws)
+    q_true = q if o.outcome else 1 - q
+    return Score(claim, o.outcome, o.date, f, brier, 2 * abs(p - y) * f.mcse, math.log(q_true), f.mcse / q_true)
+
+
+def mean_score(scores: list[Score], attr: str) -> Estimate | None:
+    if not scores:
+        return None
+    v = [getattr(s, attr) for s in scores]
+    m = [getattr(s, attr + "_mcse") for s in scores]
+    n = len(v)
+    mean = sum(v) / n
+    se = math.sqrt(sum((x - mean) ** 2 for x in v) / (n - 1) / n) if n > 1 else None
+    return Estimate(mean, math.sqrt(sum(x * x for x in m)) / n, se)
+
+
+def calibration(scores: list[Score]) -> list[Bin] | None:
+    """Forecasts in BINS equal bins of probability: mean forecast against the observed rate
+    with its Jeffreys interval; None below MIN_CALIBRATION resolved claims."""
+    if len(scores) < MIN_CALIBRATION:
+        return None
+    from scipy import stats
+    out = []
+    for k in range(BINS):
+        lo, hi = k / BINS, (k + 1) / BINS
+        inside = [s for s in scores if lo <= s.forecast.probability < hi or (k == BINS - 1 and s.forecast.probability == 1)]
+        if not inside:
+            continue
+        n, hits = len(inside), sum(s.outcome for s in inside)
+        a = (1 - INTERVAL) / 2
+        ci = stats.beta(hits + 0.5, n - hits + 0.5).ppf([a, 1 - a])
+        out.append(Bin(lo, hi, n, sum(s.forecast.probability for s in inside) / n, hits / n,
+                       (float(ci[0]) if hits > 0 else 0.0, float(ci[1]) if hits < n else 1.0)))
+    return out
+
+
+def _statements(script: str) -> list[str]:
+    """A migration's statements, run one by one inside its transaction (executescript
+    would commit on its own)."""
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def report_data(ledger: Ledger) -> dict:
+    """Everything `riskmc ledger report` shows, JSON-ready: each claim's history, the
+    outcomes, the scores with their errors, and the calibration bins."""
+    outcomes = ledger.outcomes()
+    texts = ledger.texts()
+    scores, unscored = ledger.scores()
+    by_claim = {s.claim: s for s in scores}
+
+    def est(e: Estimate | None):
+        return None if e is None else {"value": e.value, "mcse": e.mcse, "se": e.se}
+
+    claims = {}
+    for c in ledger.claims():
+        o = outcomes.get(c)
+        s = by_claim.get(c)
+        claims[c] = {
+            "text": texts[c][0], "event": texts[c][1],
+            "history": [{"date": f.created, "probability": f.probability, "mcse": f.mcse, "draws": f.draws,
+                         "title": f.title, "run_dir": f.run_dir} for f in ledger.history(c)],
+            "outcome": None if o is None else {"value": o.outcome, "date": o.date, "source": o.source},
+            "score": None if s is None else {"forecast_date": s.forecast.created, "probability": s.forecast.probability,
+                                             "brier": s.brier, "brier_mcse": s.brier_mcse, "log": s.log,
+                                             "log_mcse": s.log_mcse},
+        }
+    bins = calibration(scores)
+    return {
+        "schema": SCHEMA, "runs": ledger.runs(), "claims": claims, "resolved": len(outcomes),
+        "scored": len(scores), "unscored": unscored,
+        "brier": est(mean_score(scores, "brier")), "log": est(mean_score(scores, "log")),
+        "calibration": None if bins is None else [
+            {"lo": b.lo, "hi": b.hi, "n": b.n, "forecast": b.forecast, "observed": b.observed,
+             "interval": list(b.interval)} for b in bins],
+        "min_calibration": MIN_CALIBRATION,
+    }

@@ -1,0 +1,240 @@
+"""The claims ledger: scores against hand-computed values, which forecast is scored,
+idempotent recording, concurrent writers, migrations, and every error in one line with
+its exit code and the ledger unchanged."""
+
+import json
+import math
+import sqlite3
+import threading
+
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from riskmc import ledger as L
+from riskmc.cli import app
+from tests.conftest import ROOT
+
+runner = CliRunner()
+
+
+def summary(claims: dict[str, tuple[float, float]], seed: int = 1, draws: int = 10_000) -> tuple[dict, bytes]:
+    """The parts of a summary.json the ledger reads."""
+    s = {"riskmc_version": "test", "created": None, "title": "t", "seed": seed, "draws": draws, "scenario": None,
+         "priors_files": [{"path": "priors/t.toml", "sha256": "ab" * 32}],
+         "model": {"name": "m", "sha256": "cd" * 32},
+         "claims": {k: {"text": f"claim {k}", "event": "y > 0", "probability": {"value": p, "mcse": e}}
+                    for k, (p, e) in claims.items()}}
+    return s, json.dumps(s, sort_keys=True).encode()
+
+
+def test_scores_match_hand_computed_values(tmp_path):
+    with L.Ledger(tmp_path / "l.sqlite") as led:
+        led.record(*summary({"A": (0.7, 0.01), "B": (0.2, 0.02)}), "r1", "2026-01-01")
+        led.resolve("A", True, "2026-06-30", "report")
+        led.resolve("B", False, "2026-06-30", "report")
+        scores, unscored = led.scores()
+    by = {s.claim: s for s in scores}
+    assert unscored == []
+    # A: (0.7 - 1)^2 = 0.09, ln 0.7; B: (0.2 - 0)^2 = 0.04, ln 0.8.
+    assert by["A"].brier == pytest.approx(0.09) and by["B"].brier == pytest.approx(0.04)
+    assert by["A"].log == pytest.approx(math.log(0.7)) and by["B"].log == pytest.approx(math.log(0.8))
+    # Monte Carlo errors by the delta method: |d(p - o)^2/dp| = 2|p - o|, |d ln p/dp| = 1/p.
+    assert by["A"].brier_mcse == pytest.approx(2 * 0.3 * 0.01) and by["B"].brier_mcse == pytest.approx(2 * 0.2 * 0.02)
+    assert by["A"].log_mcse == pytest.approx(0.01 / 0.7) and by["B"].log_mcse == pytest.approx(0.02 / 0.8)
+    mean = L.mean_score(scores, "brier")
+    assert mean.value == pytest.approx(0.065)
+    assert mean.mcse == pytest.approx(math.hypot(0.006, 0.008) / 2)
+    assert mean.se == pytest.approx(math.sqrt(((0.09 - 0.065) ** 2 + (0.04 - 0.065) ** 2) / 1 / 2))
+
+
+def test_a_certain_forecast_that_fails_is_scored_as_half_a_draw(tmp_path):
+    """0 hits in 10,000 draws is not certainty: the log score reads it as 0.5/10,000."""
+    with L.Ledger(tmp_path / "l.sqlite") as led:
+        led.record(*summary({"A": (0.0, 0.0)}, draws=10_000), "r1", "2026-01-01")
+        led.resolve("A", True, "2026-06-30", "report")
+        (s,), _ = led.scores()
+    assert s.brier == 1.0 and s.log == pytest.approx(math.log(0.5 / 10_000))
+
+
+def test_the_forecast_on_record_when_the_claim_resolved_is_scored(tmp_path):
+    with L.Ledger(tmp_path / "l.sqlite") as led:
+        led.record(*summary({"A": (0.3, 0.01)}, seed=1), "r1", "2026-01-01")
+        led.record(*summary({"A": (0.6, 0.01)}, seed=2), "r2", "2026-05-01")
+        led.record(*summary({"A": (0.99, 0.01)}, seed=3), "r3", "2026-08-01")  # after the fact
+        led.resolve("A", True, "2026-06-30", "report")
+        (s,), _ = led.scores()
+        assert [f.probability for f in led.history("A")] == [0.3, 0.6, 0.99]
+    assert s.forecast.probability == 0.6 and s.brier == pytest.approx(0.16)
+
+
+def test_recording_the_same_run_twice_changes_nothing(tmp_path):
+    s, raw = summary({"A": (0.5, 0.01)})
+    with L.Ledger(tmp_path / "l.sqlite") as led:
+        assert led.record(s, raw, "r1") is True
+        assert led.record(s, raw, "r1", "2030-01-01") is False
+        assert led.runs() == 1 and len(led.history("A")) == 1
+
+
+def test_concurrent_writers_all_land(tmp_path):
+    """Eight threads, each with its own connection, record five runs each at once."""
+    path = tmp_path / "l.sqlite"
+    L.Ledger(path).db.close()
+    errors = []
+
+    def writer(k):
+        try:
+            with L.Ledger(path) as led:
+                for j in range(5):
+                    led.record(*summary({"A": (0.5, 0.01)}, seed=100 * k + j), f"r{k}-{j}", "2026-01-01")
+        except Exception as exc:  # pragma: no cover - the failure is the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with L.Ledger(path) as led:
+        assert led.runs() == 40 and len(led.history("A")) == 40
+
+
+def test_calibration_bins_with_jeffreys_intervals(tmp_path):
+    with L.Ledger(tmp_path / "l.sqlite") as led:
+        claims = {f"c{k}": (0.1 if k < 6 else 0.9, 0.001) for k in range(12)}
+        led.record(*summary(claims), "r1", "2026-01-01")
+        for k in range(12):  # 1 of 6 low forecasts came true, 5 of 6 high ones
+            led.resolve(f"c{k}", (k == 0) or (k >= 6 and k != 11), "2026-06-30", "report")
+        scores, _ = led.scores()
+    bins = L.calibration(scores)
+    assert [(b.lo, b.n, b.observed) for b in bins] == [(0.0, 6, pytest.approx(1 / 6)), (0.8, 6, pytest.approx(5 / 6))]
+    assert bins[0].interval == pytest.approx(tuple(stats.beta(1.5, 5.5).ppf([0.05, 0.95])))
+    assert L.calibration(scores[:9]) is None  # fewer than MIN_CALIBRATION
+
+
+def test_a_newer_or_foreign_database_is_refused_unchanged(tmp_path):
+    newer = tmp_path / "newer.sqlite"
+    with sqlite3.connect(newer) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(L.LedgerError, match=r"this ledger has schema 99, newer than this riskmc's \(1\)"):
+        L.Ledger(newer)
+    foreign = tmp_path / "foreign.sqlite"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE t (x)")
+    before = foreign.read_bytes()
+    with pytest.raises(L.LedgerError, match="an SQLite file with other tables"):
+        L.Ledger(foreign)
+    assert foreign.read_bytes() == before
+
+
+def test_the_schema_is_documented():
+    doc = (ROOT / "docs" / "ledger.md").read_text()
+    for table in ("runs", "forecasts", "outcomes"):
+        assert f"`{table}`" in doc
+    for line in L.MIGRATIONS[1].splitlines():
+        word = line.strip().split(" ")[0]
+        if line.startswith("    ") and word.isidentifier() and word.upper() != word:
+            assert f"`{word}`" in doc, word
+
+
+# ------------------------------------------------------------------ the command line
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two real runs of the base case (different seeds), in a project-like folder."""
+    root = tmp_path_factory.mktemp("proj")
+    (root / "priors").mkdir()
+    for k in (1, 2):
+        r = runner.invoke(app, ["run", str(ROOT / "priors" / "base.toml"), "--draws", "4096", "--seed", str(k),
+                                "--out", str(root / f"r{k}"), "--quiet"])
+        assert r.exit_code == 0, r.output
+    return root
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_record_resolve_report(runs, tmp_path):
+    led = tmp_path / "l.sqlite"
+    r = invoke("ledger", "record", runs / "r1", "--ledger", led, "--date", "2026-01-15")
+    assert r.exit_code == 0 and r.output == f"{runs / 'r1'}: recorded (4 claims) in {led}\n"
+    r = invoke("ledger", "record", runs / "r1", runs / "r2", "--ledger", led, "--date", "2026-04-15")
+    assert r.output.splitlines()[0] == f"{runs / 'r1'}: already recorded (4 claims) in {led}"
+    assert invoke("ledger", "resolve", "C2", "--outcome", "false", "--date", "2026-12-31", "--source", "10-K",
+                  "--ledger", led).exit_code == 0
+    r = invoke("ledger", "show", "--ledger", led)
+    assert "C2  -> false (2026-12-31), Brier " in r.output
+    out = tmp_path / "rep"
+    assert invoke("ledger", "report", "--out", out, "--ledger", led).exit_code == 0
+    data = json.loads((out / "ledger.json").read_text())
+    assert data["runs"] == 2 and data["scored"] == 1 and len(data["claims"]["C2"]["history"]) == 2
+    p = data["claims"]["C2"]["history"][-1]["probability"]
+    assert data["brier"]["value"] == pytest.approx(p ** 2)
+    html = (out / "ledger.html").read_text()
+    assert "Brier score <strong>" in html and "a calibration diagram needs at least 10" in html
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["resolve", "C9", "--outcome", "true", "--date", "2026-12-31", "--source", "x"], 2,
+     "{led}: no recorded run has a claim 'C9' (recorded claims: C1, C2, C3, C4)"),
+    (["resolve", "C2", "--outcome", "maybe", "--date", "2026-12-31", "--source", "x"], 2,
+     "--outcome must be true or false, got 'maybe'"),
+    (["resolve", "C2", "--outcome", "true", "--date", "31/12/2026", "--source", "x"], 2,
+     "--date must be a date such as 2026-03-31, got '31/12/2026'"),
+    (["resolve", "C1", "--outcome", "true", "--date", "2026-12-31", "--source", "x"], 2,
+     "{led}: claim 'C1' is already resolved false on 2026-06-30 (q); nothing was changed (pass --replace "
+     "to change the recorded outcome)"),
+    (["record", "{r1}", "--date", "2026-1-5"], 2, "--date must be a date such as 2026-03-31, got '2026-1-5'"),
+])
+def test_mistakes_one_line_exit_code_ledger_unchanged(runs, tmp_path, args, code, message):
+    led = tmp_path / "l.sqlite"
+    assert invoke("ledger", "record", runs / "r1", "--ledger", led).exit_code == 0
+    assert invoke("ledger", "resolve", "C1", "--outcome", "false", "--date", "2026-06-30", "--source", "q",
+                  "--ledger", led).exit_code == 0
+    before = _dump(led)
+    r = invoke("ledger", *[a.format(r1=runs / "r1") for a in args], "--ledger", led)
+    assert r.exit_code == code
+    assert r.output == f"riskmc: error: {message.format(led=led)}\n"
+    assert _dump(led) == before
+
+
+def _dump(path) -> list:
+    with sqlite3.connect(path) as db:
+        return list(db.iterdump())
+
+
+def test_a_damaged_ledger_is_refused_unchanged(runs, tmp_path):
+    led = tmp_path / "l.sqlite"
+    led.write_bytes(b"this is not a database, but it is long enough to look like a header" * 20)
+    before = led.read_bytes()
+    r = invoke("ledger", "record", runs / "r1", "--ledger", led)
+    assert r.exit_code == 6
+    assert r.output == (f"riskmc: error: {led}: not a riskmc ledger (the file is damaged or something else); "
+                        "nothing was changed (restore it from a backup, or record into a new --ledger PATH)\n")
+    assert led.read_bytes() == before
+
+
+def test_a_locked_ledger_is_refused_unchanged(runs, tmp_path, monkeypatch):
+    led = tmp_path / "l.sqlite"
+    assert invoke("ledger", "record", runs / "r1", "--ledger", led).exit_code == 0
+    monkeypatch.setattr(L, "BUSY_MS", 200)
+    holder = sqlite3.connect(led, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer, mid-transaction
+    try:
+        before = _dump(led)
+        r = invoke("ledger", "record", runs / "r2", "--ledger", led)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert r.exit_code == 6
+    assert r.output == (f"riskmc: error: {led}: the ledger is locked by another writer (waited 0.2 s); nothing was "
+                        "changed (try again when it finishes)\n")
+    assert _dump(led) == before
+
+
+def test_no_ledger_yet(tmp_path):
+    r = invoke("ledger", "show", "--ledger", tmp_path / "none.sqlite")
+    assert r.exit_code == 2
+    assert r.output == (f"riskmc: error: {tmp_path / 'none.sqlite'}: no ledger here yet (record a run first: "
+                        "riskmc ledger record RUN_DIR)\n")
