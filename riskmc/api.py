@@ -333,14 +333,17 @@ def sensitivity(priors: str | Path | PriorSet, *, model: Model | str | None = No
         "evaluations": res["evaluations"], "year": year, "outputs": {}, "note": note,
         "method": "Saltelli (2010) first-order, Jansen (1999) total; 95% bootstrap intervals",
         "factors": [{"name": f.name, "members": list(f.members)} for f in res["factors"]],
-        # Which expert is right, for each prior with pooled experts: each output's mean if so.
-        "experts": [{"prior": e["prior"], "factor": e["factor"], "experts": [
-            {"expert": x["expert"], "weight": x["weight"], "draws": x["draws"],
-             "if_right": {n: {"mean": _index(x["mean"][k]), "mcse": _index(x["mcse"][k])}
-                          for k, n in enumerate(names)}} for x in e["experts"]]} for e in res["experts"]],
     }
     column = {n: (ordinary.outputs[n][:, j] if ordinary.outputs[n].ndim == 2 else ordinary.outputs[n])
               for n in names}
+    # Which expert is right, for each prior with pooled experts: each output's mean and
+    # each claim's probability if so.
+    claims_if = _claims_if_right(ps, m, ordinary) if res["experts"] else {}
+    out["experts"] = [{"prior": e["prior"], "factor": e["factor"], "experts": [
+        {"expert": x["expert"], "weight": x["weight"], "draws": x["draws"],
+         "if_right": {n: {"mean": _index(x["mean"][k]), "mcse": _index(x["mcse"][k])} for k, n in enumerate(names)},
+         "claims_if_right": claims_if[e["prior"]][i]} for i, x in enumerate(e["experts"])]}
+        for e in res["experts"]]
     spearman = rank_drivers(ordinary.inputs, column)
     by_name = {o.name: o for o in m.outputs}
     for k, n in enumerate(names):
@@ -357,6 +360,41 @@ def sensitivity(priors: str | Path | PriorSet, *, model: Model | str | None = No
             "tornado": {"base": tor[0]["base"][k], "rows": trows},
             "spearman": spearman[n],
         }
+    return out
+
+
+def _claims_if_right(ps: PriorSet, m: Model, result: RunResult) -> dict[str, list[dict]]:
+    """Each claim's probability if each pooled expert is right, from a run's draws: each
+    draw weighed by that expert's share of the pool's density there (Bayes: P(expert | x)
+    = w f(x) / pool(x), and the other inputs depend on the expert only through x). Errors
+    are the self-normalised estimator's, (sum r^2 (hit - p)^2)^(1/2) / sum r."""
+    from .query import claim_event
+    n = len(next(iter(result.inputs.values())))
+    k, t = len(m.outputs), m.width
+    rows = np.empty((k * t + len(m.inputs), n))
+    for i, o in enumerate(m.outputs):
+        rows[i * t:(i + 1) * t] = np.asarray(result.outputs[o.name]).reshape(n, t).T
+    for i, name in enumerate(m.input_names):
+        rows[k * t + i] = result.inputs[name]
+    hits = {c: claim_event(claim, m).mask(rows).astype(float) for c, claim in ps.claims.items()}
+    out = {}
+    for name, p in ps.priors.items():
+        if len(p.experts) < 2 or p.pool != "linear":
+            continue
+        x = result.inputs[name]
+        pool = p.family.pdf(x)
+        per = []
+        for w, part in zip(p.family.weights, p.family.parts):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.where(pool > 0, w * part.pdf(x) / pool, 0.0)
+            total = float(r.sum())
+            claims = {}
+            for c, h in hits.items():
+                v = float(np.dot(r, h) / total) if total > 0 else float("nan")
+                e = float(np.sqrt(np.sum((r * (h - v)) ** 2)) / total) if total > 0 else float("nan")
+                claims[c] = {"value": _index(v), "mcse": _index(e)}
+            per.append(claims)
+        out[name] = per
     return out
 
 

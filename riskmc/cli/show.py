@@ -156,6 +156,10 @@ def sensitivity(res: dict, path) -> None:
             means = "; ".join(f"{res['outputs'][n]['label']} {fmt.value(m['mean'], res['outputs'][n]['unit'])}"
                               for n, m in x["if_right"].items())
             c.print(f"  if {x['expert']} ({100 * x['weight']:.0f}%) is right: {means}", overflow="fold")
+            claims = "; ".join(f"{k} {fmt.prob(v['value'], v['mcse'])}" for k, v in x["claims_if_right"].items()
+                               if v["value"] is not None)
+            if claims:
+                c.print(f"    claims: {claims}", overflow="fold")
     c.print(str(path), overflow="ignore", crop=False)
 
 
