@@ -276,7 +276,7 @@ BAD = [
                                    "    t = np.arange(len(years))\n    if (x['rate'] > 0.25).any():\n"
                                    "        raise ValueError('rate too high for this model')\n"), None,
      r"{m}: model 'growth': growth failed at draw [\d,]+ with ValueError: rate too high for this model; the draw's "
-     r"inputs: base=[\d.]+, rate=0\.2[5-9]\d* \(fix the function, or the priors that reach these inputs\)"),
+     r"inputs: base=[\d.]+, rate=0\.(?:2[5-9]|[3-9])\d* \(fix the function, or the priors that reach these inputs\)"),
     ("wrong-shape", lambda s: s.replace('return {"revenue": revenue,', 'return {"revenue": revenue[:, 0],'), None,
      r"{m}: model 'growth': output 'revenue' has shape \(\d+,\), expected \(\d+, 6\) \(draws x years\)"),
     ("missing-output", lambda s: s.replace(', "doubled": (revenue >= 2 * x["base"][:, None]).astype(float)', ""),
@@ -298,7 +298,8 @@ def test_a_bad_model_gets_one_line_and_nothing_written(project, tmp_path, case):
     if edit_priors:
         p.write_text(edit_priors(p.read_text()))
     out = tmp_path / "out"
-    r = run_cli("run", p, "--draws", 20_000, "--out", out, "--quiet")
+    # A fixed seed: which draw fails first (and its inputs) depends on it.
+    r = run_cli("run", p, "--draws", 20_000, "--seed", 7, "--out", out, "--quiet")
     assert r.exit_code == 3, r.output
     assert "Traceback" not in r.output and r.stderr.count("\n") == 1, r.stderr
     m = str(tmp_path / "models" / "growth.py")
