@@ -205,7 +205,8 @@ def test_ask_writes_its_page_and_json(sums, tmp_path):
     assert a["event"] == "y > 1" and a["given"]["event"] == "x1 > 0" and a["stress"]["stress"] == "mean(y) = 0.5"
     html = (tmp_path / "q" / "ask.html").read_text()
     assert "Reverse stress: mean(y) = 0.5" in html and "P(<code>y &gt; 1</code>)" in html
-    assert all(len(line) <= 80 for line in res.output.splitlines())
+    # Paths are printed whole (scripts read them); their length is pytest's temporary folder's.
+    assert all(len(line) <= 80 for line in res.output.splitlines() if not line.startswith(str(tmp_path)))
 
 
 # ------------------------------------------------------------------------ seek
