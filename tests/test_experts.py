@@ -16,8 +16,9 @@ from riskmc.cli import app
 from riskmc.loading import load as load_file
 from riskmc.marginals import Marginals
 from riskmc.model import Input
-from riskmc.priors.families import from_dict, make, to_dict
+from riskmc.priors.families import make
 from riskmc.priors.pool import make_pool, overlap
+from riskmc.priors.records import from_dict, to_dict
 from tests.conftest import ROOT
 
 runner = CliRunner()

@@ -24,8 +24,9 @@ from ..textfile import read_text
 from . import evidence as evidence_tables
 from .copula import Dependence, build_dependence
 from .evidence import Evidence
-from .families import FAMILIES, Family, make, to_dict
+from .families import FAMILIES, Family, make
 from .fit import Fit, fit
+from .records import to_dict
 from .toml_lines import LineIndex
 
 TOP_KEYS = ("title", "description", "model", "extends", "run", "priors", "correlations", "scenarios", "claims",

@@ -98,7 +98,7 @@ def model_doc(text: str) -> str:
 # ---------------------------------------------------------------------------- priors
 def _prior_picture(name: str, entry: dict) -> str:
     """The prior's density over its central range, the stated quantiles marked."""
-    from ..priors.families import from_dict
+    from ..priors.records import from_dict
     d = entry["distribution"]
     if d["family"] == "fixed":
         return ""
