@@ -159,7 +159,9 @@ class Ledger:
         if self.path.exists() and not self.path.is_file():
             raise LedgerError("not a ledger: this is a folder", file=self.path)
         if not self.path.parent.is_dir():
-            raise LedgerUsageError("the ledger's folder does not exist", file=self.path)
+            raise LedgerUsageError("the ledger's folder does not exist", file=self.path,
+                                   hint="run from the project's folder (the default is relative to it), "
+                                        "or give --ledger PATH")
         try:
             self.db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
@@ -238,8 +240,9 @@ class Ledger:
             raise self._error(exc) from None
 
     # ------------------------------------------------------------------ writing
-    def record(self, summary: dict, raw: bytes, run_dir: str, date: str | None = None) -> bool:
-        """Record a run's claims; False when this very run (same summary.json) is already in."""
+    def record(self, summary: dict, raw: bytes, run_dir: str, date: str | None = None) -> str | None:
+        """Record a run's claims: None, or the date it was recorded with when this very
+        run (same summary.json) is already in, which is then left as it is."""
         key = hashlib.sha256(raw).hexdigest()
         created = date or (summary.get("created") or "")[:10] or dt.date.today().isoformat()
         created = parse_date(created, "the run's date")
@@ -251,8 +254,20 @@ class Ledger:
                                    hint="add [claims.NAME] tables to its priors file")
 
         def insert(db):
-            if db.execute("SELECT 1 FROM runs WHERE run_key = ?", (key,)).fetchone():
-                return False
+            old = db.execute("SELECT created FROM runs WHERE run_key = ?", (key,)).fetchone()
+            if old:
+                return old[0]
+            for name, c in claims.items():
+                # A claim is known by its name: a new meaning under an old name would join
+                # the old claim's history and be scored against the old claim's outcome.
+                was = db.execute("SELECT f.event FROM forecasts f JOIN runs r ON r.id = f.run_id WHERE f.claim = ? "
+                                 "ORDER BY r.created DESC, r.id DESC LIMIT 1", (name,)).fetchone()
+                if was and " ".join(was[0].split()) != " ".join(c.get("event", "").split()):
+                    raise LedgerUsageError(
+                        f"claim '{name}' is recorded as \"{was[0]}\", and this run states it as "
+                        f"\"{c.get('event', '')}\"; nothing was recorded", file=self.path,
+                        hint="give the new meaning a new name in the priors file (e.g. " + name + "b), "
+                             "or record into another --ledger")
             cur = db.execute(
                 "INSERT INTO runs (run_key, created, title, priors, priors_sha256, model, model_sha256, scenario, "
                 "seed, draws, version, run_dir, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -263,7 +278,7 @@ class Ledger:
                 db.execute("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)",
                            (cur.lastrowid, name, c.get("text", ""), c.get("event", ""),
                             float(c["probability"]["value"]), float(c["probability"]["mcse"])))
-            return True
+            return None
 
         return self._write(insert)
 
@@ -400,7 +415,8 @@ def report_data(ledger: Ledger) -> dict:
             "history": [{"date": f.created, "probability": f.probability, "mcse": f.mcse, "draws": f.draws,
                          "title": f.title, "run_dir": f.run_dir} for f in ledger.history(c)],
             "outcome": None if o is None else {"value": o.outcome, "date": o.date, "source": o.source},
-            "score": None if s is None else {"forecast_date": s.forecast.created, "probability": s.forecast.probability,
+            "score": None if s is None else {"forecast_date": s.forecast.created, "run_dir": s.forecast.run_dir,
+                                             "probability": s.forecast.probability,
                                              "brier": s.brier, "brier_mcse": s.brier_mcse, "log": s.log,
                                              "log_mcse": s.log_mcse},
         }

@@ -18,12 +18,13 @@ from tests.conftest import ROOT
 runner = CliRunner()
 
 
-def summary(claims: dict[str, tuple[float, float]], seed: int = 1, draws: int = 10_000) -> tuple[dict, bytes]:
+def summary(claims: dict[str, tuple[float, float]], seed: int = 1, draws: int = 10_000,
+            event: str = "y > 0") -> tuple[dict, bytes]:
     """The parts of a summary.json the ledger reads."""
     s = {"riskmc_version": "test", "created": None, "title": "t", "seed": seed, "draws": draws, "scenario": None,
          "priors_files": [{"path": "priors/t.toml", "sha256": "ab" * 32}],
          "model": {"name": "m", "sha256": "cd" * 32},
-         "claims": {k: {"text": f"claim {k}", "event": "y > 0", "probability": {"value": p, "mcse": e}}
+         "claims": {k: {"text": f"claim {k}", "event": event, "probability": {"value": p, "mcse": e}}
                     for k, (p, e) in claims.items()}}
     return s, json.dumps(s, sort_keys=True).encode()
 
@@ -71,9 +72,23 @@ def test_the_forecast_on_record_when_the_claim_resolved_is_scored(tmp_path):
 def test_recording_the_same_run_twice_changes_nothing(tmp_path):
     s, raw = summary({"A": (0.5, 0.01)})
     with L.Ledger(tmp_path / "l.sqlite") as led:
-        assert led.record(s, raw, "r1") is True
-        assert led.record(s, raw, "r1", "2030-01-01") is False
+        assert led.record(s, raw, "r1", "2026-01-01") is None
+        assert led.record(s, raw, "r1", "2030-01-01") == "2026-01-01"  # the first date stays
         assert led.runs() == 1 and len(led.history("A")) == 1
+
+
+def test_a_claim_that_changes_meaning_is_refused(tmp_path):
+    path = tmp_path / "l.sqlite"
+    with L.Ledger(path) as led:
+        led.record(*summary({"A": (0.5, 0.01)}), "r1", "2026-01-01")
+        with pytest.raises(L.LedgerUsageError) as e:
+            led.record(*summary({"A": (0.9, 0.01)}, seed=2, event="y > 1"), "r2", "2026-02-01")
+        assert str(e.value) == (f"{path}: claim 'A' is recorded as \"y > 0\", and this run states it as \"y > 1\"; "
+                                "nothing was recorded (give the new meaning a new name in the priors file (e.g. Ab), "
+                                "or record into another --ledger)")
+        assert led.runs() == 1
+        led.record(*summary({"A": (0.6, 0.01)}, seed=3, event="y  >  0"), "r3", "2026-03-01")  # spacing only
+        assert led.runs() == 2
 
 
 def test_concurrent_writers_all_land(tmp_path):
@@ -160,11 +175,11 @@ def test_record_resolve_report(runs, tmp_path):
     r = invoke("ledger", "record", runs / "r1", "--ledger", led, "--date", "2026-01-15")
     assert r.exit_code == 0 and r.output == f"{runs / 'r1'}: recorded (4 claims) in {led}\n"
     r = invoke("ledger", "record", runs / "r1", runs / "r2", "--ledger", led, "--date", "2026-04-15")
-    assert r.output.splitlines()[0] == f"{runs / 'r1'}: already recorded (4 claims) in {led}"
+    assert r.output.splitlines()[0] == f"{runs / 'r1'}: already recorded, dated 2026-01-15 (4 claims) in {led}"
     assert invoke("ledger", "resolve", "C2", "--outcome", "false", "--date", "2026-12-31", "--source", "10-K",
                   "--ledger", led).exit_code == 0
     r = invoke("ledger", "show", "--ledger", led)
-    assert "C2  -> false (2026-12-31), Brier " in r.output
+    assert "C2  -> false (2026-12-31), Brier " in r.output and "(forecast of 2026-04-15, " in r.output
     out = tmp_path / "rep"
     assert invoke("ledger", "report", "--out", out, "--ledger", led).exit_code == 0
     data = json.loads((out / "ledger.json").read_text())
@@ -197,6 +212,19 @@ def test_mistakes_one_line_exit_code_ledger_unchanged(runs, tmp_path, args, code
     assert r.exit_code == code
     assert r.output == f"riskmc: error: {message.format(led=led)}\n"
     assert _dump(led) == before
+
+
+def test_the_ledger_page_needs_a_folder_of_its_own_and_outcomes_ignore_case(runs, tmp_path):
+    led = tmp_path / "l.sqlite"
+    assert invoke("ledger", "record", runs / "r1", "--ledger", led).exit_code == 0
+    r = invoke("ledger", "resolve", "C2", "--outcome", "False", "--date", "2026-06-30", "--source", "q", "--ledger", led)
+    assert r.exit_code == 0 and r.output == f"C2: resolved false in {led}\n"
+    before = sorted(p.name for p in (runs / "r1").iterdir())
+    r = invoke("ledger", "report", "--out", runs / "r1", "--ledger", led)
+    assert r.exit_code == 2
+    assert r.output == (f"riskmc: error: {runs / 'r1'} holds a run: the ledger's page goes in a folder of its own "
+                        "(give another --out, e.g. reports/ledger)\n")
+    assert sorted(p.name for p in (runs / "r1").iterdir()) == before
 
 
 def _dump(path) -> list:

@@ -39,11 +39,11 @@ def record(
             raw = (d / "summary.json").read_bytes()
             path = ledger or Path(summary["priors_files"][0]["path"]).parent / "ledger.sqlite"
             with Ledger(path) as led:
-                new = led.record(summary, raw, str(d), date)
+                was = led.record(summary, raw, str(d), date)
             if not quiet:
                 n = len(summary["claims"])
-                typer.echo(f"{d}: {'recorded' if new else 'already recorded'} ({n} claim{'s' if n != 1 else ''}) "
-                           f"in {path}")
+                what = "recorded" if was is None else f"already recorded, dated {was}"
+                typer.echo(f"{d}: {what} ({n} claim{'s' if n != 1 else ''}) in {path}")
 
 
 @app.command("resolve")
@@ -59,6 +59,7 @@ def resolve(
     """Record whether a claim came true; forecasts dated on or before it are then scored."""
     from ..ledger import Ledger, LedgerUsageError, parse_date
     with user_errors():
+        outcome = outcome.lower()
         if outcome not in ("true", "false"):
             raise LedgerUsageError(f"--outcome must be true or false, got '{outcome}'")
         date = parse_date(date, "--date")
@@ -89,7 +90,8 @@ def show(
         o = outcomes.get(c)
         end = f"  -> {'true' if o.outcome else 'false'} ({o.date})" if o else ""
         s = scores.get(c)
-        end += f", Brier {s.brier:.3f}" if s else ""
+        end += (f", Brier {s.brier:.3f} (forecast of {s.forecast.created}, {s.forecast.run_dir})" if s else
+                ", not scored: resolved before any recorded forecast" if o else "")
         typer.echo(f"{c}{end}")
         for f in hist:
             typer.echo(f"  {f.created}  {fmt.prob(f.probability, f.mcse)}  {f.run_dir}")
@@ -108,9 +110,12 @@ def report(
     the resolved ones, and a calibration diagram once enough have resolved."""
     from ..commit import Transaction
     from ..io import dumps_json
-    from ..ledger import Ledger, report_data
+    from ..ledger import Ledger, LedgerUsageError, report_data
     from ..report.html import render_ledger
     with user_errors(out):
+        if (out / "summary.json").exists():
+            raise LedgerUsageError(f"{out} holds a run: the ledger's page goes in a folder of its own",
+                                   hint="give another --out, e.g. reports/ledger")
         path = ledger or DEFAULT
         tx = Transaction(out, replace_run=False)
         with Ledger(path, create=False) as led:
