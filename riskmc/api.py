@@ -323,9 +323,14 @@ def sensitivity(priors: str | Path | PriorSet, *, model: Model | str | None = No
     res = sobol(ps, m, pick, draws=draws, seed=seed, workers=workers)
     tor = tornado(ps, m, pick)
     ordinary = run(ps, draws=DRIVER_DRAWS, seed=res["seed"], workers=workers, keep_draws=True)
-    grouped = [f for f in res["factors"] if len(f.members) > 1]
+    grouped = [f for f in res["factors"] if len(f.members) > 1 and f.expert_of is None]
     note = ("Sobol indices assume independent factors; correlated priors are analysed as groups: "
             + "; ".join(f.name for f in grouped)) if grouped else None
+    logs = [n for n, p in ps.priors.items() if len(p.experts) > 1 and p.pool == "log"]
+    if logs:
+        note = ((note + ". ") if note else "") + (
+            f"{', '.join(logs)} pool{'s' if len(logs) == 1 else ''} experts logarithmically, into one consensus "
+            "view: there is no 'which expert is right' factor (pool = \"linear\" has one)")
     out = {
         "riskmc_version": __version__,
         "priors_files": [{"path": f.path, "sha256": f.sha256} for f in ps.files],

@@ -137,6 +137,7 @@ def files(tmp_path):
         path.write_text(HEAD + textwrap.dedent(body))
         return path
 
+    write.dir = tmp_path
     return write
 
 
@@ -187,9 +188,9 @@ def test_unknown_expert_in_a_scenario_gets_did_you_mean(files, tmp_path):
     path = files(TWO + '[scenarios.trust_bob.priors.s.experts.bobb]\nweight = 3\n')
     res = runner.invoke(app, ["priors", "check", str(path)])
     assert res.exit_code == 3
-    assert res.output.strip().endswith("prior 's', expert 'bobb': states no distribution (give range = [low, high] "
-                                       "(90% sure) or quantiles; or, if you meant another expert: did you mean "
-                                       "'bob'?)"), res.output
+    assert res.output.strip().endswith("prior 's', expert 'bobb': is not one of this prior's experts (ann, bob): "
+                                       "did you mean 'bob'? (a new expert needs a range or quantiles, and a "
+                                       "source)"), res.output
 
 
 def test_weights_not_summing_to_one_and_a_single_expert_are_noted(files):
@@ -202,6 +203,13 @@ def test_weights_not_summing_to_one_and_a_single_expert_are_noted(files):
     one = load_file(files(TWO.split("[priors.s.experts.bob]")[0]))
     assert one.priors["s"].family.quantiles([0.5]) == pytest.approx([0.0], abs=1e-9)
     assert any("prior 's' has one expert, so there is nothing to pool" in w for w in one.warnings)
+
+
+def test_a_scenario_weighs_one_expert_of_an_equal_pool(files):
+    """The README's example: the others keep weight 1."""
+    p = load_file(files(TWO + '[scenarios.trust_bob.priors.s.experts.bob]\nweight = 3\n'),
+                  scenario="trust_bob").priors["s"]
+    assert [x.weight for x in p.experts] == pytest.approx([0.25, 0.75])
 
 
 def test_a_scenario_changes_one_experts_weight(files):
@@ -291,3 +299,39 @@ def test_claims_if_right_errors_cover_over_many_seeds(files):
         p = _claims_if_right(ps, ps.model, run)["s"][0]["high"]
         inside += abs(p["value"] - truth) < 2 * p["mcse"]
     assert 0.92 <= inside / 400 <= 0.98, inside
+
+
+def test_a_log_pool_of_experts_who_share_nothing_is_noted(files):
+    body = 'pool = "log"\n' + TWO.replace("p05 = 2.0\np95 = 6.0", "p05 = 5.0\np95 = 9.0")
+    ps = load_file(files(body))
+    assert any("experts ann and bob share no value in their 90% intervals; a log pool finds a compromise that "
+               "neither of them believes: pool = \"linear\" keeps both views" in w for w in ps.warnings), ps.warnings
+
+
+def test_a_weight_that_is_not_a_number(files, tmp_path):
+    path = files(TWO + 'weight = "50%"\n')
+    res = runner.invoke(app, ["priors", "check", str(path)])
+    assert res.exit_code == 3
+    assert res.output == (f"riskmc: error: {path}:22: prior 's', expert 'bob': weight must be a number, got '50%' "
+                          "(e.g. weight = 2 counts this expert twice as much as one with weight = 1)\n")
+
+
+def test_three_experts_name_the_two_furthest_apart():
+    from riskmc.report import fmt
+    pairs = [{"a": "ann", "b": "bob", "overlap": 0.5}, {"a": "ann", "b": "cy", "overlap": 0.1},
+             {"a": "bob", "b": "cy", "overlap": 0.3}]
+    assert fmt.disagreement(pairs).startswith("the 90% intervals of ann and cy, the two experts furthest apart, "
+                                              "overlap by 10%")
+
+
+def test_sensitivity_refuses_a_run_folder_of_other_priors(files, tmp_path):
+    out = tmp_path / "run"
+    assert runner.invoke(app, ["run", str(files(TWO)), "--draws", "4096", "--out", str(out), "--quiet"]).exit_code == 0
+    other = files(TWO.replace("mean = 0.0\nsd = 1.0", "mean = 1.0\nsd = 1.0"), name="q.toml")
+    before = sorted((p.name, p.read_bytes()) for p in out.iterdir())
+    res = runner.invoke(app, ["sensitivity", str(other), "--draws", "256", "--out", str(out), "--quiet"])
+    assert res.exit_code == 2
+    assert res.output == (f"riskmc: error: {out} holds a run of {files.dir / 'p.toml'}: its report would mix two sets "
+                          "of priors; nothing was written (run these priors into that folder first, or give another "
+                          "--out)\n")
+    assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before

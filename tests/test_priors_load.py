@@ -126,6 +126,14 @@ def test_misspelled_prior_table_names_the_closest_input(write_toml):
     assert error_of(p) == f"{p}:7: [priors.sise] names no input of model 'toy' (did you mean 'size'?)"
 
 
+def test_near_miss_of_a_prior_already_given_says_so(write_toml):
+    """An overlay's typo (the prior it meant is given, by this file or one it extends)."""
+    p = write_toml(GOOD + f"\n[priors.shar]\n{META}value = 0.1\n")
+    assert error_of(p) == (f"{p}:21: prior 'shar' is not used by model 'toy' (did you mean 'share'? To change "
+                           "that prior, use its exact name; to add a new one, add riskmc.Input(\"shar\") to a "
+                           "model of your own (docs/models.md))")
+
+
 def test_correlation_out_of_range(write_toml):
     p = write_toml(GOOD + '\n[correlations]\n"share ~ size" = 1.5\n')
     assert error_of(p) == f"{p}:22: correlation 'share ~ size' must be a number in [-1, 1], got 1.5"

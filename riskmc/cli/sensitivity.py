@@ -43,6 +43,8 @@ def sensitivity(
         summary = read_summary(out) if (out / "summary.json").exists() else None
         res = api_sensitivity(priors, output=output, year=year, draws=draws, seed=seed,
                               workers=workers, scenario=scenario)
+        if summary is not None:
+            _same_priors(summary, res, out)
         with tx.begin():
             tx.write("sensitivity.json", dumps_json(res))
             if summary is not None:
@@ -51,3 +53,16 @@ def sensitivity(
     if not quiet:
         from . import show
         show.sensitivity(res, out / "sensitivity.json")
+
+
+def _same_priors(summary: dict, res: dict, out: Path) -> None:
+    """A run folder's report joins its run and this analysis: refuse when they come from
+    different priors (another file, a changed one, or another scenario)."""
+    from ..errors import SamplingError
+    ran = [(f["path"], f["sha256"]) for f in summary["priors_files"]]
+    now = [(f["path"], f["sha256"]) for f in res["priors_files"]]
+    if [h for _, h in ran] != [h for _, h in now] or summary.get("scenario") != res.get("scenario"):
+        what = "another scenario of them" if [h for _, h in ran] == [h for _, h in now] else (
+            f"{ran[0][0]} as it was then" if ran[0][0] == now[0][0] else ran[0][0])
+        raise SamplingError(f"{out} holds a run of {what}: its report would mix two sets of priors; nothing "
+                            "was written", hint="run these priors into that folder first, or give another --out")

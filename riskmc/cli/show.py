@@ -153,8 +153,8 @@ def sensitivity(res: dict, path) -> None:
     for e in res.get("experts", []):
         c.print(f"whom you believe on {fmt.label(e['prior'])}: {fmt.whom(e, res)}", overflow="fold")
         for x in e["experts"]:
-            means = "; ".join(f"{res['outputs'][n]['label']} {fmt.value(m['mean'], res['outputs'][n]['unit'])}"
-                              for n, m in x["if_right"].items())
+            means = "; ".join(f"{res['outputs'][n]['label']} mean {fmt.value(m['mean'], res['outputs'][n]['unit'])}"
+                              f" ± {fmt.mcse(m['mcse'], res['outputs'][n]['unit'])}" for n, m in x["if_right"].items())
             c.print(f"  if {x['expert']} ({100 * x['weight']:.0f}%) is right: {means}", overflow="fold")
             claims = "; ".join(f"{k} {fmt.prob(v['value'], v['mcse'])}" for k, v in x["claims_if_right"].items()
                                if v["value"] is not None)

@@ -89,7 +89,10 @@ def suggest(probs, qs, bounds, exclude: str | None = None) -> str | None:
     """TOML for the first family (simplest first) that reproduces the quantiles."""
     lo, hi = min(qs), max(qs)
     natural = default_family(lo, hi)
-    order = [natural, "normal", "lognormal", "beta", "metalog"]
+    # For a share, a metalog bounded to [0, 1] before the unbounded families: a normal or
+    # lognormal that fits would then be refused for reaching past 1 (or below 0).
+    order = ([natural, "metalog", "normal", "lognormal", "beta"] if natural == "beta"
+             else [natural, "normal", "lognormal", "beta", "metalog"])
     if not bounds and natural != "normal":
         # A metalog kept inside the quantity's natural support.
         bounds = {"lower": 0.0, "upper": 1.0} if natural == "beta" else {"lower": 0.0}

@@ -318,6 +318,10 @@ def _merge_prior(old: dict | None, new: dict) -> dict:
             old = {k: v for k, v in old.items() if k not in ("source", "reviewed")}
         old = {k: v for k, v in old.items() if not _is_spec_key(k)}
         mine = old.get("experts") if isinstance(old.get("experts"), dict) else {}
+        weighs = any(isinstance(t, dict) and "weight" in t for t in new["experts"].values())
+        if weighs and not any(isinstance(t, dict) and "weight" in t for t in mine.values()):
+            # An overlay that weighs experts the parent left equal: the others keep weight 1.
+            mine = {k: {**t, "weight": 1.0} if isinstance(t, dict) else t for k, t in mine.items()}
         merged = dict(mine)
         for name, table in new["experts"].items():
             both = isinstance(mine.get(name), dict) and isinstance(table, dict)
@@ -451,6 +455,12 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
             raise _Where(e.doc).error(f"[priors.{name}] names no input of model '{model.name}'", *e.path,
                                       hint=f"did you mean '{close[0]}'?")
         msg = f"prior '{name}' is not used by model '{model.name}'"
+        # A near-miss of a prior some file already gives (an overlay's typo): say so first.
+        near = difflib.get_close_matches(name, [n for n in by_name if n in entries], n=1, cutoff=0.85)
+        if near and not allow_unused:
+            raise _Where(e.doc).error(
+                msg, *e.path, hint=f"did you mean '{near[0]}'? To change that prior, use its exact name; to add "
+                f"a new one, add riskmc.Input(\"{name}\") to a model of your own (docs/models.md)")
         if not allow_unused:
             raise _Where(e.doc).error(
                 msg, *e.path, hint=f"its inputs are {', '.join(by_name)}; to use this prior, add "
@@ -636,9 +646,11 @@ def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
                 raise xerr(f"unknown key '{key}'", key, hint=_did_you_mean(key, sorted(allowed)))
         if not any(_is_spec_key(k) or k == "family" for k in xt):
             others = [x for x in table if x != xname]
-            raise xerr("states no distribution", hint=(
-                f"give range = [low, high] (90% sure) or quantiles; or, if you meant another expert: "
-                f"{_did_you_mean(xname, others)}") if others else "give range = [low, high] (90% sure) or quantiles")
+            close = difflib.get_close_matches(xname, others, n=1, cutoff=0.6)
+            if close:
+                raise xerr(f"is not one of this prior's experts ({', '.join(others)}): did you mean '{close[0]}'?",
+                           hint="a new expert needs a range or quantiles, and a source")
+            raise xerr("states no distribution", hint="give range = [low, high] (90% sure) or quantiles")
         if not isinstance(xt.get("source"), str) or not xt["source"].strip():
             raise xerr("missing 'source'" if "source" not in xt else "'source' must be non-empty text",
                        "source" if "source" in xt else None,
@@ -647,6 +659,9 @@ def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
             raise xerr("'description' must be text in quotes", "description")
         weight = 1.0
         if "weight" in xt:
+            if isinstance(xt["weight"], bool) or not isinstance(xt["weight"], (int, float)):
+                raise xerr(f"weight must be a number, got {xt['weight']!r}", "weight",
+                           hint="e.g. weight = 2 counts this expert twice as much as one with weight = 1")
             weight = _number(w, path, "weight", xt["weight"])
             if not weight > 0:
                 raise xerr(f"weight must be positive, got {weight:g}", "weight",
@@ -671,7 +686,7 @@ def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
     if len(experts) == 1:
         notes.append(f"{where}: prior '{name}' has one expert, so there is nothing to pool: "
                      f"add another as [priors.{name}.experts.NAME]")
-    elif given and abs(total - 1.0) > 1e-9:
+    elif given and abs(total - 1.0) > 1e-9 and len({x.weight for x in experts}) > 1:
         shares = ", ".join(f"{x.name} {x.weight / total:.3g}" for x in experts)
         notes.append(f"{where}: prior '{name}': the experts' weights sum to {total:g}, so they count in "
                      f"proportion: {shares}")
@@ -679,6 +694,14 @@ def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
         pool = make_pool([x.family for x in experts], [x.weight for x in experts], kind)
     except PriorsError as exc:
         raise err(exc.message, "pool" if "pool" in t else "experts") from None
+    if kind == "log":
+        ends = {x.name: implied3(x.family)[[0, 2]] for x in experts}
+        apart = [(a, b) for i, a in enumerate(ends) for b in list(ends)[i + 1:]
+                 if ends[a][1] < ends[b][0] or ends[b][1] < ends[a][0]]
+        if apart:
+            a, b = apart[0]
+            notes.append(f"{where}: prior '{name}': experts {a} and {b} share no value in their 90% intervals; a log "
+                         "pool finds a compromise that neither of them believes: pool = \"linear\" keeps both views")
     experts = tuple(replace(x, weight=x.weight / total) for x in experts)
     return experts, kind, pool
 

@@ -115,6 +115,8 @@ def disagreement(pairs: list[dict]) -> str:
         return "one expert"
     worst = min(pairs, key=lambda d: d["overlap"])
     who = f"the 90% intervals of {worst['a']} and {worst['b']}"
+    if len(pairs) > 1:
+        who = f"{who}, the two experts furthest apart,"
     head = (f"{who} overlap by {100 * worst['overlap']:.0f}%" if worst["overlap"] > 0
             else f"{who} do not overlap")
     return head + " (100% would be the same interval, 0% no value both find plausible)"
