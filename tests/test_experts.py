@@ -76,6 +76,29 @@ def test_log_pool_of_normals_is_the_precision_weighted_normal():
     np.testing.assert_allclose(pool.pdf(x), stats.norm(mu, 1 / math.sqrt(tau)).pdf(x), rtol=1e-5)
 
 
+def _lognormal(mu, sigma):
+    return make("lognormal", {"mu": mu, "sigma": sigma})
+
+
+@pytest.mark.parametrize("parts, w, exact", [
+    # Normals far apart: the log pool sits between them, as narrow as they are.
+    (normals((0.0, 0.6), (100.0, 0.6)), [1, 1], stats.norm(50.0, 0.6)),
+    # Lognormals over decades: lognormal, precision-weighted in log space.
+    ([_lognormal(1.0, 1.4), _lognormal(2.0, 2.1)], [0.5, 0.5],
+     stats.lognorm(1 / math.sqrt(0.5 / 1.4 ** 2 + 0.5 / 2.1 ** 2),
+                   scale=math.exp((0.5 * 1.0 / 1.4 ** 2 + 0.5 * 2.0 / 2.1 ** 2) / (0.5 / 1.4 ** 2 + 0.5 / 2.1 ** 2)))),
+    # Betas: x^(sum w(a-1)) (1-x)^(sum w(b-1)), a beta again, also piled against an end.
+    ([make("beta", {"a": 2.0, "b": 30.0}), make("beta", {"a": 1.5, "b": 10.0})], [0.3, 0.7],
+     stats.beta(0.3 * 2.0 + 0.7 * 1.5, 0.3 * 30.0 + 0.7 * 10.0)),
+    ([make("beta", {"a": 0.5, "b": 0.5})] * 2, [1, 1], stats.beta(0.5, 0.5)),
+], ids=["normals-far-apart", "lognormals", "betas", "beta-half"])
+def test_log_pools_with_known_answers(parts, w, exact):
+    pool = make_pool(parts, w, "log")
+    u = np.array([1e-4, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1 - 1e-4])
+    spread = exact.ppf(0.95) - exact.ppf(0.05)
+    np.testing.assert_allclose(pool.ppf(u), exact.ppf(u), rtol=1e-5, atol=1e-6 * spread)
+
+
 def test_weights_are_used_in_proportion_and_the_family_round_trips():
     pool = make_pool(normals((0, 1), (3, 1)), [2, 1])
     assert pool.weights == pytest.approx((2 / 3, 1 / 3))

@@ -71,6 +71,12 @@ class Family:
     def pdf(self, x: np.ndarray) -> np.ndarray:
         return self.scipy().pdf(x)
 
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        """log pdf, -inf outside the support; exact far into the tails where the family
+        has it in closed form (a log pool of experts far apart needs that)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.pdf(x))
+
     def quantiles(self, probs) -> np.ndarray:
         """Exact quantiles at a few levels (fitting, reports)."""
         return np.asarray(self.ppf(np.asarray(probs, dtype=float)), dtype=float)
@@ -112,6 +118,10 @@ class Normal(Family):
     def pdf(self, x):
         return normal.pdf((np.asarray(x, dtype=float) - self.mean) / self.sd) / self.sd
 
+    def logpdf(self, x):
+        z = (np.asarray(x, dtype=float) - self.mean) / self.sd
+        return -0.5 * z * z - math.log(self.sd * math.sqrt(2 * math.pi))
+
 
 @dataclass(frozen=True)
 class LogNormal(Family):
@@ -143,6 +153,13 @@ class LogNormal(Family):
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (np.log(np.maximum(x, 1e-300)) - self.mu) / self.sigma
             return np.where(x > 0, normal.pdf(z) / (self.sigma * np.maximum(x, 1e-300)), 0.0)
+
+    def logpdf(self, x):
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lx = np.log(np.maximum(x, 1e-300))
+            z = (lx - self.mu) / self.sigma
+            return np.where(x > 0, -0.5 * z * z - lx - math.log(self.sigma * math.sqrt(2 * math.pi)), -np.inf)
 
 
 @dataclass(frozen=True)
@@ -214,6 +231,15 @@ class Beta(Family):
             d = np.exp(log_norm + (a - 1) * np.log(yc) + (b - 1) * np.log1p(-yc)) / w
         return np.where(inside, d, 0.0)
 
+    def logpdf(self, x):
+        w = self.upper - self.lower
+        y = (np.asarray(x, dtype=float) - self.lower) / w
+        a, b = self.a, self.b
+        log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) - math.log(w)
+        with np.errstate(all="ignore"):
+            d = log_norm + (a - 1) * np.log(y) + (b - 1) * np.log1p(-y)
+        return np.where((y > 0) & (y < 1), d, -np.inf)
+
 
 @dataclass(frozen=True)
 class Pert(Family):
@@ -246,6 +272,9 @@ class Pert(Family):
 
     def pdf(self, x):
         return self.as_beta().pdf(x)
+
+    def logpdf(self, x):
+        return self.as_beta().logpdf(x)
 
 
 @dataclass(frozen=True)
@@ -331,6 +360,14 @@ class TruncNormal(Family):
         x = np.asarray(x, dtype=float)
         d = normal.pdf((x - self.mean) / self.sd) / (self.sd * mass)
         return np.where((x < self.lower) | (x > self.upper), 0.0, d)
+
+    def logpdf(self, x):
+        a, b = self._ab()
+        mass = normal.ndtr(b) - normal.ndtr(a)
+        x = np.asarray(x, dtype=float)
+        z = (x - self.mean) / self.sd
+        d = -0.5 * z * z - math.log(self.sd * mass * math.sqrt(2 * math.pi))
+        return np.where((x < self.lower) | (x > self.upper), -np.inf, d)
 
 
 @dataclass(frozen=True)

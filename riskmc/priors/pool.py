@@ -13,6 +13,7 @@ quantiles found by bisection).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import ClassVar
@@ -134,27 +135,85 @@ class _Grid:
 GRID = 2 ** 16
 
 
-def _log_pool_grid(parts, weights, support) -> _Grid:
-    """The log pool's density and CDF on a grid: sum_k w_k log f_k, normalised numerically.
+class _Space:
+    """Where a log pool is integrated: y = logit, log or x itself, as the support is
+    bounded on both sides, one side or none; a grid uniform in y is fine both for a
+    lognormal spanning decades and for a beta piled against an end."""
 
-    A first pass over every part's range finds where the pool's mass lies; a second pass
-    resolves that stretch finely."""
-    lo = max(support[0], min(float(p.ppf(np.array([1e-13]))[0]) for p in parts))
-    hi = min(support[1], max(float(p.ppf(np.array([1 - 1e-13]))[0]) for p in parts))
-    for _ in range(2):
-        x = np.linspace(lo, hi, GRID + 1)
+    def __init__(self, lo: float, hi: float) -> None:
+        self.lo, self.hi = lo, hi
+        self.kind = ("both" if math.isfinite(lo) and math.isfinite(hi) else "low" if math.isfinite(lo)
+                     else "high" if math.isfinite(hi) else "none")
+
+    def y(self, x):
+        x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            logd = sum(w * np.log(p.pdf(x)) for w, p in zip(weights, parts))
+            if self.kind == "both":
+                return np.log(x - self.lo) - np.log(self.hi - x)
+            if self.kind == "low":
+                return np.log(x - self.lo)
+            if self.kind == "high":
+                return -np.log(self.hi - x)
+            return x
+
+    def x(self, y):
+        y = np.asarray(y, dtype=float)
+        if self.kind == "both":
+            return self.lo + (self.hi - self.lo) / (1.0 + np.exp(-y))
+        if self.kind == "low":
+            return self.lo + np.exp(y)
+        if self.kind == "high":
+            return self.hi - np.exp(-y)
+        return y
+
+    def log_jacobian(self, y):
+        """log dx/dy."""
+        y = np.asarray(y, dtype=float)
+        if self.kind == "both":
+            return math.log(self.hi - self.lo) - np.logaddexp(0.0, y) - np.logaddexp(0.0, -y)
+        if self.kind == "low":
+            return y
+        if self.kind == "high":
+            return -y
+        return np.zeros_like(y)
+
+
+def _log_pool_grid(parts, weights, support) -> _Grid:
+    """The log pool's CDF on a grid: sum_k w_k log f_k, normalised numerically, in the
+    space where the pool's support is the whole line (_Space). A first pass over every
+    part's range finds where the pool's mass lies; a second resolves that stretch."""
+    space = _Space(*support)
+    with np.errstate(all="ignore"):
+        ends = space.y(np.concatenate([np.asarray(p.ppf(np.array([1e-13, 1 - 1e-13])), dtype=float)
+                                       for p in parts]))
+    # A part's extreme quantile may round onto the support's end (a beta(0.5, 0.5) at
+    # 1 - 1e-13 is 1.0 in double precision): there, y stops where doubles still resolve.
+    reach = {"both": (-40.0, 40.0), "low": (-50.0, 700.0), "high": (-700.0, 50.0), "none": (-np.inf, np.inf)}
+    ends = np.clip(np.nan_to_num(ends, nan=0.0, neginf=-np.inf, posinf=np.inf), *reach[space.kind])
+    ends = ends[np.isfinite(ends)]
+    lo, hi = float(np.min(ends)), float(np.max(ends))
+    for _ in range(3):
+        y = np.linspace(lo, hi, GRID + 1)
+        x = space.x(y)
+        with np.errstate(all="ignore"):
+            logd = sum(w * p.logpdf(x) for w, p in zip(weights, parts)) + space.log_jacobian(y)
         logd = np.where(np.isfinite(logd), logd, -np.inf)
-        d = np.exp(logd - np.max(logd))
-        c = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(x))])
+        top = np.max(logd)
+        d = np.exp(logd - top)
+        c = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(y))])
         total = c[-1]
-        d, c = d / total, c / total
+        c = c / total
         keep = np.flatnonzero((c > 1e-15) & (c < 1 - 1e-15))
         if len(keep) == 0:
             break
-        lo, hi = x[max(keep[0] - 1, 0)], x[min(keep[-1] + 1, GRID)]
-    return _Grid(x, d, c)
+        new_lo, new_hi = y[max(keep[0] - 1, 0)], y[min(keep[-1] + 1, GRID)]
+        if new_hi - new_lo > 0.5 * (hi - lo):
+            break  # already resolved
+        lo, hi = new_lo, new_hi
+    # The density in x: the density in y over dx/dy, normalised as the CDF was.
+    with np.errstate(all="ignore"):
+        dens = np.exp(np.where(np.isfinite(logd), logd - space.log_jacobian(y), -np.inf) - top) / total
+    return _Grid(x, np.nan_to_num(dens), c)
 
 
 def make_pool(parts, weights, kind: str = "linear") -> Pool:
