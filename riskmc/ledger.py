@@ -16,10 +16,12 @@ sampling error across claims.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import math
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from .errors import RiskmcError
 
 SCHEMA = 1
 BUSY_MS = 10_000
-# A calibration diagram needs this many resolved claims, and bins of at least 2.
+# A calibration diagram needs this many resolved claims.
 MIN_CALIBRATION = 10
 BINS = 5
 INTERVAL = 0.9
@@ -164,10 +166,16 @@ class Ledger:
                                         "or give --ledger PATH")
         try:
             self.db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
-            self.db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
-            self._migrate()
         except sqlite3.Error as exc:
             raise self._error(exc) from None
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+            self._migrate()
+        except BaseException as exc:
+            self.db.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from None
+            raise
 
     def __enter__(self) -> Ledger:
         return self
@@ -190,37 +198,64 @@ class Ledger:
         if version > SCHEMA:
             raise LedgerError(f"this ledger has schema {version}, newer than this riskmc's ({SCHEMA})",
                               file=self.path, hint="upgrade riskmc to read it")
-        if version == SCHEMA:
-            self._check_tables()
-            return
-        if version == 0 and self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            raise LedgerError("not a riskmc ledger (an SQLite file with other tables); nothing was changed",
-                              file=self.path, hint="record into a new --ledger PATH")
-        self.db.execute("PRAGMA journal_mode = WAL")
+        if version < SCHEMA:
+            self._retry(self._create)
+        self._check_tables()
+        # WAL lets readers read while one process writes; a ledger that stays in rollback
+        # mode (another process held it just then) is as safe, only less concurrent.
+        with contextlib.suppress(sqlite3.OperationalError):
+            self.db.execute("PRAGMA journal_mode = WAL")
+
+    def _create(self) -> None:
+        """Create or migrate the tables, deciding under the write lock: another process may
+        have done it while this one waited, or be doing it now."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            # Another process may have migrated while this one waited for the lock.
             now = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if now == 0 and self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise LedgerError("not a riskmc ledger (an SQLite file with other tables); nothing was changed",
+                                  file=self.path, hint="record into a new --ledger PATH")
             for v in range(now + 1, SCHEMA + 1):
                 for stmt in _statements(MIGRATIONS[v]):
                     self.db.execute(stmt)
-            self.db.execute(f"PRAGMA user_version = {SCHEMA}")
+            if now < SCHEMA:
+                self.db.execute(f"PRAGMA user_version = {SCHEMA}")
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
+
+    def _retry(self, fn):
+        """fn(), again while another writer holds the file (SQLite may say so at once,
+        without waiting, when two connections race to create it), up to BUSY_MS."""
+        deadline = time.monotonic() + BUSY_MS / 1000
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself after some errors (a full disk): then there is
+        # nothing left to roll back, and ROLLBACK would hide the real error.
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     def _check_tables(self) -> None:
         names = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not {"runs", "forecasts", "outcomes"} <= names:
             raise LedgerError("not a riskmc ledger (its tables are missing); nothing was changed", file=self.path,
                               hint="restore it from a backup, or record into a new --ledger PATH")
-        self.db.execute("PRAGMA quick_check").fetchone()
+        if self.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise LedgerError("the ledger is damaged (SQLite's integrity check fails); nothing was changed",
+                              file=self.path, hint="restore it from a backup, or record into a new --ledger PATH")
 
     def _write(self, fn):
         """fn(db) in one immediate transaction: all of it, or nothing."""
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            self._retry(lambda: self.db.execute("BEGIN IMMEDIATE"))
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         try:
@@ -228,7 +263,7 @@ class Ledger:
             self.db.execute("COMMIT")
             return out
         except BaseException as exc:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             if isinstance(exc, sqlite3.Error):
                 raise self._error(exc) from None
             raise
@@ -366,7 +401,9 @@ def mean_score(scores: list[Score], attr: str) -> Estimate | None:
     n = len(v)
     mean = sum(v) / n
     se = math.sqrt(sum((x - mean) ** 2 for x in v) / (n - 1) / n) if n > 1 else None
-    return Estimate(mean, math.sqrt(sum(x * x for x in m)) / n, se)
+    # Claims of one run share its draws, so their errors may move together: the sum of
+    # the errors, an upper bound whatever their correlation, not the root sum of squares.
+    return Estimate(mean, sum(abs(x) for x in m) / n, se)
 
 
 def calibration(scores: list[Score]) -> list[Bin] | None:
