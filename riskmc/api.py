@@ -323,7 +323,7 @@ def sensitivity(priors: str | Path | PriorSet, *, model: Model | str | None = No
     res = sobol(ps, m, pick, draws=draws, seed=seed, workers=workers)
     tor = tornado(ps, m, pick)
     ordinary = run(ps, draws=DRIVER_DRAWS, seed=res["seed"], workers=workers, keep_draws=True)
-    grouped = [f for f in res["factors"] if len(f.members) > 1 and f.expert_of is None]
+    grouped = [f for f in res["factors"] if len(f.members) > 1]
     note = ("Sobol indices assume independent factors; correlated priors are analysed as groups: "
             + "; ".join(f.name for f in grouped)) if grouped else None
     logs = [n for n, p in ps.priors.items() if len(p.experts) > 1 and p.pool == "log"]
@@ -341,14 +341,7 @@ def sensitivity(priors: str | Path | PriorSet, *, model: Model | str | None = No
     }
     column = {n: (ordinary.outputs[n][:, j] if ordinary.outputs[n].ndim == 2 else ordinary.outputs[n])
               for n in names}
-    # Which expert is right, for each prior with pooled experts: each output's mean and
-    # each claim's probability if so.
-    claims_if = _claims_if_right(ps, m, ordinary) if res["experts"] else {}
-    out["experts"] = [{"prior": e["prior"], "factor": e["factor"], "experts": [
-        {"expert": x["expert"], "weight": x["weight"], "draws": x["draws"],
-         "if_right": {n: {"mean": _index(x["mean"][k]), "mcse": _index(x["mcse"][k])} for k, n in enumerate(names)},
-         "claims_if_right": claims_if[e["prior"]][i]} for i, x in enumerate(e["experts"])]}
-        for e in res["experts"]]
+    out["experts"] = _whom(ps, m, ordinary, column, res["seed"])
     spearman = rank_drivers(ordinary.inputs, column)
     by_name = {o.name: o for o in m.outputs}
     for k, n in enumerate(names):
@@ -368,12 +361,22 @@ def sensitivity(priors: str | Path | PriorSet, *, model: Model | str | None = No
     return out
 
 
-def _claims_if_right(ps: PriorSet, m: Model, result: RunResult) -> dict[str, list[dict]]:
-    """Each claim's probability if each pooled expert is right, from a run's draws: each
-    draw weighed by that expert's share of the pool's density there (Bayes: P(expert | x)
-    = w f(x) / pool(x), and the other inputs depend on the expert only through x). Errors
-    are the self-normalised estimator's, (sum r^2 (hit - p)^2)^(1/2) / sum r."""
+def _whom(ps: PriorSet, m: Model, result: RunResult, column: dict[str, np.ndarray], seed: int) -> list[dict]:
+    """Which expert is right, for each prior with linearly pooled experts, from a run's
+    draws: each headline output's mean and each claim's probability if each expert is
+    right, and the share of each output's variance that hangs on which one is (S1).
+
+    A linear pool is a mixture: a draw comes from expert k with probability w_k, so
+    given its value x it came from k with probability r_k(x) = w_k f_k(x) / pool(x)
+    (Bayes; the other inputs depend on the expert only through x, through the copula on
+    the pool's ranks). Weighing the draws by r_k gives E[Y | k] exactly, for the run's
+    own joint distribution, and S1 = sum_k w_k (E[Y | k] - E[Y])^2 / Var(Y). Errors: the
+    self-normalised estimator's for the means and probabilities, a bootstrap over draws
+    for S1."""
     from .query import claim_event
+    pooled = [n for n, p in ps.priors.items() if len(p.experts) > 1 and p.pool == "linear"]
+    if not pooled:
+        return []
     n = len(next(iter(result.inputs.values())))
     k, t = len(m.outputs), m.width
     rows = np.empty((k * t + len(m.inputs), n))
@@ -382,25 +385,53 @@ def _claims_if_right(ps: PriorSet, m: Model, result: RunResult) -> dict[str, lis
     for i, name in enumerate(m.input_names):
         rows[k * t + i] = result.inputs[name]
     hits = {c: claim_event(claim, m).mask(rows).astype(float) for c, claim in ps.claims.items()}
-    out = {}
-    for name, p in ps.priors.items():
-        if len(p.experts) < 2 or p.pool != "linear":
-            continue
+    ys = {o: np.asarray(v, dtype=float) for o, v in column.items()}
+    boot = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(2 ** 32 + 1,))))
+    picks = [boot.integers(0, n, n) for _ in range(BOOTSTRAP_WHOM)]
+    out = []
+    for name in pooled:
+        p = ps.priors[name]
         x = result.inputs[name]
         pool = p.family.pdf(x)
-        per = []
-        for w, part in zip(p.family.weights, p.family.parts):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r = np.where(pool > 0, w * part.pdf(x) / pool, 0.0)
-            total = float(r.sum())
-            claims = {}
-            for c, h in hits.items():
-                v = float(np.dot(r, h) / total) if total > 0 else float("nan")
-                e = float(np.sqrt(np.sum((r * (h - v)) ** 2)) / total) if total > 0 else float("nan")
-                claims[c] = {"value": _index(v), "mcse": _index(e)}
-            per.append(claims)
-        out[name] = per
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.array([np.where(pool > 0, w * part.pdf(x) / pool, 0.0)
+                          for w, part in zip(p.family.weights, p.family.parts)])
+        experts = []
+        for expert, rk in zip(p.experts, r):
+            total = float(rk.sum())
+            experts.append({
+                "expert": expert.name, "weight": expert.weight,
+                "draws": int(round(total ** 2 / float(np.sum(rk * rk)))) if total > 0 else 0,
+                "if_right": {o: _ratio(rk, y, "mean") for o, y in ys.items()},
+                "claims_if_right": {c: _ratio(rk, h, "value") for c, h in hits.items()},
+            })
+        s1 = {}
+        for o, y in ys.items():
+            draws = [_s1(r[:, idx], y[idx]) for idx in picks]
+            lo, hi = np.quantile(draws, [0.025, 0.975])
+            s1[o] = {"value": _index(_s1(r, y)), "ci": [_index(lo), _index(hi)]}
+        out.append({"prior": name, "S1": s1, "experts": experts})
     return out
+
+
+BOOTSTRAP_WHOM = 300
+
+
+def _ratio(r: np.ndarray, v: np.ndarray, key: str) -> dict:
+    """sum r v / sum r, with the self-normalised estimator's error."""
+    total = float(r.sum())
+    if not total > 0:
+        return {key: None, "mcse": None}
+    est = float(np.dot(r, v) / total)
+    return {key: _index(est), "mcse": _index(float(np.sqrt(np.sum((r * (v - est)) ** 2)) / total))}
+
+
+def _s1(r: np.ndarray, y: np.ndarray) -> float:
+    """Share of Var(y) explained by the expert: sum_k w_k (E[y | k] - E[y])^2 / Var(y)."""
+    w = r.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = (r @ y) / w
+        return float(np.sum(w / len(y) * (means - y.mean()) ** 2) / y.var())
 
 
 def _index(v) -> float | None:

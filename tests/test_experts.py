@@ -11,7 +11,6 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from riskmc.analyze.sensitivity import sobol
 from riskmc.cli import app
 from riskmc.loading import load as load_file
 from riskmc.marginals import Marginals
@@ -244,21 +243,35 @@ def test_a_scenario_changes_one_experts_weight(files):
     assert p.experts[1].family.mean == pytest.approx(4.0)
 
 
-def test_which_expert_is_right_has_its_known_sobol_index(files):
+def test_which_expert_is_right_has_its_known_share_of_the_variance(files):
     """y = s + t, s pooled from N(0, 1) and N(4, 1) (equal weights), t ~ N(0, 1):
-    Var(E[y | expert]) = 4 and Var(y) = 1 + 4 + 1, so S1(expert) = 4/6 and S1(s) = 1/6."""
-    body = TWO.replace("p05 = 2.0\np95 = 6.0\nfamily = \"normal\"", "family = \"normal\"\nmean = 4.0\nsd = 1.0")
-    ps = load_file(files(body))
-    res = sobol(ps, ps.model, lambda out: out["y"][:, None], draws=2 ** 15, seed=3, workers=2)
-    names = [f.name for f in res["factors"]]
-    k = names.index("experts(s)")
-    assert res["S1"][0, k] == pytest.approx(4 / 6, abs=0.03)
-    assert res["S1"][0, names.index("s")] == pytest.approx(1 / 6, abs=0.03)
-    assert res["S1_ci"][0, 0, k] - 0.01 <= 4 / 6 <= res["S1_ci"][1, 0, k] + 0.01
+    Var(E[y | expert]) = 4 and Var(y) = 1 + 4 + 1, so which expert is right explains
+    4/6 of it, and s as a whole (expert and view) 5/6."""
+    import riskmc
+    res = riskmc.sensitivity(_bob_at_four(files, claim=False), draws=2 ** 13, seed=3, workers=2)
+    (entry,) = res["experts"]
+    s1 = entry["S1"]["y"]
+    assert s1["value"] == pytest.approx(4 / 6, abs=0.02)
+    assert s1["ci"][0] - 0.01 <= 4 / 6 <= s1["ci"][1] + 0.01
+    rows = {r["factor"]: r for r in res["outputs"]["y"]["sobol"]}
+    assert rows["s"]["S1"] == pytest.approx(5 / 6, abs=0.03)
     # If each is right, E[y] is their mean: 0 and 4, within 4 MCSE.
-    rows = res["experts"][0]["experts"]
-    for r, truth in zip(rows, (0.0, 4.0)):
-        assert abs(r["mean"][0] - truth) < 4 * r["mcse"][0]
+    for x, truth in zip(entry["experts"], (0.0, 4.0)):
+        m = x["if_right"]["y"]
+        assert abs(m["mean"] - truth) < 4 * m["mcse"], (x["expert"], m)
+
+
+def test_whom_you_believe_agrees_with_itself_when_the_pooled_prior_is_correlated(files):
+    """With s ~ t correlated, the means and the probabilities if each expert is right
+    come from the same weighed draws of the run, so they cannot contradict each other."""
+    import riskmc
+    body = TWO.replace("p05 = 2.0\np95 = 6.0\nfamily = \"normal\"", "family = \"normal\"\nmean = 4.0\nsd = 1.0")
+    path = files(body + '[claims.high]\noutput = "y"\nabove = 2.0\n[correlations]\n"s ~ t" = 0.9\n')
+    res = riskmc.sensitivity(path, draws=1024, seed=4, workers=1)
+    ann, bob = res["experts"][0]["experts"]
+    assert bob["if_right"]["y"]["mean"] - ann["if_right"]["y"]["mean"] > 3.0
+    assert bob["claims_if_right"]["high"]["value"] > ann["claims_if_right"]["high"]["value"] + 0.5
+    assert res["experts"][0]["S1"]["y"]["value"] > 0.4
 
 
 def test_the_shipped_experts_file_shows_pool_and_disagreement(tmp_path):
@@ -276,7 +289,7 @@ def test_the_shipped_experts_file_shows_pool_and_disagreement(tmp_path):
     assert res.exit_code == 0, res.output
     sens = json.loads((out / "sensitivity.json").read_text())
     assert [e["prior"] for e in sens["experts"]] == ["custom_share_2030"]
-    assert "experts(custom_share_2030)" in [r["factor"] for r in sens["outputs"]["nvidia_share"]["sobol"]]
+    assert 0 < sens["experts"][0]["S1"]["nvidia_share"]["value"] < 1
     assert runner.invoke(app, ["report", str(out), "--quiet"]).exit_code == 0
     html = (out / "report.html").read_text()
     assert "Whom you believe: custom share 2030" in html
@@ -304,12 +317,14 @@ def test_claims_if_each_expert_is_right_known_answer(files):
         assert abs(p["value"] - truth[x["expert"]]) < 4 * p["mcse"], (x["expert"], p)
 
 
-def test_claims_if_right_errors_cover_over_many_seeds(files):
+def test_claims_if_right_errors_cover_over_many_seeds(files, monkeypatch):
     """The weighted estimate's MCSE is honest: over 400 seeds of 2,000 draws each, the
     truth lies within 2 MCSE about 95% of the time (fixed seeds: the count is fixed)."""
     from types import SimpleNamespace
 
-    from riskmc.api import _claims_if_right
+    import riskmc.api
+    from riskmc.api import _whom
+    monkeypatch.setattr(riskmc.api, "BOOTSTRAP_WHOM", 2)  # S1's intervals are not what this checks
     ps = load_file(_bob_at_four(files))
     truth = stats.norm.sf(math.sqrt(2))  # if ann is right
     inside = 0
@@ -319,7 +334,7 @@ def test_claims_if_right_errors_cover_over_many_seeds(files):
         s = np.where(k, rng.normal(4.0, 1.0, 2000), rng.normal(0.0, 1.0, 2000))
         t = rng.normal(0.0, 1.0, 2000)
         run = SimpleNamespace(inputs={"s": s, "t": t}, outputs={"y": s + t})
-        p = _claims_if_right(ps, ps.model, run)["s"][0]["high"]
+        p = _whom(ps, ps.model, run, {"y": s + t}, seed)[0]["experts"][0]["claims_if_right"]["high"]
         inside += abs(p["value"] - truth) < 2 * p["mcse"]
     assert 0.92 <= inside / 400 <= 0.98, inside
 

@@ -33,47 +33,10 @@ CONFIDENCE = 0.95
 
 @dataclass(frozen=True)
 class Factor:
-    """One factor of the analysis: a prior, or a group of correlated priors, or which of a
-    pooled prior's experts is right (`expert_of`, that prior's name)."""
+    """One factor of the analysis: a prior, or a group of correlated priors."""
 
     name: str
     members: tuple[str, ...]
-    expert_of: str | None = None
-
-
-def expert_factors(priors: PriorSet, specs) -> list[Factor]:
-    """'Which expert is right' for each prior with linearly pooled experts: the pool is a
-    mixture, so a draw is an expert (chosen by weight) and a value from their view; the
-    expert is then a factor of its own, independent of the rest."""
-    out = []
-    for s in specs:
-        p = priors.priors[s.name]
-        if len(p.experts) > 1 and p.pool == "linear":
-            out.append(Factor(f"experts({s.name})", (f"experts:{s.name}",), s.name))
-    return out
-
-
-def _choose(v: np.ndarray, weights) -> np.ndarray:
-    """Which expert each uniform picks, expert k with probability weights[k]."""
-    edges = np.cumsum(weights)[:-1]
-    return np.searchsorted(edges, v, side="right")
-
-
-def _by_expert(priors: PriorSet, x: dict, facs, col_of, u: np.ndarray) -> None:
-    """Redraw each pooled prior from its chosen expert's view, at the same quantile rank
-    (so the copula's dependence carries over), in place."""
-    for fac in facs:
-        if fac.expert_of is None:
-            continue
-        pool = priors.priors[fac.expert_of].family
-        v = np.clip(pool.cdf(x[fac.expert_of]), 1e-15, 1 - 1e-15)
-        k = _choose(u[col_of[fac.members[0]]], pool.weights)
-        new = np.empty_like(v)
-        for j, part in enumerate(pool.parts):
-            m = k == j
-            if m.any():
-                new[m] = part.ppf(v[m])
-        x[fac.expert_of][:] = new
 
 
 def factors(priors: PriorSet, specs) -> list[Factor]:
@@ -99,19 +62,14 @@ def factors(priors: PriorSet, specs) -> list[Factor]:
 
 
 def _chunk(priors, specs, evaluate, pick, root, i, n, facs, col_of, marginals):
-    """f(A), f(B) and f(AB_g) for one chunk's rows, from stream i alone; and each A row's
-    expert, per expert factor."""
     interrupt.check()
+    """f(A), f(B) and f(AB_g) for one chunk's rows, from stream i alone."""
     d = len(specs)
-    e = sum(f.expert_of is not None for f in facs)
-    u = sample("mc", n, 2 * (d + e), chunk_stream(root, i))
-    ua, ub = u[:d + e], u[d + e:]
+    u = sample("mc", n, 2 * d, chunk_stream(root, i))
+    ua, ub = u[:d], u[d:]
 
     def f(u):
-        x = draw_inputs(priors, specs, u[:d].copy(), marginals=marginals)
-        if e:
-            _by_expert(priors, x, facs, col_of, u)
-        return pick(evaluate(x))
+        return pick(evaluate(draw_inputs(priors, specs, u.copy(), marginals=marginals)))
 
     fa, fb = f(ua), f(ub)
     fab = np.empty((len(facs),) + fa.shape)
@@ -120,9 +78,7 @@ def _chunk(priors, specs, evaluate, pick, root, i, n, facs, col_of, marginals):
         rows = [col_of[m] for m in fac.members]
         u[rows] = ub[rows]
         fab[g] = f(u)
-    who = np.array([_choose(ua[col_of[fac.members[0]]], priors.priors[fac.expert_of].family.weights)
-                    for fac in facs if fac.expert_of is not None]).reshape(e, n)
-    return fa, fb, fab, who
+    return fa, fb, fab
 
 
 def sobol(priors: PriorSet, model, pick, *, draws: int = 2 ** 14,
@@ -136,10 +92,7 @@ def sobol(priors: PriorSet, model, pick, *, draws: int = 2 ** 14,
     specs, evaluate = model.inputs, model.evaluate
     facs = factors(priors, specs) if grouped else [Factor(s.name, (s.name,)) for s in specs
                                                     if priors.priors[s.name].family.name != "fixed"]
-    experts = expert_factors(priors, specs)
-    facs = facs + experts
     col_of = {s.name: j for j, s in enumerate(specs)}
-    col_of.update({f.members[0]: len(specs) + k for k, f in enumerate(experts)})
     n_chunks = -(-draws // CHUNK_SIZE)
     sizes = [min(CHUNK_SIZE, draws - i * CHUNK_SIZE) for i in range(n_chunks)]
 
@@ -156,7 +109,6 @@ def sobol(priors: PriorSet, model, pick, *, draws: int = 2 ** 14,
     fa = np.concatenate([p[0] for p in parts])
     fb = np.concatenate([p[1] for p in parts])
     fab = np.concatenate([p[2] for p in parts], axis=1)
-    who = np.concatenate([p[3] for p in parts], axis=1)
     s1, st = _indices(fa, fb, fab)
     # Bootstrap over rows, from a stream of its own (spawn key beyond every chunk's).
     boot = np.random.Generator(np.random.PCG64(np.random.SeedSequence(root.entropy, spawn_key=(2 ** 32,))))
@@ -169,21 +121,7 @@ def sobol(priors: PriorSet, model, pick, *, draws: int = 2 ** 14,
     q = [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2]
     return {"factors": facs, "S1": s1, "ST": st,
             "S1_ci": np.quantile(b1, q, axis=0), "ST_ci": np.quantile(bt, q, axis=0),
-            "evaluations": draws * (len(facs) + 2), "seed": seed_entropy(root), "draws": draws,
-            "experts": [_if_right(priors, fac, fa, who[k]) for k, fac in enumerate(experts)]}
-
-
-def _if_right(priors: PriorSet, fac: Factor, fa: np.ndarray, who: np.ndarray) -> dict:
-    """Each output's mean if this expert is right: the A rows that drew from their view."""
-    p = priors.priors[fac.expert_of]
-    rows = []
-    for j, x in enumerate(p.experts):
-        y = fa[who == j]
-        n = len(y)
-        rows.append({"expert": x.name, "weight": x.weight, "draws": n,
-                     "mean": y.mean(axis=0) if n else np.full(fa.shape[1], np.nan),
-                     "mcse": y.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(fa.shape[1], np.nan)})
-    return {"prior": fac.expert_of, "factor": fac.name, "experts": rows}
+            "evaluations": draws * (len(facs) + 2), "seed": seed_entropy(root), "draws": draws}
 
 
 def _indices(fa, fb, fab):

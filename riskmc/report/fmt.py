@@ -123,12 +123,12 @@ def disagreement(pairs: list[dict]) -> str:
 
 
 def whom(entry: dict, sensitivity: dict) -> str:
-    """How much of each output's variance hangs on which expert is right (Sobol S1)."""
+    """How much of each output's variance hangs on which expert is right (S1)."""
     parts = []
-    for o in sensitivity["outputs"].values():
-        r = next((r for r in o["sobol"] if r["factor"] == entry["factor"]), None)
-        if r is not None and r["S1"] is not None:
-            lo, hi = r["S1_ci"]
-            parts.append(f"{100 * max(r['S1'], 0):.0f}% of the variance of {o['label']} "
-                         f"(95% interval {100 * max(lo, 0):.0f}-{100 * max(hi, 0):.0f}%)")
+    for name, o in sensitivity["outputs"].items():
+        s1 = entry["S1"].get(name)
+        if s1 is not None and s1["value"] is not None:
+            lo, hi = s1["ci"]
+            parts.append(f"{100 * max(s1['value'], 0):.0f}% of the variance of {o['label']} "
+                         f"(95% interval {100 * max(lo or 0, 0):.0f}-{100 * max(hi or 0, 0):.0f}%)")
     return ("Which expert is right explains " + "; ".join(parts) + ".") if parts else ""
