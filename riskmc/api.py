@@ -330,7 +330,7 @@ def sensitivity(priors: str | Path | PriorSet, *, model: Model | str | None = No
     if logs:
         note = ((note + ". ") if note else "") + (
             f"{', '.join(logs)} pool{'s' if len(logs) == 1 else ''} experts logarithmically, into one consensus "
-            "view: there is no 'which expert is right' factor (pool = \"linear\" has one)")
+            "view: no draw comes from one expert, so there is no 'whom you believe' (pool = \"linear\" has it)")
     out = {
         "riskmc_version": __version__,
         "priors_files": [{"path": f.path, "sha256": f.sha256} for f in ps.files],
