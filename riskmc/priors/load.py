@@ -555,9 +555,10 @@ def _check_run(run: dict, top: _Doc) -> None:
 
 
 # --------------------------------------------------------------------------- one prior
-def _number(w: _Where, path, key, value) -> float:
+def _number(err, key, value) -> float:
+    """value as a float; `err` builds the error (it names the prior, expert or claim)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise w.error(f"'{key}' must be a finite number, got {value!r}", *path, key)
+        raise err(f"'{key}' must be a finite number, got {value!r}", key)
     return float(value)
 
 
@@ -601,7 +602,7 @@ def _build_prior(spec, e: _Entry, notes: list[str] | None = None) -> Prior:
         return Prior(name=name, family=fam, description=t["description"], unit=t["unit"], source=source,
                      owner=t.get("owner"), reviewed=reviewed, stated={}, fit_error=None,
                      file=str(e.doc.path), line=e.doc.lines.line(*e.path), experts=experts, pool=kind)
-    fam, stated, fit_result = _state(spec, t, w, e.path, err)
+    fam, stated, fit_result = _state(spec, t, err)
     _check_reach(fam, spec, err)
     return Prior(name=name, family=fam, description=t["description"], unit=t["unit"],
                  source=t["source"], owner=t.get("owner"), reviewed=reviewed, stated=stated,
@@ -662,11 +663,11 @@ def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
             if isinstance(xt["weight"], bool) or not isinstance(xt["weight"], (int, float)):
                 raise xerr(f"weight must be a number, got {xt['weight']!r}", "weight",
                            hint="e.g. weight = 2 counts this expert twice as much as one with weight = 1")
-            weight = _number(w, path, "weight", xt["weight"])
+            weight = _number(xerr, "weight", xt["weight"])
             if not weight > 0:
                 raise xerr(f"weight must be positive, got {weight:g}", "weight",
                            hint="to leave this expert out, delete or comment out their table")
-        fam, stated, fit_result = _state(spec, {"unit": t.get("unit"), **xt}, w, path, xerr)
+        fam, stated, fit_result = _state(spec, {"unit": t.get("unit"), **xt}, xerr)
         if fam.discrete or fam.name == "fixed":
             raise xerr(f"states {fam.describe()}; experts are pooled as continuous distributions",
                        hint="state a range or quantiles")
@@ -706,7 +707,7 @@ def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
     return experts, kind, pool
 
 
-def _state(spec, t: dict, w: _Where, path: tuple[str, ...], err):
+def _state(spec, t: dict, err):
     """The distribution a table states (parameters, quantiles, a range or a value), fitted."""
     quantiles = {}
     for key, value in t.items():
@@ -715,7 +716,7 @@ def _state(spec, t: dict, w: _Where, path: tuple[str, ...], err):
             level = int(m.group(1))
             if not 1 <= level <= 99:
                 raise err(f"quantile key '{key}' must be between p01 and p99", key)
-            quantiles[level / 100] = _number(w, path, key, value)
+            quantiles[level / 100] = _number(err, key, value)
     family = t.get("family")
     if family is not None and (not isinstance(family, str) or family not in FAMILIES):
         raise err(f"unknown family '{family}'", "family", hint=_did_you_mean(str(family), FAMILIES))
@@ -735,19 +736,19 @@ def _state(spec, t: dict, w: _Where, path: tuple[str, ...], err):
                        "family with its parameters, or value")
     if len(ways) > 1:
         raise err(f"give the distribution one way only, not {' and '.join(ways)}")
-    bounds = {k: _number(w, path, k, t[k]) for k in ("lower", "upper") if k in t}
+    bounds = {k: _number(err, k, t[k]) for k in ("lower", "upper") if k in t}
 
     stated: dict[float, float] = {}
     fit_result: Fit | None = None
     try:
         if ways == ["value"]:
-            fam = make("fixed", {"value": _number(w, path, "value", t["value"])})
+            fam = make("fixed", {"value": _number(err, "value", t["value"])})
         elif ways == ["parameters"] and family == "discrete":
             vals, probs = t.get("values"), t.get("probs")
             if not (isinstance(vals, list) and isinstance(probs, list)):
                 raise err("family discrete needs values = [...] and probs = [...]", "family")
-            fam = make("discrete", {}, points=tuple(_number(w, path, "values", v) for v in vals),
-                       weights=tuple(_number(w, path, "probs", v) for v in probs))
+            fam = make("discrete", {}, points=tuple(_number(err, "values", v) for v in vals),
+                       weights=tuple(_number(err, "probs", v) for v in probs))
         elif ways == ["parameters"]:
             cls = FAMILIES[family]
             missing = [p for p in cls.params if p not in t]
@@ -757,7 +758,7 @@ def _state(spec, t: dict, w: _Where, path: tuple[str, ...], err):
             if extra:
                 raise err(f"family {family} has no parameter '{extra[0]}'", extra[0],
                           hint=f"its parameters are {', '.join((*cls.params, *cls.optional))}")
-            values = {p: _number(w, path, p, t[p]) for p in cls.params}
+            values = {p: _number(err, p, t[p]) for p in cls.params}
             values.update(bounds)
             fam = make(family, values)
         else:
@@ -765,10 +766,10 @@ def _state(spec, t: dict, w: _Where, path: tuple[str, ...], err):
                 rng = t["range"]
                 if (not isinstance(rng, list) or len(rng) != 2):
                     raise err("'range' must be two numbers: [low, high]", "range")
-                lo, hi = (_number(w, path, "range", v) for v in rng)
+                lo, hi = (_number(err, "range", v) for v in rng)
                 if not lo < hi:
                     raise err(f"range low ({lo:g}) must be less than high ({hi:g})", "range")
-                conf = _number(w, path, "confidence", t.get("confidence", DEFAULT_CONFIDENCE))
+                conf = _number(err, "confidence", t.get("confidence", DEFAULT_CONFIDENCE))
                 if not 0 < conf < 1:
                     raise err(f"confidence must be between 0 and 1 (0.9 means 90% sure), got {conf:g}",
                               "confidence")
@@ -923,13 +924,13 @@ def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years: 
         b = t["between"]
         if not (isinstance(b, list) and len(b) == 2):
             raise err("'between' must be [low, high]", "between")
-        above, below = (_number(w, path, "between", v) for v in b)
+        above, below = (_number(err, "between", v) for v in b)
         if not above < below:
             raise err("'between' low must be less than high", "between")
     elif "above" in t:
-        above = _number(w, path, "above", t["above"])
+        above = _number(err, "above", t["above"])
     elif "below" in t:
-        below = _number(w, path, "below", t["below"])
+        below = _number(err, "below", t["below"])
     else:
         rises = t["rises"] is True
         if not rises:
