@@ -34,6 +34,7 @@ from .timestamp import created
 # needs every draw at once, and 16,384 draws give a standard error under 0.008, enough
 # to rank the priors (riskmc sensitivity measures what drives the output properly).
 DRIVER_DRAWS = CHUNK_SIZE
+BOOTSTRAP_WHOM = 300  # resamples for the interval of 'whom you believe' S1
 
 
 def draws_file_bytes(model: Model, draws: int) -> int:
@@ -413,8 +414,6 @@ def _whom(ps: PriorSet, m: Model, result: RunResult, column: dict[str, np.ndarra
         out.append({"prior": name, "S1": s1, "experts": experts})
     return out
 
-
-BOOTSTRAP_WHOM = 300
 
 
 def _ratio(r: np.ndarray, v: np.ndarray, key: str) -> dict:

@@ -5,7 +5,6 @@ its exit code and the ledger unchanged."""
 import json
 import math
 import sqlite3
-import threading
 
 import pytest
 from scipy import stats
@@ -91,26 +90,25 @@ def test_a_claim_that_changes_meaning_is_refused(tmp_path):
         assert led.runs() == 2
 
 
+def at_once(n: int, work) -> list[Exception]:
+    """work(k) on n threads started together; the exceptions they raised."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(n) as pool:
+        futures = [pool.submit(work, k) for k in range(n)]
+    return [f.exception() for f in futures if f.exception() is not None]
+
+
 def test_concurrent_writers_all_land(tmp_path):
     """Eight threads, each with its own connection, record five runs each at once."""
     path = tmp_path / "l.sqlite"
     L.Ledger(path).db.close()
-    errors = []
 
     def writer(k):
-        try:
-            with L.Ledger(path) as led:
-                for j in range(5):
-                    led.record(*summary({"A": (0.5, 0.01)}, seed=100 * k + j), f"r{k}-{j}", "2026-01-01")
-        except Exception as exc:  # pragma: no cover - the failure is the assertion below
-            errors.append(exc)
+        with L.Ledger(path) as led:
+            for j in range(5):
+                led.record(*summary({"A": (0.5, 0.01)}, seed=100 * k + j), f"r{k}-{j}", "2026-01-01")
 
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert at_once(8, writer) == []
     with L.Ledger(path) as led:
         assert led.runs() == 40 and len(led.history("A")) == 40
 
@@ -119,21 +117,12 @@ def test_concurrent_first_writers_of_a_new_ledger_all_land(tmp_path):
     """Six threads create and write the same new ledger at once, ten times over."""
     for trial in range(10):
         path = tmp_path / f"l{trial}.sqlite"
-        errors = []
 
-        def writer(k, path=path, errors=errors):
-            try:
-                with L.Ledger(path) as led:
-                    led.record(*summary({"A": (0.5, 0.01)}, seed=k), f"r{k}", "2026-01-01")
-            except Exception as exc:  # pragma: no cover - the failure is the assertion below
-                errors.append(exc)
+        def writer(k, path=path):
+            with L.Ledger(path) as led:
+                led.record(*summary({"A": (0.5, 0.01)}, seed=k), f"r{k}", "2026-01-01")
 
-        threads = [threading.Thread(target=writer, args=(k,)) for k in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == [], (trial, errors)
+        assert at_once(6, writer) == [], trial
         with L.Ledger(path) as led:
             assert led.runs() == 6
 

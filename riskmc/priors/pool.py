@@ -5,10 +5,11 @@ experts who disagree give two humps), the honest default when they disagree (SHE
 choice). A logarithmic pool is proportional to prod_k f_k^w_k: a compromise narrower
 than the mixture, for experts who share information. Weights are normalised to sum to one.
 
-Sampling inverts the pool's CDF on a grid of x built once per pool (every expert's own
-quantiles, so the grid is fine wherever any of them puts mass): linear interpolation
-stays within about 1e-6 of the spread (tests/test_experts.py checks it against exact
-quantiles found by bisection).
+Sampling inverts the pool's CDF on a grid built once per pool: for a linear pool, every
+expert's own quantiles (fine wherever any of them puts mass), its CDF exact there; for a
+log pool, a grid uniform in logit, log or x as the support is bounded on two, one or no
+sides, the density integrated there. Interpolation stays within about 1e-6 of the spread
+(tests/test_experts.py: bisection for linear pools, closed forms for log pools).
 """
 
 from __future__ import annotations
