@@ -19,11 +19,10 @@ from . import _jit
 
 @_jit.njit(nogil=True, fastmath=False)
 def reduce_block(x, lo, inv_width, center, nbins, atom_var, atom_val,
-                 hist, sums, vmin, vmax, atoms):  # pragma: no cover - compiled
+                 hist, sums, vmin, vmax, atoms, idx):  # pragma: no cover - compiled
     v, n = x.shape
     m = n - n % 4
     top = float(nbins)
-    idx = np.empty(n, dtype=np.int64)
     for j in range(v):
         row = x[j]
         c = center[j]

@@ -15,14 +15,13 @@ from . import _jit
 
 @_jit.njit(nogil=True, fastmath=False)
 def reduce_weighted(x, w, w2, lo, inv_width, center, nbins, atom_var, atom_val,
-                    hist, sums, atoms):  # pragma: no cover - compiled
+                    hist, sums, atoms, idx):  # pragma: no cover - compiled
     """For each variable j of x (V, n), with d = x - center[j]:
     sums[:, j] += (sum w d, sum w d^2, sum w2 d, sum w2 d^2, sum w2 d^3, sum w2 d^4);
     hist[j, bin, :] += (w, w2); atoms[a, :] += (w, w2) of draws exactly at atom a."""
     v, n = x.shape
     m = n - n % 2
     top = float(nbins)
-    idx = np.empty(n, dtype=np.int64)
     for j in range(v):
         row = x[j]
         c = center[j]

@@ -144,7 +144,7 @@ class WeightedSums:
         self.w2 += s2
         self.carrying += int(np.count_nonzero(w))
         reduce_weighted(x, w, w2, b.lo, b.inv_width, b.center, b.bins, b.atom_var, b.atom_val,
-                        hist, self.sums, self.atom_w)
+                        hist, self.sums, self.atom_w, np.empty(x.shape[1], dtype=np.int64))
         if claims is not None and self.c:
             claims.weighted(x, w, w2, self.hits)
         self._ll.append(ll.copy())
@@ -221,7 +221,7 @@ def finish(ws: WeightedSums, b: Binning, totals, names: list[str], rows_of, clai
         if np.any(dw != 0):
             rows = rows_of(tail.inputs[:, pick])
             reduce_weighted(rows, dw, dw2, b.lo, b.inv_width, b.center, b.bins, b.atom_var, b.atom_val,
-                            hist, sums, atom_w)
+                            hist, sums, atom_w, np.empty(rows.shape[1], dtype=np.int64))
             if claims is not None and len(hits):
                 claims.weighted(rows, dw, dw2, hits)
             w += float(np.sum(dw))
