@@ -1,37 +1,322 @@
-"""Compile with numba, cached on disk where possible, in memory where not.
+"""Compiled kernels: numba compiles each once, later processes run its machine code without numba.
 
-numba keeps compiled code beside the source (`__pycache__`) or in a user-wide cache
-folder. An installation nobody may write to, with no writable home either, has neither:
-numba then refuses `cache=True` outright. riskmc compiles in memory instead (slower to
-start, the same numbers) and says so once.
+`njit` returns a Kernel. Called with arrays and numbers, it looks for machine code for
+those argument types: in memory, then in riskmc's cache (riskmc.cache, kind "native"),
+keyed by the source files and constants it depends on, numba's and LLVM's versions and
+this CPU. Only when there is none is numba imported: it compiles (with its own cache, as
+before), and riskmc keeps the object file it made. Loading that file takes milliseconds
+where importing numba and readying its compiler takes most of a second, which is what a
+short run used to pay before drawing anything (riskmc._native).
+
+The code run is the code numba compiled, called as numba calls it, so results are the
+same bits. Wherever this path does not apply (a type it does not pass, a kernel that
+allocates arrays, another platform, no cache), the Kernel calls numba's dispatcher, and
+when compiled code raises, numba runs the call again to raise the Python exception.
+
+numba keeps its own compiled code beside the source (`__pycache__`) or in a user-wide
+cache folder. An installation nobody may write to, with no writable home either, has
+neither: numba then refuses `cache=True` outright. riskmc compiles in memory instead
+(slower to start, the same numbers) and says so once.
 """
 
 from __future__ import annotations
 
-import numba
+import functools
+import hashlib
+import json
+import os
+import sys
+import threading
+import types
+
+import numpy as np
+
+from . import _native, cache
 
 # What the command line should tell the user once (riskmc.cli.common.finish prints it).
 NOTES: list[str] = []
 _NO_CACHE = ("no writable cache for compiled code: compiling in memory at each start "
              "(set NUMBA_CACHE_DIR to a writable folder to keep it)")
+# Bump when what is stored or how it is called changes.
+_FORMAT = "1"
+_UNSET = object()
 
 
 def njit(cached: bool = True, **options):
-    """numba.njit(cache=True, **options), or without the cache when none can be written."""
+    """A Kernel of `fn`, compiled as numba.njit(cache=cached, **options) would."""
     def wrap(fn):
-        if not cached:
-            return numba.njit(**options)(fn)
-        try:
-            return numba.njit(cache=True, **options)(fn)
-        except RuntimeError as exc:
-            if "no locator available" not in str(exc) and "cannot cache" not in str(exc):
-                raise
-            if _NO_CACHE not in NOTES:
-                NOTES.append(_NO_CACHE)
-            return numba.njit(cache=False, **options)(fn)
+        return Kernel(fn, cached, options)
     return wrap
 
 
+class Kernel:
+    """A function numba compiles, called through its stored machine code when there is some."""
+
+    def __init__(self, fn, cached: bool, options: dict):
+        functools.update_wrapper(self, fn)
+        self.py_func = fn
+        self._cached = cached
+        self._options = options
+        self._dispatcher = None
+        self._calls: dict = {}  # argument types -> _native.Function, or None for numba's way
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<riskmc kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
+
+    def __reduce__(self):
+        # By name where the module holds it (Dask workers import riskmc), else rebuilt.
+        module = sys.modules.get(self.py_func.__module__)
+        if module is not None and getattr(module, self.py_func.__qualname__, None) is self:
+            return _named, (self.py_func.__module__, self.py_func.__qualname__)
+        return Kernel, (self.py_func, self._cached, self._options)
+
+    @property
+    def dispatcher(self):
+        """numba's dispatcher for this function, made (and numba imported) on first use."""
+        if self._dispatcher is None:
+            self._dispatcher = _numba_jit(self.py_func, self._cached, self._options)
+        return self._dispatcher
+
+    @property
+    def _numba_type_(self):
+        # How numba types a global it meets while compiling another kernel that calls this one.
+        return self.dispatcher._numba_type_
+
+    def __call__(self, *args):
+        fn = self._function(args)
+        if fn is not None:
+            try:
+                return fn(*args)
+            except _native.Failed:
+                pass  # numba runs it again and raises the exception with its message
+        return self.dispatcher(*args)
+
+    def prepare(self, *args) -> None:
+        """Compile or load for these arguments' types now, so compiling errors come here."""
+        if self._function(args) is None:
+            import numba
+            self.dispatcher.compile(tuple(numba.typeof(a) for a in args))
+
+    def _function(self, args):
+        key = _signature(args)
+        if key is None:
+            return None
+        fn = self._calls.get(key, _UNSET)
+        if fn is _UNSET:
+            with self._lock:
+                fn = self._calls.get(key, _UNSET)
+                if fn is _UNSET:
+                    fn = self._calls[key] = self._resolve(key, args)
+        return fn
+
+    def _resolve(self, key: tuple, args):
+        """The stored machine code for these types, stored first if need be; None when
+        this kernel or platform has none to give (numba's dispatcher runs it then)."""
+        if not self._cached or cache.directory() is None:
+            return None
+        name = self._identity(key)
+        if name is None:
+            return None
+        stored = _read(name)
+        if stored is None:
+            # Compiled once to learn it, a kernel this path cannot call is stored as such,
+            # so later processes go to numba's dispatcher (and numba's cache) at once.
+            stored = self._build(args) or ({"numba": True}, b"")
+            _write(name, *stored)
+        meta, obj = stored
+        if meta.get("numba"):
+            return None
+        try:
+            address = _native.load(obj, meta["symbol"], meta["undefined"])
+        except Exception:  # pragma: no cover - an LLVM that will not link it: numba's way
+            return None
+        if address is None:
+            return None
+        return _native.Function(address, meta["args"], meta["ret"], bool(self._options.get("nogil")))
+
+    def _build(self, args):
+        """Compile with numba and take the object file of the result, with how to call it."""
+        import numba
+        _defer_blas_probe()
+        sig = tuple(numba.typeof(a) for a in args)
+        # Compiled afresh: code numba loads from its own cache no longer holds its object file.
+        fresh = numba.njit(**self._options)(self.py_func)
+        fresh.compile(sig)  # the user's compiling errors are raised here
+        try:
+            cres = fresh.overloads[sig]
+            kinds = [_kind(t, cres.target_context) for t in sig]
+            ret = _returns(cres.signature.return_type)
+            obj = cres.library.serialize_using_object_code()[2][0]
+            symbol = cres.fndesc.llvm_func_name
+        except Exception:  # pragma: no cover - a numba whose internals moved: its own way
+            return None
+        undefined = _native.undefined_symbols(obj)
+        if None in kinds or ret is None or undefined is None or not _native.resolvable(undefined):
+            return None
+        meta = {"symbol": symbol, "args": kinds, "ret": ret, "undefined": undefined, "signature": str(sig)}
+        return meta, obj
+
+    def _identity(self, key: tuple) -> str | None:
+        """The cache name: what the machine code depends on, or None if a source is unreadable."""
+        files: dict[str, str] = {}
+        values: list = []
+        if not _depends(self.py_func, files, values, set()):
+            return None
+        options = sorted((k, repr(v)) for k, v in self._options.items())
+        return cache.key("native", _FORMAT, _platform(), self.py_func.__module__,
+                         self.py_func.__qualname__, options, sorted(files.items()), values, key)
+
+
+def _named(module: str, name: str) -> Kernel:
+    import importlib
+    return getattr(importlib.import_module(module), name)
+
+
+def _depends(fn, files: dict, values: list, seen: set) -> bool:
+    """Collect the files and global constants `fn` and the kernels it calls depend on."""
+    code = fn.__code__
+    path = code.co_filename
+    if path not in files:
+        try:
+            with open(path, "rb") as f:
+                files[path] = hashlib.sha256(f.read()).hexdigest()
+        except OSError:
+            return False
+    for name in sorted(_names(code)):
+        v = fn.__globals__.get(name, _UNSET)
+        inner = v.py_func if isinstance(v, Kernel) else getattr(v, "py_func", None)
+        if isinstance(inner, types.FunctionType):
+            if id(inner) not in seen:
+                seen.add(id(inner))
+                if not _depends(inner, files, values, seen):
+                    return False
+        elif isinstance(v, (bool, int, float, complex, str, bytes, tuple)):
+            values.append((path, name, repr(v)))
+        elif isinstance(v, np.ndarray):
+            values.append((path, name, v.dtype.str, v.shape, hashlib.sha256(v.tobytes()).hexdigest()))
+    return True
+
+
+def _names(code) -> set[str]:
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names |= _names(c)
+    return names
+
+
+def _signature(args) -> tuple | None:
+    """The argument types as numba.typeof would tell them, without numba; None for
+    anything else (numba's dispatcher takes those)."""
+    out = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            if a.dtype.kind not in "biuf" or not a.dtype.isnative or a.ndim == 0:
+                return None
+            f = a.flags
+            layout = "C" if f.c_contiguous else "F" if f.f_contiguous else "A"
+            out.append((a.dtype.str, a.ndim, layout, f.writeable, f.aligned))
+        elif isinstance(a, bool | np.bool_):
+            out.append("?")
+        elif isinstance(a, float):  # np.float64 too
+            out.append("d")
+        elif isinstance(a, int) and -2 ** 63 <= a < 2 ** 63 or isinstance(a, np.int64):
+            out.append("q")
+        elif isinstance(a, np.float32 | np.int32):
+            out.append(a.dtype.char)
+        else:
+            return None
+    return tuple(out)
+
+
+_LLVM = {"double": "d", "float": "f", "i64": "q", "i32": "i", "i8": "b", "i1": "?"}
+
+
+def _kind(t, context) -> str | None:
+    """How one argument is passed: "a<ndim>" for an array, a ctypes letter for a number."""
+    from llvmlite import ir
+    from numba.core import types as nt
+    model = context.data_model_manager[t]
+    if isinstance(t, nt.Array):
+        # meminfo, parent, size, itemsize, data, shape, strides: what _native.Function passes.
+        flat = _flatten(model.get_argument_type())
+        pointers = [flat[k] for k in (0, 1, 4)] if len(flat) == 5 + 2 * t.ndim else []
+        sizes = [flat[2], flat[3], *flat[5:]] if pointers else []
+        if not all(isinstance(x, ir.PointerType) for x in pointers) or \
+                not all(isinstance(x, ir.IntType) and x.width == 64 for x in sizes):
+            return None
+        return f"a{t.ndim}"
+    if isinstance(t, nt.Number | nt.Boolean):
+        return _LLVM.get(str(model.get_argument_type()))
+    return None
+
+
+def _flatten(ty) -> list:
+    if isinstance(ty, tuple):
+        return [x for part in ty for x in _flatten(part)]
+    return [ty]
+
+
+def _returns(t) -> str | None:
+    """How the value comes back: "" for None, a ctypes letter, "t" and letters for a tuple."""
+    from numba.core import types as nt
+    letter = {nt.float64: "d", nt.int64: "q"}
+    if t == nt.none:
+        return ""
+    if t in letter:
+        return letter[t]
+    if isinstance(t, nt.UniTuple) and t.dtype in letter:
+        return "t" + letter[t.dtype] * t.count
+    return None
+
+
+def _read(name: str):
+    data = cache.load_bytes("native", name, ".o")
+    try:
+        n = int.from_bytes(data[:8], "little")
+        meta, obj = json.loads(data[8:8 + n]), data[8 + n:]
+    except (TypeError, ValueError):  # none stored, or not ours: compile again
+        return None
+    # A damaged object file would bring LLVM down with the process: check every byte.
+    return (meta, obj) if meta.get("sha256") == hashlib.sha256(obj).hexdigest() else None
+
+
+def _write(name: str, meta: dict, obj: bytes) -> None:
+    head = json.dumps({**meta, "sha256": hashlib.sha256(obj).hexdigest()}, sort_keys=True).encode()
+    cache.save_bytes("native", name, ".o", len(head).to_bytes(8, "little") + head + obj)
+
+
+@functools.cache
+def _platform() -> tuple:
+    """What machine code depends on besides its source: numba, LLVM, Python and this CPU."""
+    import platform
+
+    import llvmlite.binding as llvm
+    versions = (cache.stamp("numba", "_version.py"), cache.stamp("llvmlite", "_version.py"))
+    settings = sorted((k, v) for k, v in os.environ.items()
+                      if k.startswith("NUMBA_") and k not in ("NUMBA_CACHE_DIR", "NUMBA_NUM_THREADS"))
+    return (versions, sys.version, platform.machine(), llvm.get_host_cpu_name(),
+            llvm.get_host_cpu_features().flatten(), tuple(settings))
+
+
+def _numba_jit(fn, cached: bool, options: dict):
+    """numba.njit(cache=True, **options), or without the cache when none can be written."""
+    import numba
+    _defer_blas_probe()
+    if not cached:
+        return numba.njit(**options)(fn)
+    try:
+        return numba.njit(cache=True, **options)(fn)
+    except RuntimeError as exc:
+        if "no locator available" not in str(exc) and "cannot cache" not in str(exc):
+            raise
+        if _NO_CACHE not in NOTES:
+            NOTES.append(_NO_CACHE)
+        return numba.njit(cache=False, **options)(fn)
+
+
+@functools.cache
 def _defer_blas_probe() -> None:
     """numba's array library, loaded with the first compiled function, imports
     scipy.linalg (a quarter of a second) only to learn whether np.dot may call BLAS.
@@ -39,7 +324,6 @@ def _defer_blas_probe() -> None:
     imports it then. Nothing changes if numba's layout differs: this is only a shortcut."""
     try:
         import importlib.util
-        import sys
         from pathlib import Path
 
         if "numba.np.arraymath" in sys.modules:
@@ -61,6 +345,3 @@ def _defer_blas_probe() -> None:
             linalg.ensure_blas = real
     except Exception:  # pragma: no cover - a numba whose internals moved: keep its own way
         return
-
-
-_defer_blas_probe()

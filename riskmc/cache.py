@@ -36,17 +36,21 @@ def directory() -> Path | None:
 
 
 @cache
-def _versions() -> str:
-    """What results could change with: riskmc, numpy, and SciPy (read from its version
-    file, since importing SciPy is what the cache is for avoiding)."""
+def stamp(package: str, version_file: str) -> str:
+    """A package's version, read from the file that holds it: importing the package is
+    often what the cache is there to avoid."""
     import importlib.util
-    scipy = "none"
-    spec = importlib.util.find_spec("scipy")
+    spec = importlib.util.find_spec(package)
     for p in (spec.submodule_search_locations or []) if spec else []:
         with contextlib.suppress(OSError):
-            scipy = hashlib.sha256(Path(p, "version.py").read_bytes()).hexdigest()[:16]
-            break
-    return f"riskmc {__version__}; scipy {scipy}; numpy {np.__version__}"
+            return hashlib.sha256(Path(p, version_file).read_bytes()).hexdigest()[:16]
+    return "none"
+
+
+@cache
+def _versions() -> str:
+    """What results could change with: riskmc, numpy, and SciPy."""
+    return f"riskmc {__version__}; scipy {stamp('scipy', 'version.py')}; numpy {np.__version__}"
 
 
 def key(*parts) -> str:
@@ -78,6 +82,20 @@ def load_arrays(kind: str, k: str) -> dict[str, np.ndarray] | None:
             return {name: f[name] for name in f.files}
     except (OSError, ValueError, KeyError):
         return None
+
+
+def load_bytes(kind: str, k: str, suffix: str) -> bytes | None:
+    p = _path(kind, k, suffix)
+    if p is None:
+        return None
+    try:
+        return p.read_bytes()
+    except OSError:
+        return None
+
+
+def save_bytes(kind: str, k: str, suffix: str, data: bytes) -> None:
+    _save(_path(kind, k, suffix), data)
 
 
 def _save(p: Path | None, data: bytes) -> None:

@@ -299,7 +299,7 @@ def compile_driver(model: Model):
     x[:] = 1.0
     y = blocks.empty((len(model.outputs), model.width, 2))
     try:
-        drive.compile((numba_typeof(x), numba_typeof(y), numba_typeof(years)))
+        drive.prepare(x, y, years)
     except Exception as exc:
         if not type(exc).__module__.startswith("numba"):
             raise
@@ -323,11 +323,6 @@ def _compile_helpers(fn, space: dict, seen: set | None = None) -> None:
             seen.add(name)
             _compile_helpers(g, space, seen)
             space[name] = _jit.njit(nogil=True, cached=False)(g)
-
-
-def numba_typeof(a):
-    from numba import typeof
-    return typeof(a)
 
 
 # Bump when the generated loop changes shape, so no cached loop of an older riskmc is reused.

@@ -1,0 +1,220 @@
+"""Kernels run from their stored machine code: the same bits as numba, numba not imported,
+never stale, and numba's own way wherever that path does not apply (riskmc._jit, _native)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from riskmc import _fused, _jit, _native, _sampling, _weighted, cache
+from tests.conftest import BASE
+
+
+def _native_for(kernel, *args):
+    """The loaded native function the kernel calls for these arguments (None: numba's way)."""
+    return kernel._function(args)
+
+
+def _both(kernel, make):
+    """Run the kernel natively and through numba on equal fresh arguments; both results."""
+    a, b = make(), make()
+    fn = _native_for(kernel, *a)
+    assert isinstance(fn, _native.Function)
+    ra = fn(*a)
+    rb = kernel.dispatcher(*b)
+    return (ra, a), (rb, b)
+
+
+def _equal(x, y):
+    for p, q in zip(x, y):
+        if isinstance(p, np.ndarray):
+            assert p.dtype == q.dtype and np.array_equal(p, q, equal_nan=True)
+        else:
+            assert p == q or (p != p and q != q)
+
+
+def test_the_copula_runs_natively_with_numba_s_bits():
+    rng = np.random.default_rng(3)
+    u0 = rng.random((4, 1000))[:, :997]  # a padded block, as the engine passes
+    chol = np.linalg.cholesky(np.array([[1, .5, .2], [.5, 1, .3], [.2, .3, 1]]))
+    rows = np.array([0, 2, 3])
+
+    def make():
+        return [u0.copy(), rows, chol, np.empty(3)]
+    (_, a), (_, b) = _both(_sampling.copula, make)
+    _equal(a, b)
+    assert not np.array_equal(a[0], u0)  # it did correlate something
+
+
+def test_reductions_and_a_tuple_result_match_numba():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 1001))
+    x[1, 5] = np.nan
+
+    def make():
+        return [x, np.full(3, -2.0), np.full(3, 10.0), np.zeros(3), 40, np.array([2]), np.array([0.5]),
+                np.zeros((3, 42), dtype=np.int64), np.zeros((3, 3)), np.full(3, np.inf), np.full(3, -np.inf),
+                np.zeros(1, dtype=np.int64), np.empty(1001, dtype=np.int64)]
+    (_, a), (_, b) = _both(_fused.reduce_block, make)
+    _equal(a, b)
+    assert a[7].sum() == 3 * 1001
+
+    ll = rng.normal(size=777)
+    (ra, a), (rb, b) = _both(_weighted.weights, lambda: [ll, np.empty(777), np.empty(777)])
+    assert isinstance(ra, tuple) and ra == rb and ra[0] == pytest.approx(np.exp(ll).sum(), rel=1e-12)
+    _equal(a, b)
+
+
+@_jit.njit(nogil=True)
+def _halve(a, b):  # pragma: no cover - compiled
+    return a // b
+
+
+@_jit.njit(nogil=True)
+def _scaled_sum(x, k):  # pragma: no cover - compiled
+    s = 0.0
+    for v in x:
+        s += math.exp(v) * k
+    return s
+
+
+@_jit.njit(nogil=True)
+def _checked_total(x):  # pragma: no cover - compiled
+    work = np.empty(x.shape[0] + 1)  # numba's runtime allocates and frees it
+    work[0] = 0.0
+    for i in range(x.shape[0]):
+        if x[i] < 0.0:
+            raise ValueError("negative value", x[i])  # an exception built at run time
+        work[i + 1] = work[i] + x[i]
+    return work[-1]
+
+
+def test_a_raising_kernel_raises_numba_s_exception():
+    assert isinstance(_native_for(_halve, 7, 2), _native.Function)
+    assert _halve(7, 2) == 3
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        _halve(1, 0)
+
+
+def test_kernels_that_allocate_or_build_exceptions_run_natively_too():
+    x = np.array([1.0, 2.5, 3.0])
+    assert isinstance(_native_for(_checked_total, x), _native.Function)
+    assert _checked_total(x) == 6.5 == _checked_total.dispatcher(x)
+    with pytest.raises(ValueError, match="negative value"):
+        _checked_total(np.array([1.0, -2.0]))
+
+
+def test_arguments_numba_alone_takes_still_work():
+    x = np.linspace(0, 1, 11)
+    want = sum(math.exp(v) * 2.0 for v in x)
+    assert _scaled_sum(x, 2.0) == pytest.approx(want, rel=1e-14)
+    assert _scaled_sum(tuple(x), 2.0) == pytest.approx(want, rel=1e-14)  # a tuple: numba's way
+    assert _jit._signature((tuple(x), 2.0)) is None
+
+
+@_jit.njit(nogil=True)
+def _doubled(x):  # pragma: no cover - compiled
+    return x * 2.0
+
+
+def test_a_kernel_this_path_cannot_call_is_remembered_as_numba_s():
+    """An array result is numba's to box: the kernel runs through numba's dispatcher, and
+    the stored note spares later processes compiling it again to find out."""
+    x = np.arange(4.0)
+    assert np.array_equal(_doubled(x), 2 * x)
+    assert _native_for(_doubled, x) is None
+    meta, obj = _jit._read(_doubled._identity(_jit._signature((x,))))
+    assert meta["numba"] is True and obj == b""
+    again = _jit.Kernel(_doubled.py_func, True, {"nogil": True})
+    assert np.array_equal(again(x), 2 * x) and again._calls[_jit._signature((x,))] is None
+
+
+def test_object_file_needs_are_read_from_it():
+    x = np.linspace(0, 1, 5)
+    _scaled_sum(x, 1.5)
+    name = _scaled_sum._identity(_jit._signature((x, 1.5)))
+    meta, obj = _jit._read(name)
+    assert "exp" in meta["undefined"] and meta["undefined"] == _native.undefined_symbols(obj)
+    assert meta["ret"] == "d" and meta["args"] == ["a1", "d"]
+    assert _native.undefined_symbols(b"not an object file") is None
+
+
+def test_a_damaged_stored_object_is_compiled_again():
+    x = np.linspace(0, 1, 7)
+    _scaled_sum(x, 3.0)
+    name = _scaled_sum._identity(_jit._signature((x, 3.0)))
+    path = cache._path("native", name, ".o")
+    good = path.read_bytes()
+    path.write_bytes(good[:-40] + b"\0" * 40)  # the same length, the last bytes zeroed
+    fresh = _jit.Kernel(_scaled_sum.py_func, True, {"nogil": True})
+    assert fresh(x, 3.0) == _scaled_sum(x, 3.0)
+    assert isinstance(fresh._calls[_jit._signature((x, 3.0))], _native.Function)
+    assert _jit._read(name) is not None and path.read_bytes() != good[:-40] + b"\0" * 40  # stored again
+
+
+def _python(code: str, env: dict, cwd) -> str:
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=cwd,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_a_later_process_runs_without_numba_and_gets_numba_s_bytes(tmp_path):
+    """The base case: built and stored, then loaded without numba, then with numba alone
+    (no cache): the same files."""
+    env = {**os.environ, "RISKMC_CACHE_DIR": str(tmp_path / "cache")}
+    code = f"""
+        import sys, riskmc
+        r = riskmc.run({str(BASE)!r}, draws=3000, seed=11, workers=2)
+        out = sys.argv[1]
+        riskmc.write(r, out)
+        print("numba" in sys.modules)
+        """
+    first = subprocess.run([sys.executable, "-c", textwrap.dedent(code), str(tmp_path / "a")],
+                           env=env, capture_output=True, text=True, timeout=900)
+    second = subprocess.run([sys.executable, "-c", textwrap.dedent(code), str(tmp_path / "b")],
+                            env=env, capture_output=True, text=True, timeout=900)
+    plain = subprocess.run([sys.executable, "-c", textwrap.dedent(code), str(tmp_path / "c")],
+                           env={**env, "RISKMC_CACHE_DIR": ""}, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0 and second.returncode == 0 and plain.returncode == 0, \
+        first.stderr + second.stderr + plain.stderr
+    assert first.stdout.strip() == "True"    # compiled, so numba was needed
+    assert second.stdout.strip() == "False"  # every kernel loaded from its object file
+    assert plain.stdout.strip() == "True"    # no cache: numba's dispatchers throughout
+    for name in ("summary.json", "report.html"):
+        a = (tmp_path / "a" / name).read_bytes()
+        assert a == (tmp_path / "b" / name).read_bytes() == (tmp_path / "c" / name).read_bytes()
+
+
+def test_stored_code_follows_its_sources_and_their_constants(tmp_path):
+    """Editing the kernel's file, or a constant it imports from another file, is a new
+    kernel; nothing stale is run."""
+    (tmp_path / "konst.py").write_text("K = 2.0\n")
+    (tmp_path / "kern.py").write_text(textwrap.dedent("""
+        from riskmc import _jit
+        from konst import K
+
+        @_jit.njit(nogil=True)
+        def f(x):
+            return x * K + 1.0
+        """))
+    env = {**os.environ, "RISKMC_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
+    code = "import kern, sys; print(kern.f(10.0), 'numba' in sys.modules)"
+    assert _python(code, env, tmp_path).split() == ["21.0", "True"]
+    assert _python(code, env, tmp_path).split() == ["21.0", "False"]
+    (tmp_path / "konst.py").write_text("K = 3.0\n")
+    assert _python(code, env, tmp_path).split() == ["31.0", "True"]
+    (tmp_path / "kern.py").write_text((tmp_path / "kern.py").read_text().replace("+ 1.0", "+ 2.0"))
+    assert _python(code, env, tmp_path).split() == ["32.0", "True"]
+    assert _python(code, env, tmp_path).split() == ["32.0", "False"]
+    stored = sorted((tmp_path / "cache" / "native").glob("*.o"))
+    assert len(stored) == 3
+    assert all(json.loads(p.read_bytes()[8:8 + int.from_bytes(p.read_bytes()[:8], "little")])["ret"] == "d"
+               for p in stored)
