@@ -58,7 +58,7 @@ class Kernel:
         self._cached = cached
         self._options = options
         self._dispatcher = None
-        self._calls: dict = {}  # argument types -> _native.Function, or None for numba's way
+        self._calls: dict = {}  # argument types -> the loaded function, or None for numba's way
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -85,12 +85,7 @@ class Kernel:
 
     def __call__(self, *args):
         fn = self._function(args)
-        if fn is not None:
-            try:
-                return fn(*args)
-            except _native.Failed:
-                pass  # numba runs it again and raises the exception with its message
-        return self.dispatcher(*args)
+        return (self.dispatcher if fn is None else fn)(*args)
 
     def prepare(self, *args) -> None:
         """Compile or load for these arguments' types now, so compiling errors come here."""
@@ -128,12 +123,9 @@ class Kernel:
         if meta.get("numba"):
             return None
         try:
-            address = _native.load(obj, meta["symbol"], meta["undefined"])
+            return _native.load(obj, meta, self.py_func)
         except Exception:  # pragma: no cover - an LLVM that will not link it: numba's way
             return None
-        if address is None:
-            return None
-        return _native.Function(address, meta["args"], meta["ret"], bool(self._options.get("nogil")))
 
     def _build(self, args):
         """Compile with numba and take the object file of the result, with how to call it."""
@@ -145,17 +137,17 @@ class Kernel:
         fresh.compile(sig)  # the user's compiling errors are raised here
         try:
             cres = fresh.overloads[sig]
-            kinds = [_kind(t, cres.target_context) for t in sig]
-            ret = _returns(cres.signature.return_type)
             obj = cres.library.serialize_using_object_code()[2][0]
-            symbol = cres.fndesc.llvm_func_name
+            meta = {"wrapper": cres.fndesc.llvm_cpython_wrapper_name, "env": cres.fndesc.env_name,
+                    "signature": str(sig)}
+            # Constants numba keeps for the wrapper live in this process only.
+            plain = not cres.environment.consts
         except Exception:  # pragma: no cover - a numba whose internals moved: its own way
             return None
         undefined = _native.undefined_symbols(obj)
-        if None in kinds or ret is None or undefined is None or not _native.resolvable(undefined):
+        if not plain or undefined is None or not _native.resolvable(undefined):
             return None
-        meta = {"symbol": symbol, "args": kinds, "ret": ret, "undefined": undefined, "signature": str(sig)}
-        return meta, obj
+        return {**meta, "undefined": undefined}, obj
 
     def _identity(self, key: tuple) -> str | None:
         """The cache name: what the machine code depends on, or None if a source is unreadable."""
@@ -208,67 +200,31 @@ def _names(code) -> set[str]:
 
 def _signature(args) -> tuple | None:
     """The argument types as numba.typeof would tell them, without numba; None for
-    anything else (numba's dispatcher takes those)."""
+    anything else (numba's dispatcher takes those). Called on every call: kept cheap."""
     out = []
     for a in args:
-        if isinstance(a, np.ndarray):
-            if a.dtype.kind not in "biuf" or not a.dtype.isnative or a.ndim == 0:
+        t = type(a)
+        if t is np.ndarray:
+            dtype = _DTYPES.get(a.dtype)
+            if dtype is None or a.ndim == 0:
                 return None
-            f = a.flags
-            layout = "C" if f.c_contiguous else "F" if f.f_contiguous else "A"
-            out.append((a.dtype.str, a.ndim, layout, f.writeable, f.aligned))
-        elif isinstance(a, bool | np.bool_):
-            out.append("?")
-        elif isinstance(a, float):  # np.float64 too
+            f = a.flags.num
+            layout = "C" if f & _C_CONTIGUOUS else "F" if f & _F_CONTIGUOUS else "A"
+            out.append((dtype, a.ndim, layout, bool(f & _WRITEABLE), bool(f & _ALIGNED)))
+        elif t is float or t is np.float64:
             out.append("d")
-        elif isinstance(a, int) and -2 ** 63 <= a < 2 ** 63 or isinstance(a, np.int64):
+        elif t is int and -2 ** 63 <= a < 2 ** 63 or t is np.int64:
             out.append("q")
-        elif isinstance(a, np.float32 | np.int32):
-            out.append(a.dtype.char)
+        elif t is bool or t is np.bool_:
+            out.append("?")
         else:
             return None
     return tuple(out)
 
 
-_LLVM = {"double": "d", "float": "f", "i64": "q", "i32": "i", "i8": "b", "i1": "?"}
-
-
-def _kind(t, context) -> str | None:
-    """How one argument is passed: "a<ndim>" for an array, a ctypes letter for a number."""
-    from llvmlite import ir
-    from numba.core import types as nt
-    model = context.data_model_manager[t]
-    if isinstance(t, nt.Array):
-        # meminfo, parent, size, itemsize, data, shape, strides: what _native.Function passes.
-        flat = _flatten(model.get_argument_type())
-        pointers = [flat[k] for k in (0, 1, 4)] if len(flat) == 5 + 2 * t.ndim else []
-        sizes = [flat[2], flat[3], *flat[5:]] if pointers else []
-        if not all(isinstance(x, ir.PointerType) for x in pointers) or \
-                not all(isinstance(x, ir.IntType) and x.width == 64 for x in sizes):
-            return None
-        return f"a{t.ndim}"
-    if isinstance(t, nt.Number | nt.Boolean):
-        return _LLVM.get(str(model.get_argument_type()))
-    return None
-
-
-def _flatten(ty) -> list:
-    if isinstance(ty, tuple):
-        return [x for part in ty for x in _flatten(part)]
-    return [ty]
-
-
-def _returns(t) -> str | None:
-    """How the value comes back: "" for None, a ctypes letter, "t" and letters for a tuple."""
-    from numba.core import types as nt
-    letter = {nt.float64: "d", nt.int64: "q"}
-    if t == nt.none:
-        return ""
-    if t in letter:
-        return letter[t]
-    if isinstance(t, nt.UniTuple) and t.dtype in letter:
-        return "t" + letter[t.dtype] * t.count
-    return None
+# numpy's flag bits (ndarray.flags.num) and the dtypes riskmc passes compiled code.
+_C_CONTIGUOUS, _F_CONTIGUOUS, _ALIGNED, _WRITEABLE = 0x1, 0x2, 0x100, 0x400
+_DTYPES = {np.dtype(c): np.dtype(c).str for c in ("f8", "f4", "i8", "i4", "i2", "i1", "u8", "u4", "u2", "u1", "?")}
 
 
 def _read(name: str):

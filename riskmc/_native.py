@@ -3,8 +3,10 @@
 Importing numba and readying its compiler costs about 0.7 s of every command that runs a
 kernel, even when every kernel comes from numba's cache. The code itself is an object
 file of a few kilobytes: llvmlite (numba's own LLVM binding, 0.1 s to import) links it
-into the process, and ctypes calls the function with numba's native calling convention,
-the same code numba would call. riskmc._jit decides when; this module only loads and calls.
+into the process, and the function is called through the wrapper numba compiled into the
+same object, made a Python function as numba makes it (numba._dynfunc.make_function):
+arguments are unboxed in C, the GIL released, exceptions raised with numba's messages.
+riskmc._jit decides when; this module only loads.
 
 Symbols an object file needs are resolved as numba resolves them: numba's runtime and
 helper functions from its two C extension modules (loaded from their files, without the
@@ -19,11 +21,6 @@ import functools
 import struct
 import threading
 
-# numba's status codes: 0 for a value, -2 for None; anything else is an exception.
-_OK = (0, -2)
-
-_C = {"p": ctypes.c_void_p, "q": ctypes.c_int64, "i": ctypes.c_int32, "b": ctypes.c_int8,
-      "?": ctypes.c_bool, "d": ctypes.c_double, "f": ctypes.c_float}
 _llvm = None
 _engines: list = []  # one engine per object file, kept alive as long as the process
 _lock = threading.Lock()  # LLVM's symbol table is the process's: one loader at a time
@@ -109,15 +106,18 @@ def resolvable(names: list[str]) -> bool:
     return all(_address(n) is not None for n in names)
 
 
-def load(obj: bytes, symbol: str, undefined: list[str]) -> int | None:
-    """Link the object file into the process; the address of `symbol`, or None when a
-    symbol it needs is missing here (never an LLVM abort: everything is checked first)."""
+def load(obj: bytes, meta: dict, fn) -> object | None:
+    """Link the object file into the process and return its Python function, called as
+    numba's dispatcher calls it; None when a symbol it needs is missing here (never an
+    LLVM abort: everything is checked first). `fn` is the Python function compiled."""
+    import sys
     addresses = {}
-    for name in undefined:
+    for name in meta["undefined"]:
         addr = _address(name)
         if addr is None:
             return None
         addresses[name] = addr
+    dynfunc = sys.modules["numba._dynfunc"]  # loaded with the symbols above
     with _lock:
         llvm = _binding()
         for name, addr in addresses.items():
@@ -126,8 +126,18 @@ def load(obj: bytes, symbol: str, undefined: list[str]) -> int | None:
         engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)
         engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         engine.finalize_object()
-        _engines.append(engine)
-        return engine.get_function_address(symbol) or None
+        wrapper = engine.get_function_address(meta["wrapper"])
+        slot = engine.get_global_value_address(meta["env"])
+        if not wrapper or not slot:
+            return None
+        # numba's environment of the function: its globals; the wrapper finds it through
+        # the global variable numba named for it (numba.core.codegen's set_env).
+        env = dynfunc.Environment(fn.__globals__)
+        ctypes.c_void_p.from_address(slot).value = id(env)
+        _engines.append((engine, env))
+        module = sys.modules.get(fn.__module__)
+        return dynfunc.make_function(module, fn.__name__, f"compiled {fn.__qualname__}", wrapper, env,
+                                     (engine,))
 
 
 def _binding():
@@ -138,52 +148,3 @@ def _binding():
         llvm.initialize_native_asmprinter()
         _llvm = llvm
     return _llvm
-
-
-class Function:
-    """A loaded kernel, called with numpy arrays and numbers as numba would be.
-
-    `args` holds each argument's kind: "a<ndim>" for an array (numba passes its meminfo,
-    parent, size, itemsize, data, shape and strides), or one ctypes letter for a number.
-    `ret` is "" for None, one ctypes letter for a number, or "t" and letters for a
-    tuple of numbers.
-    """
-
-    def __init__(self, address: int, args: list[str], ret: str, nogil: bool):
-        flat: list = [ctypes.c_void_p, ctypes.c_void_p]  # return slot, exception slot
-        for kind in args:
-            if kind[0] == "a":
-                d = int(kind[1:])
-                flat += [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
-                         ctypes.c_void_p] + [ctypes.c_int64] * (2 * d)
-            else:
-                flat.append(_C[kind])
-        proto = ctypes.CFUNCTYPE if nogil else ctypes.PYFUNCTYPE
-        self._fn = proto(ctypes.c_int32, *flat)(address)
-        self._arrays = [kind[0] == "a" for kind in args]
-        self._tuple = ret.startswith("t")
-        self._ret = ret.lstrip("t")
-        # One C type for all: riskmc._jit admits tuples of one kind of number only.
-        self._slot = (_C[self._ret[0]] * len(self._ret)) if self._ret else ctypes.c_int64 * 2
-
-    def __call__(self, *args):
-        """The kernel's value, or raise Failed when it raised (numba says why)."""
-        flat = []
-        for is_array, a in zip(self._arrays, args):
-            if is_array:
-                flat += [None, None, a.size, a.itemsize, a.ctypes.data, *a.shape, *a.strides]
-            else:
-                flat.append(a)
-        out = self._slot()
-        exc = ctypes.c_void_p()
-        status = self._fn(ctypes.byref(out), ctypes.byref(exc), *flat)
-        if status not in _OK:
-            raise Failed(status)
-        if not self._ret:
-            return None
-        return tuple(out) if self._tuple else out[0]
-
-
-class Failed(Exception):
-    """The compiled code raised: riskmc._jit runs the call again through numba, which
-    raises the Python exception with its message."""

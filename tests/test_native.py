@@ -18,7 +18,8 @@ from tests.conftest import BASE
 
 
 def _native_for(kernel, *args):
-    """The loaded native function the kernel calls for these arguments (None: numba's way)."""
+    """The function loaded from stored machine code that the kernel calls for these
+    arguments (None: numba's dispatcher)."""
     return kernel._function(args)
 
 
@@ -26,7 +27,7 @@ def _both(kernel, make):
     """Run the kernel natively and through numba on equal fresh arguments; both results."""
     a, b = make(), make()
     fn = _native_for(kernel, *a)
-    assert isinstance(fn, _native.Function)
+    assert fn is not None
     ra = fn(*a)
     rb = kernel.dispatcher(*b)
     return (ra, a), (rb, b)
@@ -97,7 +98,7 @@ def _checked_total(x):  # pragma: no cover - compiled
 
 
 def test_a_raising_kernel_raises_numba_s_exception():
-    assert isinstance(_native_for(_halve, 7, 2), _native.Function)
+    assert _native_for(_halve, 7, 2) is not None
     assert _halve(7, 2) == 3
     with pytest.raises(ZeroDivisionError, match="division by zero"):
         _halve(1, 0)
@@ -105,7 +106,7 @@ def test_a_raising_kernel_raises_numba_s_exception():
 
 def test_kernels_that_allocate_or_build_exceptions_run_natively_too():
     x = np.array([1.0, 2.5, 3.0])
-    assert isinstance(_native_for(_checked_total, x), _native.Function)
+    assert _native_for(_checked_total, x) is not None
     assert _checked_total(x) == 6.5 == _checked_total.dispatcher(x)
     with pytest.raises(ValueError, match="negative value"):
         _checked_total(np.array([1.0, -2.0]))
@@ -124,9 +125,15 @@ def _doubled(x):  # pragma: no cover - compiled
     return x * 2.0
 
 
-def test_a_kernel_this_path_cannot_call_is_remembered_as_numba_s():
-    """An array result is numba's to box: the kernel runs through numba's dispatcher, and
-    the stored note spares later processes compiling it again to find out."""
+@_jit.njit(nogil=True)
+def _plus_one(v):  # pragma: no cover - compiled
+    return v + 1.0
+
+
+def test_a_kernel_returning_an_array_is_numba_s_and_remembered_as_such():
+    """numba boxes an array result with constants of the compiling process: such a kernel
+    runs through numba's dispatcher, and a stored note spares later processes compiling it
+    to find out."""
     x = np.arange(4.0)
     assert np.array_equal(_doubled(x), 2 * x)
     assert _native_for(_doubled, x) is None
@@ -136,13 +143,19 @@ def test_a_kernel_this_path_cannot_call_is_remembered_as_numba_s():
     assert np.array_equal(again(x), 2 * x) and again._calls[_jit._signature((x,))] is None
 
 
+def test_an_object_file_this_process_cannot_link_is_not_loaded(monkeypatch):
+    monkeypatch.setattr(_native, "resolvable", lambda names: False)
+    k = _jit.Kernel(_plus_one.py_func, True, {"nogil": True})
+    assert k(2.0) == 3.0 and k._calls[_jit._signature((2.0,))] is None
+
+
 def test_object_file_needs_are_read_from_it():
     x = np.linspace(0, 1, 5)
     _scaled_sum(x, 1.5)
     name = _scaled_sum._identity(_jit._signature((x, 1.5)))
     meta, obj = _jit._read(name)
     assert "exp" in meta["undefined"] and meta["undefined"] == _native.undefined_symbols(obj)
-    assert meta["ret"] == "d" and meta["args"] == ["a1", "d"]
+    assert meta["signature"] == "(Array(float64, 1, 'C', False, aligned=True), float64)"
     assert _native.undefined_symbols(b"not an object file") is None
 
 
@@ -155,7 +168,7 @@ def test_a_damaged_stored_object_is_compiled_again():
     path.write_bytes(good[:-40] + b"\0" * 40)  # the same length, the last bytes zeroed
     fresh = _jit.Kernel(_scaled_sum.py_func, True, {"nogil": True})
     assert fresh(x, 3.0) == _scaled_sum(x, 3.0)
-    assert isinstance(fresh._calls[_jit._signature((x, 3.0))], _native.Function)
+    assert fresh._calls[_jit._signature((x, 3.0))] is not None
     assert _jit._read(name) is not None and path.read_bytes() != good[:-40] + b"\0" * 40  # stored again
 
 
@@ -216,5 +229,5 @@ def test_stored_code_follows_its_sources_and_their_constants(tmp_path):
     assert _python(code, env, tmp_path).split() == ["32.0", "False"]
     stored = sorted((tmp_path / "cache" / "native").glob("*.o"))
     assert len(stored) == 3
-    assert all(json.loads(p.read_bytes()[8:8 + int.from_bytes(p.read_bytes()[:8], "little")])["ret"] == "d"
-               for p in stored)
+    assert all(json.loads(p.read_bytes()[8:8 + int.from_bytes(p.read_bytes()[:8], "little")])["signature"]
+               == "(float64,)" for p in stored)
