@@ -207,27 +207,37 @@ def test_a_later_process_runs_without_numba_and_gets_numba_s_bytes(tmp_path):
 
 
 def test_stored_code_follows_its_sources_and_their_constants(tmp_path):
-    """Editing the kernel's file, or a constant it imports from another file, is a new
-    kernel; nothing stale is run."""
+    """Editing the kernel's file, a constant it imports from another file or a compiled
+    function it calls from one, is a new kernel; nothing stale is run."""
     (tmp_path / "konst.py").write_text("K = 2.0\n")
+    (tmp_path / "helper.py").write_text("import numba\n\n@numba.njit\ndef shift(x):\n    return x + 1.0\n")
     (tmp_path / "kern.py").write_text(textwrap.dedent("""
         from riskmc import _jit
         from konst import K
+        from helper import shift
 
         @_jit.njit(nogil=True)
         def f(x):
-            return x * K + 1.0
+            return shift(x * K)
         """))
     env = {**os.environ, "RISKMC_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
-    code = "import kern, sys; print(kern.f(10.0), 'numba' in sys.modules)"
+    # Prints the result and whether numba compiled the kernel in this process.
+    code = ("from riskmc import _jit\n"
+            "built = []\n"
+            "real = _jit.Kernel._build\n"
+            "_jit.Kernel._build = lambda self, args: built.append(1) or real(self, args)\n"
+            "import kern\n"
+            "print(kern.f(10.0), bool(built))")
     assert _python(code, env, tmp_path).split() == ["21.0", "True"]
     assert _python(code, env, tmp_path).split() == ["21.0", "False"]
     (tmp_path / "konst.py").write_text("K = 3.0\n")
     assert _python(code, env, tmp_path).split() == ["31.0", "True"]
-    (tmp_path / "kern.py").write_text((tmp_path / "kern.py").read_text().replace("+ 1.0", "+ 2.0"))
+    (tmp_path / "helper.py").write_text((tmp_path / "helper.py").read_text().replace("+ 1.0", "+ 2.0"))
     assert _python(code, env, tmp_path).split() == ["32.0", "True"]
-    assert _python(code, env, tmp_path).split() == ["32.0", "False"]
+    (tmp_path / "kern.py").write_text((tmp_path / "kern.py").read_text().replace("x * K", "x * K * 2.0"))
+    assert _python(code, env, tmp_path).split() == ["62.0", "True"]
+    assert _python(code, env, tmp_path).split() == ["62.0", "False"]
     stored = sorted((tmp_path / "cache" / "native").glob("*.o"))
-    assert len(stored) == 3
+    assert len(stored) == 4
     assert all(json.loads(p.read_bytes()[8:8 + int.from_bytes(p.read_bytes()[:8], "little")])["signature"]
                == "(float64,)" for p in stored)
