@@ -38,7 +38,7 @@ NOTES: list[str] = []
 _NO_CACHE = ("no writable cache for compiled code: compiling in memory at each start "
              "(set NUMBA_CACHE_DIR to a writable folder to keep it)")
 # Bump when what is stored or how it is called changes.
-_FORMAT = "1"
+_FORMAT = "2"
 _UNSET = object()
 
 
@@ -235,7 +235,9 @@ def _read(name: str):
     except (TypeError, ValueError):  # none stored, or not ours: compile again
         return None
     # A damaged object file would bring LLVM down with the process: check every byte.
-    return (meta, obj) if meta.get("sha256") == hashlib.sha256(obj).hexdigest() else None
+    if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(obj).hexdigest():
+        return None
+    return (meta, obj) if meta.get("numba") or {"wrapper", "env", "undefined"} <= meta.keys() else None
 
 
 def _write(name: str, meta: dict, obj: bytes) -> None:

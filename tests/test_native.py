@@ -170,6 +170,11 @@ def test_a_damaged_stored_object_is_compiled_again():
     assert fresh(x, 3.0) == _scaled_sum(x, 3.0)
     assert fresh._calls[_jit._signature((x, 3.0))] is not None
     assert _jit._read(name) is not None and path.read_bytes() != good[:-40] + b"\0" * 40  # stored again
+    # Whole, but not what this riskmc stores (say, another version's header): the same.
+    _jit._write(name, {"symbol": "f"}, b"\x7fELF")
+    again = _jit.Kernel(_scaled_sum.py_func, True, {"nogil": True})
+    assert again(x, 3.0) == _scaled_sum(x, 3.0) and again._calls[_jit._signature((x, 3.0))] is not None
+    assert "wrapper" in _jit._read(name)[0]
 
 
 def _python(code: str, env: dict, cwd) -> str:
