@@ -131,8 +131,8 @@ def surprise(evidence, row: int, totals, binning) -> dict:
             from .normal import ndtr
             f = ndtr(z)
         else:
-            from scipy.special import stdtr
-            f = stdtr(e.df, z)
+            from .incbeta import t_cdf
+            f = t_cdf(e.df, z)
         out["percentile"] = float(np.sum(mass * f))
     elif e.kind == "bound":
         a = -np.inf if e.above is None else e.above
@@ -144,8 +144,8 @@ def surprise(evidence, row: int, totals, binning) -> dict:
             p = float(np.sum(mass * ndtr((mid - a) / e.sd) * ndtr((b - mid) / e.sd)))
         out["probability"] = p
     else:
-        from scipy.special import bdtr
-        out["percentile"] = float(np.sum(mass * bdtr(e.successes, e.trials, np.clip(mid, 0, 1))))
+        from .incbeta import binomial_cdf
+        out["percentile"] = float(np.sum(mass * binomial_cdf(e.successes, e.trials, np.clip(mid, 0, 1))))
     return out
 
 
