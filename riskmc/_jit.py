@@ -21,9 +21,12 @@ neither: numba then refuses `cache=True` outright. riskmc compiles in memory ins
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
+import inspect
 import json
+import marshal
 import os
 import sys
 import threading
@@ -38,7 +41,7 @@ NOTES: list[str] = []
 _NO_CACHE = ("no writable cache for compiled code: compiling in memory at each start "
              "(set NUMBA_CACHE_DIR to a writable folder to keep it)")
 # Bump when what is stored or how it is called changes.
-_FORMAT = "2"
+_FORMAT = "3"
 _UNSET = object()
 
 
@@ -60,6 +63,10 @@ class Kernel:
         self._dispatcher = None
         self._calls: dict = {}  # argument types -> the loaded function, or None for numba's way
         self._lock = threading.Lock()
+        code = fn.__code__
+        varargs = code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount
+        self._arity = -1 if varargs else code.co_argcount
+        self._defaults = fn.__defaults__ or ()
 
     def __repr__(self) -> str:
         return f"<riskmc kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
@@ -83,9 +90,13 @@ class Kernel:
         # How numba types a global it meets while compiling another kernel that calls this one.
         return self.dispatcher._numba_type_
 
-    def __call__(self, *args):
-        fn = self._function(args)
-        return (self.dispatcher if fn is None else fn)(*args)
+    def __call__(self, *args, **kwargs):
+        if not kwargs and len(args) < self._arity and self._defaults:
+            missing = self._arity - len(args)
+            if missing <= len(self._defaults):  # filled as numba's dispatcher would
+                args = args + self._defaults[len(self._defaults) - missing:]
+        fn = None if kwargs else self._function(args)
+        return (self.dispatcher if fn is None else fn)(*args, **kwargs)
 
     def prepare(self, *args) -> None:
         """Compile or load for these arguments' types now, so compiling errors come here."""
@@ -94,6 +105,8 @@ class Kernel:
             self.dispatcher.compile(tuple(numba.typeof(a) for a in args))
 
     def _function(self, args):
+        if len(args) != self._arity:  # *args, keyword-only or missing: numba's dispatcher
+            return None
         key = _signature(args)
         if key is None:
             return None
@@ -140,24 +153,24 @@ class Kernel:
             obj = cres.library.serialize_using_object_code()[2][0]
             meta = {"wrapper": cres.fndesc.llvm_cpython_wrapper_name, "env": cres.fndesc.env_name,
                     "signature": str(sig)}
-            # Constants numba keeps for the wrapper live in this process only.
-            plain = not cres.environment.consts
+            # Constants numba keeps for the wrapper, and addresses numba wrote into the code
+            # (large or strided global arrays, ctypes functions), are this process's only:
+            # numba does not cache such code either.
+            plain = not cres.environment.consts and not cres.library.has_dynamic_globals
         except Exception:  # pragma: no cover - a numba whose internals moved: its own way
             return None
         undefined = _native.undefined_symbols(obj)
         if not plain or undefined is None or not _native.resolvable(undefined):
             return None
-        return {**meta, "undefined": undefined}, obj
+        return {**meta, "undefined": undefined, "envs": _native.environments(obj)}, obj
 
     def _identity(self, key: tuple) -> str | None:
-        """The cache name: what the machine code depends on, or None if a source is unreadable."""
-        files: dict[str, str] = {}
-        values: list = []
-        if not _depends(self.py_func, files, values, set()):
+        """The cache name: what the machine code depends on, or None if that cannot be told."""
+        parts: list = []
+        if not _depends(self.py_func, parts, set()):
             return None
         options = sorted((k, repr(v)) for k, v in self._options.items())
-        return cache.key("native", _FORMAT, _platform(), self.py_func.__module__,
-                         self.py_func.__qualname__, options, sorted(files.items()), values, key)
+        return cache.key("native", _FORMAT, _platform(), options, parts, key)
 
 
 def _named(module: str, name: str) -> Kernel:
@@ -165,28 +178,43 @@ def _named(module: str, name: str) -> Kernel:
     return getattr(importlib.import_module(module), name)
 
 
-def _depends(fn, files: dict, values: list, seen: set) -> bool:
-    """Collect the files and global constants `fn` and the kernels it calls depend on."""
+def _depends(fn, parts: list, seen: set) -> bool:
+    """Record what machine code compiled from `fn` depends on: its bytecode (what numba
+    compiles, whatever its file says by now), defaults and closure cells, and the globals
+    it reads (constants and arrays by value, attributes of modules it names, and the
+    functions it calls, theirs in turn). False when something cannot be recorded."""
     code = fn.__code__
-    path = code.co_filename
-    if path not in files:
-        try:
-            with open(path, "rb") as f:
-                files[path] = hashlib.sha256(f.read()).hexdigest()
-        except OSError:
-            return False
-    for name in sorted(_names(code)):
+    parts.append((fn.__module__, fn.__qualname__, hashlib.sha256(marshal.dumps(code)).hexdigest()))
+    cells = tuple(c.cell_contents for c in fn.__closure__ or ())
+    kwdefaults = tuple(sorted((fn.__kwdefaults__ or {}).items()))
+    if not _value((fn.__defaults__, kwdefaults, cells), "locals", parts, seen):
+        return False
+    names = sorted(_names(code))
+    for name in names:
         v = fn.__globals__.get(name, _UNSET)
-        inner = v.py_func if isinstance(v, Kernel) else getattr(v, "py_func", None)
-        if isinstance(inner, types.FunctionType):
-            if id(inner) not in seen:
-                seen.add(id(inner))
-                if not _depends(inner, files, values, seen):
-                    return False
-        elif isinstance(v, (bool, int, float, complex, str, bytes, tuple)):
-            values.append((path, name, repr(v)))
-        elif isinstance(v, np.ndarray):
-            values.append((path, name, v.dtype.str, v.shape, hashlib.sha256(v.tobytes()).hexdigest()))
+        if isinstance(v, types.ModuleType):  # module.NAME: any name the code uses may be one
+            if not all(_value(getattr(v, a, None), (name, a), parts, seen) for a in names):
+                return False
+        elif not _value(v, name, parts, seen):
+            return False
+    return True
+
+
+def _value(v, label, parts: list, seen: set) -> bool:
+    inner = v.py_func if isinstance(v, Kernel) else getattr(v, "py_func", v)
+    if isinstance(inner, types.FunctionType):
+        if id(inner) in seen:
+            return True
+        seen.add(id(inner))
+        return _depends(inner, parts, seen)
+    if isinstance(v, bool | int | float | complex | str | bytes | np.generic | enum.Enum):
+        parts.append((label, type(v).__name__, repr(v)))
+    elif isinstance(v, np.ndarray):
+        parts.append((label, v.dtype.str, v.shape, hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()))
+    elif isinstance(v, tuple | list | dict):
+        items = v.items() if isinstance(v, dict) else enumerate(v)
+        return all(_value(x, (label, k), parts, seen) for k, x in items)
+    # Anything else (modules, classes, numpy's and C functions) is code numba knows by name.
     return True
 
 
@@ -237,7 +265,7 @@ def _read(name: str):
     # A damaged object file would bring LLVM down with the process: check every byte.
     if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(obj).hexdigest():
         return None
-    return (meta, obj) if meta.get("numba") or {"wrapper", "env", "undefined"} <= meta.keys() else None
+    return (meta, obj) if meta.get("numba") or {"wrapper", "env", "envs", "undefined"} <= meta.keys() else None
 
 
 def _write(name: str, meta: dict, obj: bytes) -> None:
@@ -274,8 +302,16 @@ def _numba_jit(fn, cached: bool, options: dict):
         return numba.njit(cache=False, **options)(fn)
 
 
-@functools.cache
 def _defer_blas_probe() -> None:
+    with _probe_lock:
+        _probe_blas_once()
+
+
+_probe_lock = threading.Lock()
+
+
+@functools.cache
+def _probe_blas_once() -> None:
     """numba's array library, loaded with the first compiled function, imports
     scipy.linalg (a quarter of a second) only to learn whether np.dot may call BLAS.
     Answer from the presence of SciPy's BLAS module instead; compiling a real np.dot still

@@ -24,31 +24,65 @@ import threading
 _llvm = None
 _engines: list = []  # one engine per object file, kept alive as long as the process
 _lock = threading.Lock()  # LLVM's symbol table is the process's: one loader at a time
+_symbols_lock = threading.Lock()  # numba's extension modules are loaded once
 
 
 def undefined_symbols(obj: bytes) -> list[str] | None:
     """The names an ELF64 little-endian object file needs from elsewhere, or None if it
     is not one (another platform: riskmc._jit then keeps numba's own loading)."""
+    found = _symbols(obj)
+    return None if found is None else found[0]
+
+
+def environments(obj: bytes) -> list[str]:
+    """The global variables through which each function in the object finds its numba
+    environment (the kernel's own and those of the compiled functions it calls)."""
+    found = _symbols(obj)
+    return [] if found is None else found[1]
+
+
+def _symbols(obj: bytes) -> tuple[list[str], list[str]] | None:
     if obj[:6] != b"\x7fELF\x02\x01":
         return None
     shoff, = struct.unpack_from("<Q", obj, 0x28)
     shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
     sections = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + k * shentsize) for k in range(shnum)]
-    names = []
+    undefined, envs = set(), set()
     for _, kind, _, _, off, size, link, _, _, entsize in sections:
         if kind != 2:  # SHT_SYMTAB
             continue
         stroff = sections[link][4]
         for k in range(size // entsize):
             name_at, _, _, shndx = struct.unpack_from("<IBBH", obj, off + k * entsize)
-            if shndx == 0 and name_at:  # SHN_UNDEF
-                end = obj.index(b"\0", stroff + name_at)
-                names.append(obj[stroff + name_at:end].decode())
-    return sorted(set(names))
+            if not name_at:
+                continue
+            end = obj.index(b"\0", stroff + name_at)
+            name = obj[stroff + name_at:end].decode()
+            if shndx == 0:  # SHN_UNDEF
+                undefined.add(name)
+            elif name.startswith(_ENV_PREFIX):
+                envs.add(name)
+    return sorted(undefined), sorted(envs)
+
+
+_ENV_PREFIX = "_ZN08NumbaEnv"
+# The C maths functions numba binds under their own names (numba.core.intrinsics.INTR_MATH);
+# every other helper it knows only as numba_NAME.
+_CMATH = frozenset("""
+    ceil ceilf cos cosf exp expf fabs fabsf floor floorf log log10 log10f logf pow powf sin
+    sinf sqrt sqrtf trunc truncf tan tanf sinh sinhf cosh coshf tanh tanhf asin asinf acos
+    acosf atan atanf atan2 atan2f asinh asinhf acosh acoshf atanh atanhf expm1 expm1f log1p
+    log1pf log10 log10f fmod fmodf round roundf""".split())
+
+
+def _numba_symbols() -> dict[str, int]:
+    """numba's names and addresses for LLVM, found once (see _find_numba_symbols)."""
+    with _symbols_lock:
+        return _find_numba_symbols()
 
 
 @functools.cache
-def _numba_symbols() -> dict[str, int]:
+def _find_numba_symbols() -> dict[str, int]:
     """The addresses numba gives LLVM for the names its code uses (numba.core.base and
     externals): its C helpers, runtime and libm wrappers, and Python's None and built-in
     exceptions as objects (the C symbol PyExc_X is a pointer to one, not the object).
@@ -83,8 +117,8 @@ def _numba_symbols() -> dict[str, int]:
             found.update({k if k.startswith("_") else "NRT_" + k: a for k, a in helpers.items()})
         else:
             found.update({"numba_" + k: a for k, a in helpers.items()})
-            if rel == "_helperlib":  # its libm functions, under their own names
-                found.update({k: a for k, a in helpers.items() if k.isidentifier() and k.islower()})
+            if rel == "_helperlib":  # its C maths functions, under their own names
+                found.update({k: a for k, a in helpers.items() if k in _CMATH})
     for obj in vars(builtins).values():
         if isinstance(obj, type) and issubclass(obj, BaseException):
             found["PyExc_" + obj.__name__] = id(obj)
@@ -127,17 +161,43 @@ def load(obj: bytes, meta: dict, fn) -> object | None:
         engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         engine.finalize_object()
         wrapper = engine.get_function_address(meta["wrapper"])
-        slot = engine.get_global_value_address(meta["env"])
-        if not wrapper or not slot:
+        if not wrapper or meta["env"] not in meta["envs"]:
             return None
-        # numba's environment of the function: its globals; the wrapper finds it through
-        # the global variable numba named for it (numba.core.codegen's set_env).
-        env = dynfunc.Environment(fn.__globals__)
-        ctypes.c_void_p.from_address(slot).value = id(env)
-        _engines.append((engine, env))
+        # Each compiled function finds its numba environment (its module's globals)
+        # through a global variable numba named for it, set once loaded as numba's
+        # set_env does; a callee printing or raising with an unset one would hang.
+        envs = []
+        for name in meta["envs"]:
+            slot = engine.get_global_value_address(name)
+            if not slot:
+                return None
+            env = dynfunc.Environment(fn.__globals__ if name == meta["env"] else _globals_of(name, fn))
+            ctypes.c_void_p.from_address(slot).value = id(env)
+            envs.append(env)
+        _engines.append((engine, envs))
         module = sys.modules.get(fn.__module__)
         return dynfunc.make_function(module, fn.__name__, f"compiled {fn.__qualname__}", wrapper, env,
                                      (engine,))
+
+
+def _globals_of(env_name: str, fn) -> dict:
+    """The globals of the module an environment's function lives in, read from its
+    mangled name (_ZN08NumbaEnv, then the dotted path's parts as length and text); the
+    kernel's own module's when no loaded module matches."""
+    import sys
+    parts, i, name = [], len(_ENV_PREFIX), env_name
+    while i < len(name) and name[i].isdigit():
+        j = i
+        while name[j].isdigit():
+            j += 1
+        n = int(name[i:j])
+        parts.append(name[j:j + n])
+        i = j + n
+    for k in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:k]))
+        if module is not None:
+            return module.__dict__
+    return fn.__globals__
 
 
 def _binding():

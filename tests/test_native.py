@@ -246,3 +246,79 @@ def test_stored_code_follows_its_sources_and_their_constants(tmp_path):
     assert len(stored) == 4
     assert all(json.loads(p.read_bytes()[8:8 + int.from_bytes(p.read_bytes()[:8], "little")])["signature"]
                == "(float64,)" for p in stored)
+
+
+def test_a_compiled_callee_that_prints_or_raises_finds_its_environment(tmp_path):
+    """Each function in an object file finds its numba environment through its own global:
+    a callee printing with an unset one used to hang the process."""
+    (tmp_path / "callee.py").write_text(textwrap.dedent("""
+        from riskmc import _jit
+
+        @_jit.njit(nogil=True)
+        def shout(x):
+            print("callee", x)
+            if x < 0:
+                raise ValueError("negative", x)
+            return x * 2.0
+        """))
+    (tmp_path / "caller.py").write_text(textwrap.dedent("""
+        from riskmc import _jit
+        from callee import shout
+
+        @_jit.njit(nogil=True)
+        def f(x):
+            return shout(x) + 1.0
+        """))
+    env = {**os.environ, "RISKMC_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
+    code = textwrap.dedent("""
+        import caller
+        print(caller.f(1.5))
+        try:
+            caller.f(-1.0)
+        except ValueError as exc:
+            print("ValueError", exc)
+        print(caller.f._function((1.5,)) is not None)
+        """)
+    for _ in range(2):  # compiled and stored, then loaded
+        out = _python(code, env, tmp_path).split("\n")
+        assert out[:5] == ["callee 1.5", "4.0", "callee -1.0", "ValueError ('negative', -1.0)", "True"]
+
+
+def test_code_numba_will_not_cache_is_left_to_numba(tmp_path):
+    """A global array over 1 MB is compiled in as this process's address: never stored."""
+    (tmp_path / "kern.py").write_text(textwrap.dedent("""
+        import numpy as np
+        from riskmc import _jit
+        TABLE = np.arange(300_000.0)
+
+        @_jit.njit(nogil=True)
+        def f(i):
+            return TABLE[i] + 0.5
+        """))
+    env = {**os.environ, "RISKMC_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
+    code = "import kern\nprint(kern.f(123456), kern.f._function((3,)) is None)"
+    for _ in range(2):
+        assert _python(code, env, tmp_path).split() == ["123456.5", "True"]
+
+
+def test_closures_module_attributes_and_defaults_are_part_of_a_kernel(tmp_path):
+    (tmp_path / "konst.py").write_text("K = 2.0\n")
+    (tmp_path / "kern.py").write_text(textwrap.dedent("""
+        import konst
+        from riskmc import _jit
+
+        def make(k):
+            @_jit.njit(nogil=True)
+            def f(x):
+                return x * k
+            return f
+
+        @_jit.njit(nogil=True)
+        def g(x, scale=10.0):
+            return x * konst.K * scale
+        """))
+    env = {**os.environ, "RISKMC_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
+    code = "import kern\nprint(kern.make(2.0)(10.0), kern.make(3.0)(10.0), kern.g(1.0), kern.g(1.0, 1.0))"
+    assert _python(code, env, tmp_path).split() == ["20.0", "30.0", "20.0", "2.0"]
+    (tmp_path / "konst.py").write_text("K = 5.0\n")
+    assert _python(code, env, tmp_path).split() == ["20.0", "30.0", "50.0", "5.0"]
