@@ -2,16 +2,17 @@
 
 `njit` returns a Kernel. Called with arrays and numbers, it looks for machine code for
 those argument types: in memory, then in riskmc's cache (riskmc.cache, kind "native"),
-keyed by the source files and constants it depends on, numba's and LLVM's versions and
-this CPU. Only when there is none is numba imported: it compiles (with its own cache, as
-before), and riskmc keeps the object file it made. Loading that file takes milliseconds
-where importing numba and readying its compiler takes most of a second, which is what a
-short run used to pay before drawing anything (riskmc._native).
+keyed by the bytecode numba compiles (the kernel's and that of every function it calls),
+the constants, arrays and closure cells they read, numba's and LLVM's versions and this
+CPU. Only when there is none is numba imported: it compiles afresh, and riskmc keeps the
+object file it made. Loading that file takes milliseconds where importing numba and
+readying its compiler takes most of a second, which is what a short run used to pay
+before drawing anything (riskmc._native).
 
-The code run is the code numba compiled, called as numba calls it, so results are the
-same bits. Wherever this path does not apply (a type it does not pass, a kernel that
-allocates arrays, another platform, no cache), the Kernel calls numba's dispatcher, and
-when compiled code raises, numba runs the call again to raise the Python exception.
+The code run is the code numba compiled, called through numba's own wrapper, so results
+are the same bits and exceptions numba's. Wherever this path does not apply (an argument
+type it does not tell, keyword arguments, an array result, code numba will not cache,
+another platform, no cache), the Kernel calls numba's dispatcher, as before.
 
 numba keeps its own compiled code beside the source (`__pycache__`) or in a user-wide
 cache folder. An installation nobody may write to, with no writable home either, has

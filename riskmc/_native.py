@@ -2,14 +2,14 @@
 
 Importing numba and readying its compiler costs about 0.7 s of every command that runs a
 kernel, even when every kernel comes from numba's cache. The code itself is an object
-file of a few kilobytes: llvmlite (numba's own LLVM binding, 0.1 s to import) links it
+file of a few kilobytes: llvmlite (numba's own LLVM binding, 0.04 s to import) links it
 into the process, and the function is called through the wrapper numba compiled into the
 same object, made a Python function as numba makes it (numba._dynfunc.make_function):
 arguments are unboxed in C, the GIL released, exceptions raised with numba's messages.
 riskmc._jit decides when; this module only loads.
 
 Symbols an object file needs are resolved as numba resolves them: numba's runtime and
-helper functions from its two C extension modules (loaded from their files, without the
+helper functions from its C extension modules (loaded from their files, without the
 numba package, in milliseconds), the Python C API and libm from the running process. An
 object needing anything else is not loaded (riskmc._jit then uses numba's dispatcher).
 """
