@@ -160,10 +160,10 @@ class Kernel:
             plain = not cres.environment.consts and not cres.library.has_dynamic_globals
         except Exception:  # pragma: no cover - a numba whose internals moved: its own way
             return None
-        undefined = _native.undefined_symbols(obj)
-        if not plain or undefined is None or not _native.resolvable(undefined):
+        found = _native.symbols(obj)
+        if not plain or found is None or not _native.resolvable(found[0]):
             return None
-        return {**meta, "undefined": undefined, "envs": _native.environments(obj)}, obj
+        return {**meta, "undefined": found[0], "envs": found[1]}, obj
 
     def _identity(self, key: tuple) -> str | None:
         """The cache name: what the machine code depends on, or None if that cannot be told."""
@@ -202,7 +202,7 @@ def _depends(fn, parts: list, seen: set) -> bool:
 
 
 def _value(v, label, parts: list, seen: set) -> bool:
-    inner = v.py_func if isinstance(v, Kernel) else getattr(v, "py_func", v)
+    inner = getattr(v, "py_func", v)  # a Kernel's or numba dispatcher's function
     if isinstance(inner, types.FunctionType):
         if id(inner) in seen:
             return True

@@ -27,21 +27,11 @@ _lock = threading.Lock()  # LLVM's symbol table is the process's: one loader at 
 _symbols_lock = threading.Lock()  # numba's extension modules are loaded once
 
 
-def undefined_symbols(obj: bytes) -> list[str] | None:
-    """The names an ELF64 little-endian object file needs from elsewhere, or None if it
-    is not one (another platform: riskmc._jit then keeps numba's own loading)."""
-    found = _symbols(obj)
-    return None if found is None else found[0]
-
-
-def environments(obj: bytes) -> list[str]:
-    """The global variables through which each function in the object finds its numba
-    environment (the kernel's own and those of the compiled functions it calls)."""
-    found = _symbols(obj)
-    return [] if found is None else found[1]
-
-
-def _symbols(obj: bytes) -> tuple[list[str], list[str]] | None:
+def symbols(obj: bytes) -> tuple[list[str], list[str]] | None:
+    """What an ELF64 little-endian object file needs from elsewhere, and the global
+    variables through which each function in it finds its numba environment (the
+    kernel's own and those of the compiled functions it calls); None if it is not one
+    (another platform: riskmc._jit then keeps numba's own loading)."""
     if obj[:6] != b"\x7fELF\x02\x01":
         return None
     shoff, = struct.unpack_from("<Q", obj, 0x28)
@@ -166,18 +156,17 @@ def load(obj: bytes, meta: dict, fn) -> object | None:
         # Each compiled function finds its numba environment (its module's globals)
         # through a global variable numba named for it, set once loaded as numba's
         # set_env does; a callee printing or raising with an unset one would hang.
-        envs = []
+        envs = {}
         for name in meta["envs"]:
             slot = engine.get_global_value_address(name)
             if not slot:
                 return None
-            env = dynfunc.Environment(fn.__globals__ if name == meta["env"] else _globals_of(name, fn))
-            ctypes.c_void_p.from_address(slot).value = id(env)
-            envs.append(env)
+            envs[name] = dynfunc.Environment(fn.__globals__ if name == meta["env"] else _globals_of(name, fn))
+            ctypes.c_void_p.from_address(slot).value = id(envs[name])
         _engines.append((engine, envs))
         module = sys.modules.get(fn.__module__)
-        return dynfunc.make_function(module, fn.__name__, f"compiled {fn.__qualname__}", wrapper, env,
-                                     (engine,))
+        return dynfunc.make_function(module, fn.__name__, f"compiled {fn.__qualname__}", wrapper,
+                                     envs[meta["env"]], (engine,))
 
 
 def _globals_of(env_name: str, fn) -> dict:

@@ -154,9 +154,9 @@ def test_object_file_needs_are_read_from_it():
     _scaled_sum(x, 1.5)
     name = _scaled_sum._identity(_jit._signature((x, 1.5)))
     meta, obj = _jit._read(name)
-    assert "exp" in meta["undefined"] and meta["undefined"] == _native.undefined_symbols(obj)
+    assert "exp" in meta["undefined"] and meta["undefined"] == _native.symbols(obj)[0]
     assert meta["signature"] == "(Array(float64, 1, 'C', False, aligned=True), float64)"
-    assert _native.undefined_symbols(b"not an object file") is None
+    assert _native.symbols(b"not an object file") is None
 
 
 def test_a_damaged_stored_object_is_compiled_again():
