@@ -64,12 +64,10 @@ def _path(kind: str, k: str, suffix: str) -> Path | None:
 
 
 def load_json(kind: str, k: str) -> dict | None:
-    p = _path(kind, k, ".json")
-    if p is None:
-        return None
+    data = load_bytes(kind, k, ".json")
     try:
-        return json.loads(p.read_text())
-    except (OSError, ValueError):
+        return None if data is None else json.loads(data)
+    except ValueError:
         return None
 
 
@@ -115,10 +113,10 @@ def _save(p: Path | None, data: bytes) -> None:
 
 def save_json(kind: str, k: str, doc: dict) -> None:
     # repr-exact floats: json writes the shortest string that reads back to the same double.
-    _save(_path(kind, k, ".json"), json.dumps(doc, sort_keys=True).encode())
+    save_bytes(kind, k, ".json", json.dumps(doc, sort_keys=True).encode())
 
 
 def save_arrays(kind: str, k: str, arrays: dict[str, np.ndarray]) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    _save(_path(kind, k, ".npz"), buf.getvalue())
+    save_bytes(kind, k, ".npz", buf.getvalue())
