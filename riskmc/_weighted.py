@@ -102,3 +102,17 @@ def weights(ll, w, w2):  # pragma: no cover - compiled
         s += e
         s2 += e * e
     return s, s2
+
+
+@_jit.njit(nogil=True)
+def coarse_mass(x, w, lo, step, mass):  # pragma: no cover - compiled
+    """mass[j, k] += the weights of the draws of variable j in coarse bin k (of width
+    step[j] from lo[j], the ends clamped); draws added in order, as np.bincount would."""
+    v, n = x.shape
+    last = mass.shape[1] - 1
+    for j in range(v):
+        for i in range(n):
+            k = (x[j, i] - lo[j]) / step[j]
+            k = k if k > 0.0 else 0.0
+            k = k if k < last else float(last)
+            mass[j, np.int64(k)] += w[i]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._weighted import reduce_weighted, weights
+from ._weighted import coarse_mass, reduce_weighted, weights
 from .psis import Smoothed, khat_limit, smooth_tail, tail_length
 from .reduce import PROBS, Binning, _cdf_points, _quantile
 
@@ -46,9 +46,8 @@ def posterior_binning(prior: Binning, x: np.ndarray, w: np.ndarray) -> Binning:
     v, n = x.shape
     coarse = 1024
     step = (top - prior.lo) / coarse
-    k = np.clip(((x - prior.lo[:, None]) / step[:, None]).astype(np.int64), 0, coarse - 1)
-    mass = np.bincount((k + coarse * np.arange(v)[:, None]).ravel(), weights=np.broadcast_to(w, x.shape).ravel(),
-                       minlength=v * coarse).reshape(v, coarse)
+    mass = np.zeros((v, coarse))
+    coarse_mass(np.ascontiguousarray(x), np.ascontiguousarray(w, dtype=float), prior.lo, step, mass)
     cum = np.cumsum(mass, axis=1) / total
     first = np.argmax(cum > 0.005, axis=1)            # the bin holding the 0.5% point
     last = np.argmax(cum >= 0.995, axis=1)            # and the 99.5% point
