@@ -282,7 +282,9 @@ def _quantile(edges, cum, p, vmin, vmax) -> float:
     """Invert the piecewise-linear CDF; clamp to the observed range."""
     if vmin == vmax:
         return float(vmin)
-    k = int(np.searchsorted(cum, p, side="left"))
+    # Called thousands of times per run: the array's own method and Python's min/max on
+    # scalars, not numpy's function wrappers (the same bits, a fifth of the time).
+    k = int(np.asarray(cum).searchsorted(p, side="left"))
     if k == 0:
         # In the underflow: below the pilot's range (flagged by the caller).
         return float(max(vmin, edges[0]) if cum[0] >= p else edges[0])
@@ -290,7 +292,7 @@ def _quantile(edges, cum, p, vmin, vmax) -> float:
         return float(min(vmax, edges[-1]))
     c0, c1 = cum[k - 1], cum[k]
     frac = 0.0 if c1 == c0 else (p - c0) / (c1 - c0)
-    return float(np.clip(edges[k - 1] + frac * (edges[k] - edges[k - 1]), vmin, vmax))
+    return float(min(max(edges[k - 1] + frac * (edges[k] - edges[k - 1]), vmin), vmax))
 
 
 def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
