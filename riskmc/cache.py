@@ -53,6 +53,16 @@ def _versions() -> str:
     return f"riskmc {__version__}; scipy {stamp('scipy', 'version.py')}; numpy {np.__version__}"
 
 
+def sources(*modules) -> str:
+    """A digest of these modules' source files, for what they compute: while riskmc is
+    edited its version does not change, its code does."""
+    h = hashlib.sha256()
+    for m in modules:
+        with contextlib.suppress(OSError, TypeError):
+            h.update(Path(m.__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def key(*parts) -> str:
     """A file name for these inputs (their repr, exact for floats) and the versions."""
     return hashlib.sha256(repr((_versions(), *parts)).encode()).hexdigest()[:32]

@@ -100,3 +100,31 @@ def test_target_mcse_outcome_is_in_diagnostics(tmp_path):
     assert "Target met" in _html(met) and "16,384 draws" in _html(met)
     missed = riskmc.run(BASE, draws=16384, seed=1, target_mcse=1e-5, max_draws=32768)
     assert "Target missed" in _html(missed)
+
+
+def test_prior_pictures_come_from_the_cache_as_drawn(base_run, tmp_path, monkeypatch):
+    """The priors' pictures are drawn once and read back from riskmc's cache: the same
+    report either way; a change to the code that draws them draws them afresh."""
+    from riskmc import cache
+    from riskmc.report import html as report_html
+    monkeypatch.setenv("RISKMC_CACHE_DIR", str(tmp_path))
+    cache.directory.cache_clear()
+    try:
+        drawn = [0]
+        picture = report_html._prior_picture
+
+        def counted(name, entry):
+            drawn[0] += 1
+            return picture(name, entry)
+        monkeypatch.setattr(report_html, "_prior_picture", counted)
+        first = _html(base_run)
+        n = len(base_run.summary["inputs"])
+        assert drawn[0] == n and len(list((tmp_path / "prior-svg").iterdir())) == 1
+        assert _html(base_run) == first and drawn[0] == n  # read back, not drawn
+        monkeypatch.setattr(cache, "sources", lambda *modules: "edited")
+        assert _html(base_run) == first and drawn[0] == 2 * n  # new code: drawn again
+        monkeypatch.setenv("RISKMC_CACHE_DIR", "")  # no cache: drawn every time
+        cache.directory.cache_clear()
+        assert _html(base_run) == first and drawn[0] == 3 * n
+    finally:
+        cache.directory.cache_clear()
