@@ -107,12 +107,18 @@ def weights(ll, w, w2):  # pragma: no cover - compiled
 @_jit.njit(nogil=True)
 def coarse_mass(x, w, lo, step, mass):  # pragma: no cover - compiled
     """mass[j, k] += the weights of the draws of variable j in coarse bin k (of width
-    step[j] from lo[j], the ends clamped); draws added in order, as np.bincount would."""
+    step[j] from lo[j]; below the range or NaN: the first bin, above it: the last);
+    each bin's weights added in draw order, as np.bincount adds them."""
     v, n = x.shape
     last = mass.shape[1] - 1
     for j in range(v):
+        s = step[j]
+        if not s > 0.0:  # no width to divide by (a range of one value): one bin holds all
+            for i in range(n):
+                mass[j, 0] += w[i]
+            continue
         for i in range(n):
-            k = (x[j, i] - lo[j]) / step[j]
+            k = (x[j, i] - lo[j]) / s
             k = k if k > 0.0 else 0.0
             k = k if k < last else float(last)
             mass[j, np.int64(k)] += w[i]

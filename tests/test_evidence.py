@@ -386,19 +386,27 @@ def test_the_q4_file_reports_prior_and_posterior(tmp_path):
 
 
 def test_posterior_binning_masses_are_bincounts_bit_for_bit():
-    """The compiled coarse histogram adds each draw's weight in the order np.bincount does:
-    the same sums to the last bit, draws outside the range clamped to the end bins."""
+    """The compiled coarse histogram adds each bin's weights in draw order, as np.bincount
+    does: the same sums to the last bit. Draws below the range (or NaN) count in the
+    first bin, above it in the last, however far (the numpy code it replaced cast
+    values beyond 2^63 bins to int64, which wrapped them into the first bin); a range
+    of one value puts every draw in the first bin."""
     from riskmc._weighted import coarse_mass
     rng = np.random.default_rng(7)
     v, n, coarse = 5, 3000, 64
     x = rng.normal(size=(v, n)) * 3
-    x[0, :7] = [-1e300, 1e300, -0.5, 0.0, 1e-300, 2.0, -2.0]
+    x[0, :8] = [-1e300, 1e300, -0.5, 0.0, 1e-300, 2.0, -2.0, np.nan]
     w = rng.exponential(size=n)
     lo = np.full(v, -2.0)
     step = np.full(v, 4.0 / coarse)
-    k = np.clip(np.clip((x - lo[:, None]) / step[:, None], -1.0, coarse).astype(np.int64), 0, coarse - 1)
+    step[4] = 0.0
+    with np.errstate(all="ignore"):  # the zero step
+        k = np.floor(np.nan_to_num((x - lo[:, None]) / step[:, None], nan=-1.0, posinf=coarse, neginf=-1.0))
+    k = np.clip(k, 0, coarse - 1).astype(np.int64)
+    k[4] = 0
     want = np.bincount((k + coarse * np.arange(v)[:, None]).ravel(), weights=np.broadcast_to(w, x.shape).ravel(),
                        minlength=v * coarse).reshape(v, coarse)
     got = np.zeros((v, coarse))
     coarse_mass(x, w, lo, step, got)
     assert np.array_equal(got, want)
+    assert list(k[0, :8]) == [0, coarse - 1, 24, 32, 32, 63, 0, 0]  # the reference's ends, as intended
