@@ -1,4 +1,5 @@
-"""A disk cache for what depends only on its inputs: fitted priors and inverse-CDF tables.
+"""A disk cache for what depends only on its inputs: fitted priors, inverse-CDF tables,
+compiled kernels, the report's model documentation and prior pictures.
 
 Fitting a prior to stated quantiles and tabulating a beta's inverse CDF need SciPy and a
 few milliseconds each; a priors file has dozens. Keyed by every input and by the
@@ -58,8 +59,10 @@ def sources(*modules) -> str:
     edited its version does not change, its code does."""
     h = hashlib.sha256()
     for m in modules:
+        f = getattr(m, "__file__", None)
+        h.update(repr(f).encode())
         with contextlib.suppress(OSError, TypeError):
-            h.update(Path(m.__file__).read_bytes())
+            h.update(Path(f).read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -121,10 +121,15 @@ def test_prior_pictures_come_from_the_cache_as_drawn(base_run, tmp_path, monkeyp
         n = len(base_run.summary["inputs"])
         assert drawn[0] == n and len(list((tmp_path / "prior-svg").iterdir())) == 1
         assert _html(base_run) == first and drawn[0] == n  # read back, not drawn
+        entry = next((tmp_path / "prior-svg").iterdir())
+        for damaged in ("[]", '{"svg": 5}', '{"svg": [1, 2]}', "{"):
+            entry.write_text(damaged)
+            assert _html(base_run) == first  # drawn again, and kept again
+        assert drawn[0] == 5 * n and entry.read_text() != "{"
         monkeypatch.setattr(cache, "sources", lambda *modules: "edited")
-        assert _html(base_run) == first and drawn[0] == 2 * n  # new code: drawn again
+        assert _html(base_run) == first and drawn[0] == 6 * n  # new code: drawn again
         monkeypatch.setenv("RISKMC_CACHE_DIR", "")  # no cache: drawn every time
         cache.directory.cache_clear()
-        assert _html(base_run) == first and drawn[0] == 3 * n
+        assert _html(base_run) == first and drawn[0] == 7 * n
     finally:
         cache.directory.cache_clear()

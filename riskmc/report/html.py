@@ -150,8 +150,10 @@ def _prior_pictures(entries: dict) -> list[str]:
     # numbers in different types (numpy floats, tuples), whose repr differs.
     k = cache.key("prior-svg", code, json.dumps(drawn, default=repr))
     kept = cache.load_json("prior-svg", k)
-    if kept is not None and len(kept.get("svg", ())) == len(entries):
-        return kept["svg"]
+    pictures = kept.get("svg") if isinstance(kept, dict) else None
+    if isinstance(pictures, list) and len(pictures) == len(entries) and all(isinstance(x, str) for x in pictures):
+        return pictures
+    # Missing, or damaged by something other than riskmc: drawn again.
     out = [_prior_picture(n, p) for n, p in entries.items()]
     cache.save_json("prior-svg", k, {"svg": out})
     return out
