@@ -211,3 +211,37 @@ def test_written_range_round_trips_through_the_file(tmp_path_factory, lo, width,
     tail = round((1 - conf) / 2, 12)
     implied = prior.implied([tail, 1 - tail])
     assert abs(implied[0] - lo) <= 0.005 * (hi - lo) and abs(implied[1] - hi) <= 0.005 * (hi - lo)
+
+
+def test_a_file_parsed_once_gives_each_reader_its_own_tables(write_toml, monkeypatch):
+    """Priors files are parsed once per content: every reader gets a copy of the tables
+    it can change without changing what the next reader gets, an edited file is parsed
+    afresh, and every shipped file and scenario loads as when each read parses anew."""
+    import importlib
+    from pathlib import Path
+
+    from riskmc.api import load as load_bound
+    from tests.conftest import ROOT
+    load_module = importlib.import_module("riskmc.priors.load")  # the module, not riskmc.priors.load()
+    path = write_toml(GOOD)
+    first = load_module._read(path)
+    first.data["priors"]["share"]["range"][0] = 99.0
+    del first.data["priors"]["size"]
+    again = load_module._read(path)
+    assert again.data["priors"]["share"]["range"] == [0.30, 0.50] and "size" in again.data["priors"]
+    assert toy(path).priors["share"].stated == {0.05: 0.30, 0.95: 0.50}
+    path.write_text(GOOD.replace("range = [0.30, 0.50]", "range = [0.20, 0.40]"))
+    assert toy(path).priors["share"].stated == {0.05: 0.20, 0.95: 0.40}
+
+    class Forgetful(dict):
+        def __setitem__(self, key, value):  # keeps nothing: every read parses
+            pass
+
+    def every_load(f):
+        ps = load_bound(f)
+        return [{n: p.as_dict() for n, p in load_bound(f, scenario=s).priors.items()} for s in (None, *ps.scenarios)]
+    for f in sorted(Path(ROOT, "priors").glob("*.toml")):
+        with monkeypatch.context() as m:
+            m.setattr(load_module, "_PARSED", Forgetful())
+            parsed_anew = every_load(f)
+        assert every_load(f) == parsed_anew, f.name

@@ -10,7 +10,9 @@ import difflib
 import hashlib
 import math
 import os
+import pickle
 import re
+import threading
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -224,8 +226,22 @@ class _Doc:
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 
 
+# Parsed priors files by the SHA-256 of their bytes, pickled: a file is read by
+# model_ref, then by load, then once per scenario that `priors check` validates. Each
+# reader unpickles its own copy of the tables (a twentieth of parsing the TOML again),
+# so no load can change what the next one reads; the key is the content, never stale.
+_PARSED: dict[str, tuple[bytes, LineIndex]] = {}
+_PARSED_MAX = 32
+_PARSED_LOCK = threading.Lock()  # library users may load priors from several threads
+
+
 def _read(path: Path) -> _Doc:
     text, raw = read_text(path)
+    digest = hashlib.sha256(raw).hexdigest()
+    with _PARSED_LOCK:
+        kept = _PARSED.get(digest)
+    if kept is not None:
+        return _Doc(path, pickle.loads(kept[0]), kept[1], digest)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -238,7 +254,16 @@ def _read(path: Path) -> _Doc:
                           hint="see https://toml.io for the syntax") from exc
     except RecursionError as exc:
         raise PriorsError("malformed TOML: values nested too deeply", file=path) from exc
-    return _Doc(path, data, LineIndex(text), hashlib.sha256(raw).hexdigest())
+    doc = _Doc(path, data, LineIndex(text), digest)
+    try:
+        kept = (pickle.dumps(data), doc.lines)
+    except RecursionError:  # nested too deeply to copy: parsed again when read again
+        return doc
+    with _PARSED_LOCK:
+        while _PARSED and len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[digest] = kept
+    return doc
 
 
 def _did_you_mean(word: str, choices) -> str:
