@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import struct
+import sys
 import threading
 
 _llvm = None
@@ -85,7 +86,6 @@ def _find_numba_symbols() -> dict[str, int]:
     import importlib.machinery
     import importlib.util
     import os
-    import sys
     spec = importlib.util.find_spec("numba")
     if spec is None or not spec.submodule_search_locations:
         return {}
@@ -134,7 +134,6 @@ def load(obj: bytes, meta: dict, fn) -> object | None:
     """Link the object file into the process and return its Python function, called as
     numba's dispatcher calls it; None when a symbol it needs is missing here (never an
     LLVM abort: everything is checked first). `fn` is the Python function compiled."""
-    import sys
     addresses = {}
     for name in meta["undefined"]:
         addr = _address(name)
@@ -173,7 +172,6 @@ def _globals_of(env_name: str, fn) -> dict:
     """The globals of the module an environment's function lives in, read from its
     mangled name (_ZN08NumbaEnv, then the dotted path's parts as length and text); the
     kernel's own module's when no loaded module matches."""
-    import sys
     parts, i, name = [], len(_ENV_PREFIX), env_name
     while i < len(name) and name[i].isdigit():
         j = i

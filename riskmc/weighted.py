@@ -43,7 +43,7 @@ def posterior_binning(prior: Binning, x: np.ndarray, w: np.ndarray) -> Binning:
     ess = total * total / sq if sq > 0 else 0.0
     if ess < 100:
         return replace(prior, width=prior.width * prior.bins / WBINS, bins=WBINS, weighted=None)
-    v, n = x.shape
+    v = x.shape[0]
     coarse = 1024
     step = (top - prior.lo) / coarse
     mass = np.zeros((v, coarse))
