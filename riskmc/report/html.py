@@ -9,6 +9,7 @@ from __future__ import annotations
 import html as _html
 import json
 import re
+import sys
 from html.parser import HTMLParser
 
 import jinja2
@@ -88,10 +89,11 @@ def model_doc(text: str) -> str:
     """A model's documentation (markdown, from summary.json) as safe HTML nested under the
     report's Model heading: its h1 becomes h3. Code stays code: `a <= b` reads as written.
 
-    The same text gives the same HTML, so it is kept in riskmc's cache: rendering it took
-    a tenth of a second of every run."""
+    The same text gives the same HTML, so it is kept in riskmc's cache (keyed, like the
+    priors' pictures, by this file's source): rendering it took a tenth of a second of
+    every run."""
     from .. import cache
-    k = cache.key("model-doc", _DOC_VERSION, cache.stamp("markdown", "__meta__.py"), text)
+    k = cache.key("model-doc", cache.sources(sys.modules[__name__]), cache.stamp("markdown", "__meta__.py"), text)
     kept = cache.load_bytes("model-doc", k, ".html")
     if kept is not None:
         return kept.decode()
@@ -104,10 +106,6 @@ def model_doc(text: str) -> str:
     out = "".join(clean.out)
     cache.save_bytes("model-doc", k, ".html", out.encode())
     return out
-
-
-# Bump when model_doc's conversion changes, so no HTML of an older one is reused.
-_DOC_VERSION = "1"
 
 
 # ---------------------------------------------------------------------------- priors
@@ -140,8 +138,6 @@ def _prior_pictures(entries: dict) -> list[str]:
     """Each prior's picture. They depend on the priors alone, not on the run, so they are
     kept in riskmc's cache, keyed by what they are drawn from and the code that draws
     them: drawing 33 took half the time of writing a run's files."""
-    import sys
-
     from .. import cache, normal
     from ..priors import families, pool, records
     drawn = [(n, p["distribution"], p.get("stated"), p.get("unit"), p.get("implied")) for n, p in entries.items()]
