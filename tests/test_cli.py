@@ -36,6 +36,20 @@ def test_every_command_has_one_line_help():
         assert r.exit_code == 0, n
 
 
+def test_a_command_imports_only_its_own_module():
+    """Start-up builds the command that runs, not all ten; help still lists every one."""
+    code = ("import sys\nfrom riskmc.cli.main import app\n"
+            "try:\n    app(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('riskmc.cli.'))))")
+    r = subprocess.run([sys.executable, "-c", code, "priors", "check", BASE, "--quiet"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["riskmc.cli.common", "riskmc.cli.main", "riskmc.cli.priors"]
+    listed = [line.split()[0] for line in invoke("--help").output.split("Commands:")[1].strip().splitlines()]
+    assert listed == ["run", "report", "sensitivity", "compare", "verify", "export", "ask", "seek", "priors",
+                      "ledger"]
+
+
 def test_help_lists_exit_codes():
     r = invoke("--help")
     assert r.exit_code == 0

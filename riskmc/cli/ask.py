@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from .common import Quiet, RunDir, Workers, text, user_errors
+from .common import Quiet, RunDir, Workers, command_app, text, user_errors
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("ask")

@@ -16,6 +16,13 @@ from ..limits import DEFAULT_DRAWS, SAVE_DRAWS_BYTES
 
 EXIT_TABLE = "\n\n".join(f"{code}: {text}" for code, text in EXIT_CODES.items())
 
+
+def command_app(**settings) -> typer.Typer:
+    """A command's typer app. main.py builds each one on its own, when it is run or listed,
+    so each carries the settings the root app has: plain help text (no rich markup, which
+    would swallow `[run]`), no completion options, no pretty tracebacks."""
+    return typer.Typer(rich_markup_mode=None, add_completion=False, pretty_exceptions_enable=False, **settings)
+
 # ------------------------------------------------------------------ options, declared once
 class text(str):  # noqa: N801 - its name is what help shows: EVENT <text>
     """Text as typed, for arguments (help would otherwise say <str>)."""

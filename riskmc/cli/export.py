@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from .common import Quiet, RunDir, user_errors
+from .common import Quiet, RunDir, command_app, user_errors
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("export")

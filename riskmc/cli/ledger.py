@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from .common import Quiet, say, text, user_errors
+from .common import Quiet, command_app, say, text, user_errors
 
-app = typer.Typer(help="Keep a track record of the claims: record runs, resolve outcomes, score them.",
+app = command_app(help="Keep a track record of the claims: record runs, resolve outcomes, score them.",
                   no_args_is_help=True)
 
 DEFAULT = Path("priors") / "ledger.sqlite"

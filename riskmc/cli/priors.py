@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from .common import AllowUnused, PriorsFile, Quiet, Scenario, say, user_errors
+from .common import AllowUnused, PriorsFile, Quiet, Scenario, command_app, say, user_errors
 
-app = typer.Typer(help="Check, show and fit priors.", no_args_is_help=True)
+app = command_app(help="Check, show and fit priors.", no_args_is_help=True)
 
 
 @app.command("check")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from .common import Quiet, RunDir, user_errors
+from .common import Quiet, RunDir, command_app, user_errors
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("report")

@@ -18,13 +18,14 @@ from .common import (
     Scenario,
     Seed,
     Workers,
+    command_app,
     default_out,
     is_terminal,
     say,
     user_errors,
 )
 
-app = typer.Typer()
+app = command_app()
 NOT_CONVERGED = next(code for code, text in EXIT_CODES.items() if text.startswith("--target-mcse"))
 
 

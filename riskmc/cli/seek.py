@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from .common import Draws, PriorsFile, Quiet, Sampler, Scenario, Seed, Workers, user_errors
+from .common import Draws, PriorsFile, Quiet, Sampler, Scenario, Seed, Workers, command_app, user_errors
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("seek")

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from .common import PriorsFile, Quiet, Scenario, Seed, Workers, default_out, user_errors
+from .common import PriorsFile, Quiet, Scenario, Seed, Workers, command_app, default_out, user_errors
 
-app = typer.Typer()
+app = command_app()
 
 
 @app.command("sensitivity")
