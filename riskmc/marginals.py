@@ -25,10 +25,14 @@ class Marginals:
         found = [(j, t) for j, t in found if t is not None]
         self.rows = np.array([j for j, _ in found], dtype=np.intp)
         looks = [t for _, t in found]
-        self.x = _stack([t.table.x for t in looks])
-        self.slope = _stack([t.table.slope for t in looks])
+        # Each table once: every normal and lognormal prior reads the one standard normal
+        # table, which then stays in the core's cache from one prior to the next.
+        shared = list({id(t.table): t.table for t in looks}.values())
+        self.table = np.array([next(k for k, s in enumerate(shared) if s is t.table) for t in looks],
+                              dtype=np.intp)
+        self.x = _stack([t.x for t in shared])
         self.tails = np.array([t.table.tails for t in looks], dtype=np.intp)
-        self.ty = _stack([t.table.ty for t in looks])
+        self.ty = _stack([t.ty for t in shared])
         self.loc = np.array([t.loc for t in looks], dtype=float)
         self.scale = np.array([t.scale for t in looks], dtype=float)
         self.exp = np.array([t.exp for t in looks], dtype=np.bool_)
@@ -40,7 +44,7 @@ class Marginals:
     def __call__(self, u: np.ndarray, out: np.ndarray) -> np.ndarray:
         """out[j] = prior j's inverse CDF at u[j], inside the model's bounds; returns out."""
         if len(self.rows):
-            lookup_rows(u, out, self.rows, self.x, self.slope, self.tails, self.ty, self.loc, self.scale,
+            lookup_rows(u, out, self.rows, self.table, self.x, self.tails, self.ty, self.loc, self.scale,
                         self.exp, self.lo, self.hi)
         for j in self.others:
             x = self.fams[j].ppf_into(u[j], out[j])

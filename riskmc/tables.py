@@ -24,7 +24,6 @@ from ._sampling import BULK, EDGE, LOGIT_HI, LOGIT_LO, LOGIT_STEPS, TAILS_LOGIT,
 @dataclass(frozen=True)
 class Table:
     x: np.ndarray      # the inverse CDF on the bulk grid (NaN where never read)
-    slope: np.ndarray  # x[i + 1] - x[i]
     tails: int         # TAILS_NORMAL or TAILS_LOGIT
     ty: np.ndarray     # logit(x) on the logit grid (beta), else zeros
 
@@ -39,48 +38,47 @@ class Lookup:
     exp: bool = False
 
 
-def _bulk(exact) -> tuple[np.ndarray, np.ndarray]:
+def _bulk(exact) -> np.ndarray:
     grid = np.linspace(0.0, 1.0, BULK + 1)
     lo, hi = int(EDGE * BULK) - 1, BULK - int(EDGE * BULK) + 2
     x = np.full(BULK + 1, np.nan)
     x[lo:hi] = exact(grid[lo:hi])
-    return x, np.append(np.diff(x), 0.0)
+    return x
 
 
 @cache
 def standard_normal() -> Table:
-    x, slope = _bulk(normal.ndtri)
-    return Table(x, slope, TAILS_NORMAL, np.zeros(LOGIT_STEPS + 1))
+    return Table(_bulk(normal.ndtri), TAILS_NORMAL, np.zeros(LOGIT_STEPS + 1))
 
 
 @cache
 def beta(a: float, b: float) -> Table:
     """The standard beta(a, b)'s table: from the disk cache, or built with SciPy once."""
-    k = disk.key("beta-table", a, b, BULK, EDGE, LOGIT_LO, LOGIT_HI, LOGIT_STEPS)
+    k = disk.key("beta-table", "x, ty", a, b, BULK, EDGE, LOGIT_LO, LOGIT_HI, LOGIT_STEPS)
     got = disk.load_arrays("tables", k)
-    if got is not None and set(got) == {"x", "slope", "ty"}:
-        return Table(got["x"], got["slope"], TAILS_LOGIT, got["ty"])
+    if got is not None and set(got) == {"x", "ty"}:
+        return Table(got["x"], TAILS_LOGIT, got["ty"])
     from scipy import special
-    x, slope = _bulk(lambda g: special.betaincinv(a, b, g))
+    x = _bulk(lambda g: special.betaincinv(a, b, g))
     t = np.linspace(LOGIT_LO, LOGIT_HI, LOGIT_STEPS + 1)
     with np.errstate(divide="ignore"):
         ty = special.logit(special.betaincinv(a, b, special.expit(t)))
-    disk.save_arrays("tables", k, {"x": x, "slope": slope, "ty": ty})
-    return Table(x, slope, TAILS_LOGIT, ty)
+    disk.save_arrays("tables", k, {"x": x, "ty": ty})
+    return Table(x, TAILS_LOGIT, ty)
 
 
 def pooled(fam) -> Table:
     """A pool of experts' table (riskmc.priors.pool): its CDF inverted on the bulk grid and
     on the logit(u) grid of the tails; kept in riskmc.cache, as a beta's."""
-    k = disk.key("pool-table", fam.key(), BULK, EDGE, LOGIT_LO, LOGIT_HI, LOGIT_STEPS)
+    k = disk.key("pool-table", "x, ty", fam.key(), BULK, EDGE, LOGIT_LO, LOGIT_HI, LOGIT_STEPS)
     got = disk.load_arrays("tables", k)
-    if got is not None and set(got) == {"x", "slope", "ty"}:
-        return Table(got["x"], got["slope"], TAILS_PLAIN, got["ty"])
-    x, slope = _bulk(fam.ppf)
+    if got is not None and set(got) == {"x", "ty"}:
+        return Table(got["x"], TAILS_PLAIN, got["ty"])
+    x = _bulk(fam.ppf)
     t = np.linspace(LOGIT_LO, LOGIT_HI, LOGIT_STEPS + 1)
     ty = fam.ppf(1.0 / (1.0 + np.exp(-t)))
-    disk.save_arrays("tables", k, {"x": x, "slope": slope, "ty": ty})
-    return Table(x, slope, TAILS_PLAIN, ty)
+    disk.save_arrays("tables", k, {"x": x, "ty": ty})
+    return Table(x, TAILS_PLAIN, ty)
 
 
 def for_family(fam) -> Lookup | None:
