@@ -50,6 +50,45 @@ def test_a_command_imports_only_its_own_module():
                       "ledger"]
 
 
+
+def test_each_command_is_built_with_the_root_apps_settings():
+    """Built on its own, a command must still print plain help (no rich markup, which
+    would swallow `[run]`) and offer no completion options."""
+    import importlib
+
+    from typer.main import get_command
+
+    from riskmc.cli.main import COMMANDS
+    for name in COMMANDS:
+        module = importlib.import_module(f"riskmc.cli.{name}")
+        assert module.app.rich_markup_mode is None, name
+        params = {p.name for p in get_command(module.app).params}
+        assert not params & {"install_completion", "show_completion"}, name
+
+
+def test_a_command_registered_on_the_root_app_is_kept():
+    import typer
+    from typer.main import get_command
+
+    from riskmc.cli.main import COMMANDS, OneLineGroup
+    root = typer.Typer(cls=OneLineGroup, add_completion=False)
+
+    @root.callback()
+    def main() -> None:
+        """A root of its own."""
+
+    @root.command("hello")
+    def hello() -> None:
+        """Say hello."""
+        typer.echo("hi")
+
+    group = get_command(root)
+    group.add_command(get_command(root), name="again")
+    assert list(group.commands) == [*COMMANDS, "hello", "again"]
+    assert runner.invoke(root, ["hello"]).output == "hi\n"
+    assert runner.invoke(root, ["priors", "--help"]).exit_code == 0
+    assert "hello" in runner.invoke(root, ["--help"]).output
+
 def test_help_lists_exit_codes():
     r = invoke("--help")
     assert r.exit_code == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Mapping
+from collections.abc import MutableMapping
 
 import typer
 from typer._click import exceptions as click  # typer vendors click: its exceptions are raised here
@@ -18,12 +18,14 @@ from .common import EXIT_TABLE, say
 COMMANDS = ("run", "report", "sensitivity", "compare", "verify", "export", "ask", "seek", "priors", "ledger")
 
 
-class Commands(Mapping):
+class Commands(MutableMapping):
     """The commands by name, each module imported and its command built when first asked
-    for: building all ten took ~25 ms of every command's start, for the one it runs."""
+    for: building all ten took ~25 ms of every command's start, for the one it runs.
+    Commands given ready-made (registered on the root app, or added later) are kept as is."""
 
-    def __init__(self, names):
-        self.names, self.built = tuple(names), {}
+    def __init__(self, names, ready=None):
+        self.built = dict(ready or {})
+        self.names = [*names, *(n for n in self.built if n not in names)]
 
     def __getitem__(self, name):
         if name not in self.built:
@@ -33,6 +35,17 @@ class Commands(Mapping):
             command.name = name
             self.built[name] = command
         return self.built[name]
+
+    def __setitem__(self, name, command):
+        if name not in self.names:
+            self.names.append(name)
+        self.built[name] = command
+
+    def __delitem__(self, name):
+        if name not in self.names:
+            raise KeyError(name)
+        self.names.remove(name)
+        self.built.pop(name, None)
 
     def __iter__(self):
         return iter(self.names)
@@ -47,7 +60,7 @@ class OneLineGroup(TyperGroup):
 
     def __init__(self, **attrs):
         super().__init__(**attrs)
-        self.commands = Commands(COMMANDS)
+        self.commands = Commands(COMMANDS, self.commands)
 
     def list_commands(self, ctx) -> list[str]:
         return list(self.commands)
