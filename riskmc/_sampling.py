@@ -86,9 +86,9 @@ def copula(u, rows, chol, z):  # pragma: no cover - compiled
 
 
 @_jit.njit(nogil=True)
-def lookup_rows(u, out, rows, table, x, tails, ty, loc, scale, exp_, lo, hi):  # pragma: no cover - compiled
+def lookup_rows(u, out, rows, which, x, tails, ty, loc, scale, exp_, lo, hi):  # pragma: no cover - compiled
     """out[j] = clip(inverse CDF of row p at u[j], lo, hi) for each tabulated row p, j = rows[p],
-    looked up in table[p] of x and ty (priors of one shape share a table, and its cache lines).
+    looked up in table which[p] of x and ty (priors of one shape share a table, and its cache lines).
 
     The bulk is a table lookup; the tails are the exact normal inverse (normal and
     lognormal rows) or a table on the logit(u) grid: of logit(x) (beta rows) or of x
@@ -100,7 +100,7 @@ def lookup_rows(u, out, rows, table, x, tails, ty, loc, scale, exp_, lo, hi):  #
     step = (LOGIT_HI - LOGIT_LO) / LOGIT_STEPS
     for p in range(rows.shape[0]):
         j = rows[p]
-        xp, tp = x[table[p]], ty[table[p]]
+        xp, tp = x[which[p]], ty[which[p]]
         for k in range(u.shape[1]):
             v = u[j, k]
             if edge <= v <= top:

@@ -27,9 +27,10 @@ class Marginals:
         looks = [t for _, t in found]
         # Each table once: every normal and lognormal prior reads the one standard normal
         # table, which then stays in the core's cache from one prior to the next.
-        shared = list({id(t.table): t.table for t in looks}.values())
-        self.table = np.array([next(k for k, s in enumerate(shared) if s is t.table) for t in looks],
-                              dtype=np.intp)
+        shared = {id(t.table): t.table for t in looks}
+        index = {key: k for k, key in enumerate(shared)}
+        self.which = np.array([index[id(t.table)] for t in looks], dtype=np.intp)
+        shared = list(shared.values())
         self.x = _stack([t.x for t in shared])
         self.tails = np.array([t.table.tails for t in looks], dtype=np.intp)
         self.ty = _stack([t.ty for t in shared])
@@ -44,7 +45,7 @@ class Marginals:
     def __call__(self, u: np.ndarray, out: np.ndarray) -> np.ndarray:
         """out[j] = prior j's inverse CDF at u[j], inside the model's bounds; returns out."""
         if len(self.rows):
-            lookup_rows(u, out, self.rows, self.table, self.x, self.tails, self.ty, self.loc, self.scale,
+            lookup_rows(u, out, self.rows, self.which, self.x, self.tails, self.ty, self.loc, self.scale,
                         self.exp, self.lo, self.hi)
         for j in self.others:
             x = self.fams[j].ppf_into(u[j], out[j])

@@ -24,8 +24,8 @@ from ._sampling import BULK, EDGE, LOGIT_HI, LOGIT_LO, LOGIT_STEPS, TAILS_LOGIT,
 @dataclass(frozen=True)
 class Table:
     x: np.ndarray      # the inverse CDF on the bulk grid (NaN where never read)
-    tails: int         # TAILS_NORMAL or TAILS_LOGIT
-    ty: np.ndarray     # logit(x) on the logit grid (beta), else zeros
+    tails: int         # TAILS_NORMAL, TAILS_LOGIT (beta) or TAILS_PLAIN (pooled experts)
+    ty: np.ndarray     # on the logit grid: logit(x) (beta), x itself (pool), else zeros
 
 
 @dataclass(frozen=True)
