@@ -27,10 +27,9 @@ class Marginals:
         looks = [t for _, t in found]
         # Each table once: every normal and lognormal prior reads the one standard normal
         # table, which then stays in the core's cache from one prior to the next.
-        shared = {id(t.table): t.table for t in looks}
-        index = {key: k for k, key in enumerate(shared)}
+        shared = list({id(t.table): t.table for t in looks}.values())
+        index = {id(table): k for k, table in enumerate(shared)}
         self.which = np.array([index[id(t.table)] for t in looks], dtype=np.intp)
-        shared = list(shared.values())
         self.x = _stack([t.x for t in shared])
         self.tails = np.array([t.table.tails for t in looks], dtype=np.intp)
         self.ty = _stack([t.ty for t in shared])

@@ -23,6 +23,7 @@ def command_app(**settings) -> typer.Typer:
     would swallow `[run]`), no completion options, no pretty tracebacks."""
     return typer.Typer(rich_markup_mode=None, add_completion=False, pretty_exceptions_enable=False, **settings)
 
+
 # ------------------------------------------------------------------ options, declared once
 class text(str):  # noqa: N801 - its name is what help shows: EVENT <text>
     """Text as typed, for arguments (help would otherwise say <str>)."""
