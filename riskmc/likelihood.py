@@ -52,8 +52,10 @@ class Likelihood:
                 k_, n = ev.successes, ev.trials
                 self.value[i] = k_
                 self.df[i] = n
-                p = k_ / n
-                self.peak[i] = (k_ * math.log(p) if k_ else 0.0) + ((n - k_) * math.log1p(-p) if n - k_ else 0.0)
+                # log(k / n) and log(1 - k / n) from the whole numbers: k / n in floating
+                # point can round to 1 (then log1p(-1) fails) when trials are huge.
+                self.peak[i] = ((k_ * (math.log(k_) - math.log(n)) if k_ else 0.0)
+                                + ((n - k_) * (math.log(n - k_) - math.log(n)) if n - k_ else 0.0))
 
     def __call__(self, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Each draw's log-likelihood (at most 0) from rows (variables x draws)."""

@@ -91,9 +91,11 @@ class Tempering:
         self.acceptance = np.full(REPLICATES, 0.5)
         self.done = np.zeros(REPLICATES, dtype=bool)
         if not np.isfinite(self.ll).any(axis=1).all():
-            raise PriorsError("no prior draw is consistent with the evidence: it needs what the prior "
-                              "cannot give", hint="check the evidence's values and bounds against the "
-                              "prior predictive ranges in the report of a run without it")
+            e = self._blame()
+            raise PriorsError(f"evidence '{e.name}' ({e.describe()}): no prior draw is consistent with it: it "
+                              "needs what the prior cannot give", file=e.file, line=e.line,
+                              hint="check its values and bounds against the prior predictive ranges in the "
+                                   "report of a run without it")
 
     @property
     def rows(self) -> np.ndarray:
@@ -116,9 +118,21 @@ class Tempering:
             self.done[going] = self.beta[going] >= 1.0
             yield Stage(index, float(self.beta.min()), float(np.mean(ess)), float(np.mean(acc)),
                         int(steps.max()), self.evaluations)
-        raise PriorsError(f"the evidence could not be reached in {MAX_STAGES} tempering stages: it is "
-                          "far beyond what the prior believes", hint="check the evidence's values and "
-                          "units; or widen the priors it contradicts")
+        e = self._blame()
+        raise PriorsError(f"evidence '{e.name}' ({e.describe()}) could not be reached in {MAX_STAGES} tempering "
+                          "stages: it is far beyond what the prior believes", file=e.file, line=e.line,
+                          hint="check its value and unit; or widen the priors it contradicts")
+
+    def _blame(self):
+        """The piece of evidence the particles are furthest from: the one whose best
+        log-likelihood among them is lowest."""
+        lik = self.kernel.likelihood
+        if len(lik.evidence) == 1:
+            return lik.evidence[0]
+        rows = self._evaluate(self.z, rows=True)[0]
+        flat = rows.transpose(1, 0, 2).reshape(rows.shape[1], -1)
+        best = lik.terms(np.ascontiguousarray(flat)).max(axis=1)
+        return lik.evidence[int(np.argmin(best))]
 
     # ------------------------------------------------------------------ one stage
     def _reweight(self, going: np.ndarray) -> np.ndarray:
@@ -129,7 +143,9 @@ class Tempering:
         base = np.where(finite, ll, 0.0)
         target = 0.5 * finite.sum(axis=1)
         if not target.all():
-            raise PriorsError("a population lost every particle consistent with the evidence")
+            e = self._blame()
+            raise PriorsError(f"evidence '{e.name}' ({e.describe()}): a population lost every particle consistent "
+                              "with it", file=e.file, line=e.line, hint="check its values and bounds")
 
         def ess(delta):
             a = np.where(finite, delta[:, None] * base, -np.inf)

@@ -148,7 +148,7 @@ def test_correlation_unknown_prior(write_toml):
 def test_extends_cycle(write_toml):
     write_toml('extends = "b.toml"\n', "a.toml")
     b = write_toml('extends = "a.toml"\n', "b.toml")
-    assert error_of(b) == f"{b}: 'extends' makes a cycle: b.toml -> a.toml -> b.toml (remove one of the 'extends' lines)"
+    assert error_of(b) == f"{b}:1: 'extends' makes a cycle: b.toml -> a.toml -> b.toml (remove one of the 'extends' lines)"
 
 
 def test_extends_missing_parent(write_toml):

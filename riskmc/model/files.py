@@ -48,6 +48,13 @@ def resolve(ref: str, base: Path | None = None, *, where: tuple[str | None, int 
     if not path.exists():
         raise ModelError(f"no model file at {path}", file=file, line=line,
                          hint="the path is relative to the priors file that names it")
+    from ..textfile import read_text
+    try:
+        read_text(path, what="model file", error=ModelError)  # a folder, a FIFO, binary: this line's mistake
+    except ModelError as exc:
+        if file is None:
+            raise
+        raise ModelError(f"'model' names {ref}: {exc.message}", file=file, line=line, hint=exc.hint) from None
     return load_model(path)
 
 

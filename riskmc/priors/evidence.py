@@ -21,6 +21,7 @@ EVIDENCE_KEYS = ("output", "input", "year", "value", "sd", "range", "confidence"
 DISTRIBUTIONS = ("normal", "student_t")
 DEFAULT_DF = 4.0
 DEFAULT_CONFIDENCE = 0.9
+MAX_TRIALS = 2 ** 53
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,9 @@ def build(name: str, t, err, model, support) -> Evidence:
                 raise err(f"'{key}' must be a whole number, 0 or more, got {v!r}", key)
         if n < 1 or k > n:
             raise err(f"successes ({k}) must be between 0 and trials ({n}), and trials at least 1", "successes")
+        if n > MAX_TRIALS:
+            raise err(f"trials must be at most {MAX_TRIALS:,} (2^53: counts beyond it are not exact in floating "
+                      f"point), got {n:,}", "trials", "state the rate as a value with its sd instead")
         if "sd" in t:
             raise err("'sd' does not go with successes and trials: the count's own error is binomial", "sd")
         if lo < 0 or hi > 1:

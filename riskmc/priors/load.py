@@ -253,7 +253,8 @@ def _read(path: Path) -> _Doc:
         raise PriorsError(f"malformed TOML: {msg}", file=path, line=line,
                           hint="see https://toml.io for the syntax") from exc
     except RecursionError as exc:
-        raise PriorsError("malformed TOML: values nested too deeply", file=path) from exc
+        raise PriorsError("malformed TOML: values nested too deeply", file=path, line=_deep_line(text),
+                          hint="a priors file nests tables and lists a few levels at most") from exc
     doc = _Doc(path, data, LineIndex(text), digest)
     try:
         kept = (pickle.dumps(data), doc.lines)
@@ -264,6 +265,37 @@ def _read(path: Path) -> _Doc:
             _PARSED.pop(next(iter(_PARSED)))
         _PARSED[digest] = kept
     return doc
+
+
+def _deep_line(text: str, limit: int = 100) -> int | None:
+    """The line where brackets and braces first nest `limit` deep (outside strings and
+    comments): where a file that is nested too deeply for the parser goes wrong."""
+    depth, line, i, n = 0, 1, 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif c == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        elif c in "\"'":
+            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else c
+            end = text.find(quote, i + len(quote))
+            while quote == '"' and end > 0 and text[end - 1] == "\\":
+                end = text.find(quote, end + 1)
+            stop = n if end < 0 else end + len(quote)
+            line += text.count("\n", i, stop)
+            i = stop
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth >= limit:
+                return line
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
 
 
 def _did_you_mean(word: str, choices) -> str:
@@ -281,15 +313,14 @@ class _Where:
         return PriorsError(message, file=self.doc.path, line=self.doc.lines.line(*path), hint=hint)
 
 
-def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[_Doc]:
-    """The file and its `extends` ancestors, root first."""
+def _load_chain(path: Path, seen: tuple[Path, ...] = (), top: _Where | None = None) -> list[_Doc]:
+    """The file and its `extends` ancestors, root first. A mistake in what `extends` names
+    (a folder, a FIFO, a binary file...) is reported at the `extends` line that names it;
+    a cycle at the first file's `extends` line, where the chain was entered."""
     resolved = path.resolve()
-    if resolved in seen:
-        cycle = " -> ".join(p.name for p in (*seen, resolved))
-        raise PriorsError(f"'extends' makes a cycle: {cycle}", file=path,
-                          hint="remove one of the 'extends' lines")
     doc = _read(path)
     w = _Where(doc)
+    top = top or w
     for key in doc.data:
         if key not in TOP_KEYS:
             raise w.error(f"unknown top-level key '{key}'", key, hint=_did_you_mean(key, TOP_KEYS))
@@ -298,12 +329,22 @@ def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[_Doc]:
         return [doc]
     if not isinstance(parent, str):
         raise w.error("'extends' must be a file name in quotes", "extends")
+    if not parent.strip():
+        raise w.error("'extends' must name a priors file, got an empty name", "extends",
+                      hint='e.g. extends = "base.toml", or remove the line')
     parent_path = path.parent / parent
     if not parent_path.exists():
         raise w.error(f"'extends' names a missing file: {parent}", "extends",
                       hint=f"no file at {parent_path}")
+    if parent_path.resolve() in (*seen, resolved):
+        cycle = " -> ".join(p.name for p in (*seen, resolved, parent_path.resolve()))
+        raise top.error(f"'extends' makes a cycle: {cycle}", "extends", hint="remove one of the 'extends' lines")
     try:
-        chain = _load_chain(parent_path, (*seen, resolved))
+        read_text(parent_path)  # the file itself: a folder, a FIFO, binary or too large is this line's mistake
+    except PriorsError as exc:
+        raise w.error(f"'extends' names {parent}: {exc.message}", "extends", hint=exc.hint) from exc
+    try:
+        chain = _load_chain(parent_path, (*seen, resolved), top)
     except PriorsError as exc:
         raise _redacted(exc, path) from exc
     return chain + [doc]
