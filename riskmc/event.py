@@ -37,6 +37,10 @@ _TOKEN = re.compile(r"""
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
 """, re.VERBOSE)
 _WORDS = {"and", "or", "not", "rises", "falls"}
+# Deeper nesting than anyone writes by hand; the bound keeps parsing and evaluating far
+# from Python's recursion limit. Longer events than this are not questions but accidents.
+MAX_DEPTH = 64
+MAX_CHARS = 10_000
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
@@ -98,6 +102,9 @@ def parse(text: str) -> object:
     """The event's syntax tree; an EventError naming the column of the first mistake."""
     if not isinstance(text, str) or not text.strip():
         raise EventError("an event is empty", hint='write one such as "nvidia_share[2030] < 0.5"')
+    if len(text) > MAX_CHARS:
+        raise EventError(f"an event is {len(text):,} characters long, more than {MAX_CHARS:,}",
+                         hint="state it more briefly, or split it into several questions")
     tokens = []
     pos = 0
     while pos < len(text):
@@ -123,6 +130,13 @@ def parse(text: str) -> object:
 class _Parser:
     def __init__(self, text, tokens):
         self.text, self.tokens, self.i = text, tokens, 0
+        self.depth = 0
+
+    def deeper(self, col: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise EventError(f"an event nests parentheses and 'not' more than {MAX_DEPTH} deep (column {col} of "
+                             f"\"{_short(self.text)}\")", hint="write it with fewer levels")
 
     def peek(self, kind=None):
         if self.i < len(self.tokens) and (kind is None or self.tokens[self.i][0] == kind):
@@ -154,11 +168,16 @@ class _Parser:
 
     def neg(self):
         if self.peek("not"):
+            self.deeper(self.peek()[2])
             self.i += 1
-            return Not(self.neg())
+            node = Not(self.neg())
+            self.depth -= 1
+            return node
         if self.peek("punct") and self.peek()[1] == "(":
+            self.deeper(self.peek()[2])
             self.i += 1
             node = self.expr()
+            self.depth -= 1
             t = self.peek("punct")
             if not t or t[1] != ")":
                 got = self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -224,6 +243,10 @@ class _Parser:
             else:
                 parts.append(Cmp(_var(b, self.text), _FLIP[op], a))
         return parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts))
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _name(x) -> str:
