@@ -129,7 +129,8 @@ def run(priors: str | Path | PriorSet, *, model: Model | str | None = None, draw
         seed: SeedLike = None, sampler: str | None = None, workers: int | None = None,
         scenario: str | None = None, allow_unused: bool = False,
         progress: Callable[[int], None] | None = None, keep_draws: bool = False,
-        draws_path: str | Path | None = None, target_mcse: float | None = None,
+        draws_path: str | Path | None = None, draws_shown: str | Path | None = None,
+        target_mcse: float | None = None,
         max_draws: int | None = None, backend: str = "local", scheduler: str | None = None) -> RunResult:
     """Sample the priors, evaluate their model and summarise every output.
 
@@ -137,7 +138,8 @@ def run(priors: str | Path | PriorSet, *, model: Model | str | None = None, draw
     given come from the file's `[run]` table, then from defaults (100,000 draws, plain
     Monte Carlo, fresh entropy recorded as the seed). `workers` changes only the speed,
     never the numbers. `keep_draws` returns every draw in `result.inputs`/`result.outputs`
-    (memory grows with draws); `draws_path` streams them to a Parquet file instead. With
+    (memory grows with draws); `draws_path` streams them to a Parquet file instead
+    (`draws_shown`: the folder to name if it cannot be written). With
     `target_mcse`, chunks are added (doubling from `draws`) until every headline
     statistic's MCSE is below it or `max_draws` is reached. `backend="dask"` sends the
     same chunks with the same streams to a Dask cluster (`scheduler` address, or a
@@ -189,7 +191,7 @@ def run(priors: str | Path | PriorSet, *, model: Model | str | None = None, draw
         writer = None
         if draws_path is not None:
             from .io import DrawsWriter
-            writer = stack.enter_context(DrawsWriter(draws_path, m))
+            writer = stack.enter_context(DrawsWriter(draws_path, m, draws_shown))
 
         side = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         ranked = None

@@ -254,34 +254,7 @@ class Kernel:
     def evaluate(self, chunk: int, first: int, x: np.ndarray, y: np.ndarray) -> None:
         """The model on inputs block x into outputs block y; a failure of the user's
         function becomes a ModelError naming the first draw it fails on."""
-        try:
-            self.model.fill(x, y)
-        except ModelError:
-            raise
-        except Exception as exc:
-            raise self._failure(chunk, first, x, exc) from None
-
-    def _failure(self, chunk: int, first: int, x: np.ndarray, exc: Exception) -> ModelError:
-        model = self.model
-        fn = getattr(model.function, "__name__", "its function")
-        y1 = np.empty((*self.out_shape, 1))
-        for i in range(x.shape[1]):
-            try:
-                model.fill(np.ascontiguousarray(x[:, i:i + 1]), y1)
-            except Exception as one:
-                exc = one
-                break
-        else:
-            i = None
-        what = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
-        if i is None:
-            return ModelError(f"model '{model.name}': {fn} failed on a block of draws ({what}), though "
-                              "each draw alone succeeds", file=model.source)
-        draw = chunk * self.plan.chunk_size + first + i
-        inputs = ", ".join(f"{spec.name}={float(x[j, i]):.6g}" for j, spec in enumerate(model.inputs))
-        return ModelError(f"model '{model.name}': {fn} failed at draw {draw:,} with {what}; the draw's "
-                          f"inputs: {inputs}", file=model.source,
-                          hint="fix the function, or the priors that reach these inputs")
+        self.model.guarded_fill(x, y, chunk * self.plan.chunk_size + first)
 
     def reduce(self, i: int, b: Binning, hist: np.ndarray, batch_means: bool,
                whist: np.ndarray | None = None, chunk: Chunk | None = None) -> ChunkReduction:

@@ -42,10 +42,31 @@ class ModelError(RiskmcError):
     bad priors file: the fix is in a file the user wrote)."""
 
 
-class SamplingError(RiskmcError):
-    """The run's settings (draws, sampler, workers) are not usable."""
+class UsageError(RiskmcError):
+    """A command asked for something it must not do as asked (exit 2): an output that
+    would replace one of its own inputs, say."""
 
     exit_code = 2
+
+
+class UserCodeExit(Exception):
+    """User code (a model's file or function) raised SystemExit, or another exception that
+    is not an Exception: a failure of that code, never a reason for riskmc to end (which
+    would exit 0 with nothing written, or 1, to a pipeline's confusion)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.kind = type(exc).__name__
+        self.origin = exc
+        if isinstance(exc, SystemExit):
+            text = "" if exc.code is None else str(exc.code)
+        else:
+            text = str(exc)
+        text = text.strip().splitlines()[0] if text.strip() else ""
+        super().__init__(text)
+
+
+class SamplingError(UsageError):
+    """The run's settings (draws, sampler, workers) are not usable."""
 
 
 class OutputError(RiskmcError):

@@ -1,23 +1,38 @@
-"""Ctrl-C and SIGTERM as a flag the run checks at safe points.
+"""Ctrl-C and SIGTERM as a flag the run checks at safe points, and a deadline behind it.
 
 A signal handler that raises can surface anywhere: inside an import (a half-initialised
 module), inside a lock, during interpreter shutdown. The command line installs handlers
 that only record the signal; the kernel, the writers and the commit call `check()` at
 points where stopping is safe, and a run stopped there leaves nothing half-written.
+
+Some work never reaches a safe point in time: a user's model stuck inside its function,
+one long write of a workbook. So the first signal also starts a watchdog: if the command
+has not ended GRACE seconds later, the watchdog removes what the command staged (each
+Transaction registers its staged folder with `on_stop`), says so in one line and ends
+the process with 128 + the signal's number. It waits for a commit's swap to finish
+(`critical()`), so the folder still holds the earlier run or the new one, whole.
+
 Without `install()` (a notebook, a library user) nothing changes: Ctrl-C raises
 KeyboardInterrupt as usual.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
+import time
+from collections.abc import Callable
+
+# Seconds a command has, after SIGINT or SIGTERM, to stop at a safe point on its own.
+GRACE = 0.75
 
 NAMES = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}
 
 _event = threading.Event()
 _signum: int | None = None
+_installed = False
 
 
 class Interrupted(BaseException):
@@ -39,22 +54,128 @@ class Interrupted(BaseException):
         return NAMES.get(self.signum, f"stopped by signal {self.signum}")
 
 
+_cleanups: dict[int, Callable[[], None]] = {}
+_cleanups_lock = threading.Lock()
+_critical = threading.RLock()
+_said_lock = threading.Lock()
+_said = False
+# What the stop message says of the command's output (" to reports/base"), set by the CLI,
+# and whether a commit completed after the signal came: the watchdog's line is then the
+# one the command would have said itself, whichever of the two says it first.
+_where = ""
+_completed = False
+
+
+def on_stop(fn: Callable[[], None]) -> int:
+    """Register what to remove if the watchdog must end the process (a staged folder);
+    returns a token for `done`."""
+    with _cleanups_lock:
+        token = id(fn) ^ time.monotonic_ns()
+        _cleanups[token] = fn
+    return token
+
+
+def done(token: int | None) -> None:
+    """Forget a registered clean-up: what it would remove is gone, or committed."""
+    if token is not None:
+        with _cleanups_lock:
+            _cleanups.pop(token, None)
+
+
+@contextlib.contextmanager
+def critical():
+    """A step the watchdog must not cut in two (a commit's swap); it waits for it."""
+    with _critical:
+        yield
+
+
+def announce(text: str) -> bool:
+    """Say the one line about a stop, once: False if it was said already (by the watchdog,
+    or by the command reaching its safe point)."""
+    global _said
+    with _said_lock:
+        if _said:
+            return False
+        _said = True
+        try:
+            os.write(2, (text + "\n").encode())
+        except OSError:
+            pass
+        return True
+
+
+def stop_words(where: str = "") -> None:
+    """What the command's stop line says of its output (" to reports/base")."""
+    global _where
+    _where = where
+
+
+def completed() -> None:
+    """A commit has made its files visible: if a signal came before, they are complete."""
+    global _completed
+    if _event.is_set():
+        _completed = True
+
+
+def stop_line(signum: int) -> str:
+    """The one line for a stop by signal `signum`."""
+    words = NAMES.get(signum, f"stopped by signal {signum}")
+    if _completed:
+        return f"riskmc: {words} as the command ended: its files are complete"
+    return f"riskmc: {words}: nothing of this run was written{_where}"
+
+
+def _clean_up() -> None:
+    with _cleanups_lock:
+        fns = list(_cleanups.values())
+        _cleanups.clear()
+    for fn in fns:
+        with contextlib.suppress(Exception):
+            fn()
+
+
+def _watchdog(signum: int) -> None:
+    """GRACE seconds after the first signal: the command did not stop on its own (it would
+    have ended the process), so remove what it staged and end it now."""
+    time.sleep(GRACE)
+    # A commit that is swapping finishes first (bounded: a rename and an fsync).
+    _critical.acquire(timeout=5.0)
+    try:
+        _clean_up()
+        announce(stop_line(signum))
+    finally:
+        with _said_lock:  # the command may be writing its own line: let it finish
+            os._exit(128 + signum)
+
+
 def _record(signum, frame) -> None:
     global _signum
     if _event.is_set():
         # A second signal: the user means it. Stopping at once is safe because files
         # only ever reach their final place by one atomic swap (riskmc.commit).
-        os.write(2, f"riskmc: {NAMES.get(signum, 'signal')} twice: stopped at once; "
-                    "nothing half-written is left in place\n".encode())
-        os._exit(128 + signum)
+        _clean_up()
+        announce(f"riskmc: {NAMES.get(signum, 'signal')} twice: stopped at once; "
+                 "nothing half-written is left in place")
+        os._exit(128 + signum)  # the handler runs in the thread that may hold _said_lock
     _signum = signum
     _event.set()
+    threading.Thread(target=_watchdog, args=(signum,), name="riskmc-watchdog", daemon=True).start()
 
 
 def install() -> None:
     """Record SIGINT and SIGTERM instead of raising (main thread only: the CLI's entry)."""
+    global _installed
     for sig in NAMES:
         signal.signal(sig, _record)
+    _installed = True
+
+
+def is_stop(exc: BaseException) -> bool:
+    """Whether an exception that reached riskmc from user code is a stop riskmc must honour
+    (a recorded signal, or Ctrl-C where riskmc installed no handler), not the code's own
+    doing: once the handlers are installed no signal raises KeyboardInterrupt, so one that
+    arrives was raised by the code itself."""
+    return isinstance(exc, Interrupted) or (isinstance(exc, KeyboardInterrupt) and not _installed)
 
 
 def received() -> int | None:
@@ -70,6 +191,8 @@ def check() -> None:
 
 def reset() -> None:
     """Forget a recorded signal (tests running several commands in one process)."""
-    global _signum
+    global _signum, _said, _completed, _where
     _signum = None
     _event.clear()
+    _said = _completed = False
+    _where = ""

@@ -25,6 +25,10 @@ def _schema(name: str) -> dict:
     return json.loads(resources.files("riskmc.schemas").joinpath(f"{name}.schema.json").read_text())
 
 
+# summary.json and sensitivity.json stay under a few MiB even for models of many outputs.
+JSON_BYTES = 256 << 20
+
+
 def _read_json(folder: Path, name: str, schema: str) -> tuple[dict, bytes]:
     """A JSON file of a run folder (and its bytes), checked against its schema.
 
@@ -33,15 +37,21 @@ def _read_json(folder: Path, name: str, schema: str) -> tuple[dict, bytes]:
     """
     import jsonschema
 
+    from .commit import check_listing
+    from .textfile import read_regular
     path = folder / name
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, JSON_BYTES)
     except FileNotFoundError:
         raise OutputError(f"no {name} here: is this a riskmc run folder?", file=folder) from None
     except IsADirectoryError:
         raise OutputError(f"{name} is a folder, not a file", file=folder) from None
+    except ValueError:
+        raise OutputError(f"{name} is larger than riskmc writes ({JSON_BYTES >> 20} MiB)", file=folder,
+                          hint="re-run the command that wrote it") from None
     except OSError as exc:
         raise OutputError(f"cannot read {name}: {exc.strerror}", file=folder) from exc
+    check_listing(folder)
     try:
         doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -67,19 +77,8 @@ def _short(text: str, limit: int = 120) -> str:
 def _check_manifest(folder: Path, name: str, raw: bytes) -> None:
     import hashlib
 
-    from .commit import MANIFEST
-    try:
-        files = json.loads((folder / MANIFEST).read_text())["files"]
-        entry = files.get(name) if isinstance(files, dict) else None
-        expected = entry.get("sha256") if isinstance(entry, dict) else None
-    except FileNotFoundError:
-        return  # a folder from before manifests
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise OutputError("manifest.json is damaged", file=folder,
-                          hint="re-run the command that wrote this folder") from exc
-    if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
-        raise OutputError(f"{name} was changed after riskmc wrote it (its SHA-256 differs from "
-                          "manifest.json)", file=folder, hint="re-run the command that wrote this folder")
+    from .commit import check_listed
+    check_listed(folder, name, hashlib.sha256(raw).hexdigest(), len(raw))
 
 
 def read_summary(folder: str | Path) -> dict:
@@ -184,6 +183,33 @@ def export_tables(summary: dict, draws=None) -> dict:
     return out
 
 
+def defused(frame):
+    """The frame with every text cell that a spreadsheet would take for a formula (one that
+    starts with =, +, -, @, a tab or a carriage return) prefixed by a single quote, which
+    spreadsheets show as text: OWASP's advice against CSV injection."""
+    import polars as pl
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    if not text:
+        return frame
+    return frame.with_columns([
+        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in text])
+
+
+def os_words(exc: OSError) -> str:
+    """What went wrong, in the system's words: pyarrow's errors carry them inside its own
+    text ("... Detail: [errno 28] No space left on device")."""
+    import errno as _errno
+    import os
+    import re
+    if exc.strerror:
+        return exc.strerror
+    m = re.search(r"\[errno (\d+)\]", str(exc))
+    if m:
+        return os.strerror(int(m.group(1)))
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else _errno.errorcode.get(exc.errno or 0, "error")
+
+
 def output_column(name: str, year: int | None) -> str:
     """draws.parquet's column for an output in a year (or, without years, the output's name)."""
     return name if year is None else f"{name}_y{int(year)}"
@@ -212,8 +238,9 @@ class DrawsWriter:
     streaming; with a fixed row-group layout its bytes are the same for the same draws.
     """
 
-    def __init__(self, path, model):
+    def __init__(self, path, model, shown=None):
         self.path = Path(path)
+        self.shown = Path(shown) if shown is not None else self.path.parent  # the folder to name in errors
         self.inputs, self.outputs = list(model.input_names), list(model.output_names)
         self.years = list(model.years) if model.years is not None else [None]
         self._ctx = None
@@ -229,8 +256,12 @@ class DrawsWriter:
         try:
             self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
         except OSError as exc:
-            raise OutputError(f"cannot write the file: {exc.strerror}", file=self.path) from exc
+            raise self._error(exc) from exc
         return self
+
+    def _error(self, exc: OSError) -> OutputError:
+        return OutputError(f"cannot write draws.parquet: {os_words(exc)}", file=self.shown,
+                           hint="free some space or choose another folder with --out")
 
     def write(self, chunk, chunk_size: int) -> None:
         import pyarrow as pa
@@ -243,14 +274,14 @@ class DrawsWriter:
         try:
             self._writer.write_table(pa.Table.from_arrays(cols, schema=self.schema))
         except OSError as exc:
-            raise OutputError(f"cannot write the file: {exc.strerror}", file=self.path) from exc
+            raise self._error(exc) from exc
 
     def __exit__(self, et, ev, tb):
         try:
             self._writer.close()
         except OSError as exc:
             if et is None:
-                raise OutputError(f"cannot write the file: {exc.strerror}", file=self.path) from exc
+                raise self._error(exc) from exc
         return False
 
 
@@ -258,8 +289,18 @@ def read_draws(folder: str | Path, summary: dict):
     """A run folder's draws.parquet, checked against its summary.json: every output's
     columns present, one row per draw."""
     import polars as pl
+
+    from .commit import check_listed, sha256_file
     folder = Path(folder)
     path = folder / "draws.parquet"
+    try:
+        digest, size = sha256_file(path), path.stat().st_size
+    except FileNotFoundError:
+        raise OutputError("no draws.parquet here: re-run with --save-draws", file=folder) from None
+    except IsADirectoryError:
+        raise OutputError("draws.parquet is a folder, not a file", file=folder) from None
+    except OSError as exc:
+        raise OutputError(f"cannot read draws.parquet: {exc.strerror}", file=folder) from exc
     try:
         frame = pl.read_parquet(path)
     except FileNotFoundError:
@@ -279,6 +320,7 @@ def read_draws(folder: str | Path, summary: dict):
     if bad:
         raise OutputError(f"draws.parquet's column {bad[0]} is not numbers", file=folder,
                           hint="re-run the command that wrote it")
+    check_listed(folder, "draws.parquet", digest, size)
     return frame
 
 

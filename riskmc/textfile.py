@@ -1,7 +1,10 @@
-"""Reading a file a user names (priors, model): a regular file of bounded size, UTF-8 text."""
+"""Reading a file a user names (priors, model, a run folder's files): a regular file of
+bounded size, opened so that a FIFO or a device fails at once instead of hanging."""
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -42,3 +45,50 @@ def read_text(path: Path, what: str = "priors file",
         return raw.decode("utf-8"), raw
     except UnicodeDecodeError as exc:
         raise error("the file is not UTF-8 text", file=path, hint="save it as UTF-8", quotes_file=False) from exc
+
+
+class NotRegular(OSError):
+    """The path names something other than a regular file (a FIFO, a device, a socket)."""
+
+    def __init__(self, path) -> None:
+        super().__init__(errno.EINVAL, "not a regular file", str(path))
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes. FileNotFoundError and
+    IsADirectoryError as open() raises them; NotRegular for anything else that is not a
+    file; ValueError when it is larger than `limit`."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegular(path)
+        if st.st_size > limit:
+            raise ValueError(f"larger than {limit} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > limit:
+        raise ValueError(f"larger than {limit} bytes")
+    return raw
+
+
+def sha256_regular(path: Path) -> str:
+    """The SHA-256 of a regular file, read in blocks (NotRegular for a FIFO or a device)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegular(path)
+        h = hashlib.sha256()
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    finally:
+        os.close(fd)

@@ -275,7 +275,7 @@ BAD = [
     ("raises", lambda s: s.replace("    t = np.arange(len(years))\n",
                                    "    t = np.arange(len(years))\n    if (x['rate'] > 0.25).any():\n"
                                    "        raise ValueError('rate too high for this model')\n"), None,
-     r"{m}: model 'growth': growth failed at draw [\d,]+ with ValueError: rate too high for this model; the draw's "
+     r"{m}:\d+: model 'growth': growth failed at draw [\d,]+ with ValueError: rate too high for this model; the draw's "
      r"inputs: base=[\d.]+, rate=0\.(?:2[5-9]|[3-9])\d* \(fix the function, or the priors that reach these inputs\)"),
     ("wrong-shape", lambda s: s.replace('return {"revenue": revenue,', 'return {"revenue": revenue[:, 0],'), None,
      r"{m}: model 'growth': output 'revenue' has shape \(\d+,\), expected \(\d+, 6\) \(draws x years\)"),

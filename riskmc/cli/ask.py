@@ -43,7 +43,7 @@ def ask(
         tx = None
         if out is not None:
             from ..commit import Transaction
-            tx = Transaction(out)
+            tx = Transaction(out, kind="ask", inputs=[run_dir])
         res = do_ask(run_dir, event, given=given, stress=stress, workers=workers)
         if tx is not None:
             from ..report import render_ask

@@ -4,6 +4,7 @@ one line and an exit code. Nothing heavy is imported here: `riskmc --help` stays
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -69,20 +70,65 @@ def user_errors(out=None):
     """Turn a library error into `riskmc: error: ...` on stderr and its exit code.
 
     A recorded Ctrl-C or SIGTERM (riskmc.interrupt) stops the command at a safe point:
-    one line saying nothing of this command was written, and exit 130 or 143.
+    one line saying nothing of this command was written, and exit 130 or 143. While the
+    work runs, whatever a user's model prints goes to stderr: stdout carries only the
+    command's own answer (`--json` stays JSON).
     """
     where = f" to {out}" if out is not None else ""
+    interrupt.stop_words(where)
+    with stdout_to_stderr():
+        try:
+            yield
+        except RiskmcError as exc:
+            say(f"riskmc: error: {exc}")
+            raise typer.Exit(code=exc.exit_code) from None
+        except interrupt.Interrupted as exc:
+            interrupt.announce(interrupt.stop_line(exc.signum))
+            raise typer.Exit(code=exc.exit_code) from None
+        except KeyboardInterrupt:  # in-process callers (tests) that did not install the handlers
+            say(f"riskmc: interrupted (Ctrl-C): nothing of this run was written{where}")
+            raise typer.Exit(code=130) from None
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Send stdout to stderr, Python's and the file descriptor's (a compiled model's printf
+    too), until the block ends; then flush what C buffered and put stdout back."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    try:
+        saved = os.dup(1)
+    except OSError:  # no stdout at all: nothing to protect
+        saved = None
+    if saved is not None:
+        try:
+            os.dup2(2, 1)
+        except OSError:
+            os.close(saved)
+            saved = None
+    python_stdout, sys.stdout = sys.stdout, sys.stderr
     try:
         yield
-    except RiskmcError as exc:
-        say(f"riskmc: error: {exc}")
-        raise typer.Exit(code=exc.exit_code) from None
-    except interrupt.Interrupted as exc:
-        say(f"riskmc: {exc.words}: nothing of this run was written{where}")
-        raise typer.Exit(code=exc.exit_code) from None
-    except KeyboardInterrupt:  # in-process callers (tests) that did not install the handlers
-        say(f"riskmc: interrupted (Ctrl-C): nothing of this run was written{where}")
-        raise typer.Exit(code=130) from None
+    finally:
+        sys.stdout = python_stdout
+        with contextlib.suppress(OSError, ValueError):
+            python_stdout.flush()  # what user code wrote to sys.__stdout__ goes to stderr too
+        if saved is not None:
+            _flush_c_stdio()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    """fflush(NULL): text a compiled model printed through C's stdio leaves its buffer now,
+    while it still goes to stderr."""
+    import ctypes
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
 
 
 def finish(code) -> int:
@@ -93,7 +139,8 @@ def finish(code) -> int:
         say(f"riskmc: note: {note}")
     signum = interrupt.received()
     if signum is not None and code == 0:
-        say(f"riskmc: {interrupt.NAMES[signum]} as the command ended: its files are complete")
+        interrupt.completed()
+        interrupt.announce(interrupt.stop_line(signum))
         return 128 + signum
     return code
 

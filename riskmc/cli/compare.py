@@ -35,7 +35,7 @@ def compare(
         if len(runs) < 2:
             raise SamplingError("compare needs two or more run folders", hint="riskmc compare RUN_A RUN_B")
         out = out or Path("reports") / ("compare-" + "-".join(r.name for r in runs))
-        tx = Transaction(out)
+        tx = Transaction(out, kind="compare", inputs=runs)
         summaries = [read_summary(r) for r in runs]
         draws = [read_draws(r, s) if (r / "draws.parquet").exists() else None for r, s in zip(runs, summaries)]
         res = do_compare(summaries, [str(r) for r in runs], draws)

@@ -103,28 +103,29 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
                       max_draws=max_draws, backend=backend, scheduler=scheduler)
         check_settings(ps, **kwargs)
         inside = depfile is not None and _same_folder(depfile.parent, out)
-        if depfile is not None and not inside:
-            _check_depfile(depfile)
+        if inside:
+            _check_depfile_name(depfile)
+        elif depfile is not None:
+            _check_depfile(depfile, ps.sources)
         planned = max_draws if target_mcse is not None and max_draws else (draws or ps.run.get("draws", DEFAULT_DRAWS))
+        unsaved = None
         if save_draws is None:
             size = draws_file_bytes(ps.model, planned)
             save_draws = size <= SAVE_DRAWS_BYTES
-            if not save_draws and not quiet:
-                say(f"riskmc: note: draws.parquet not written (it would be about "
-                    f"{size >> 20} MiB); pass --save-draws to keep every draw")
-        with Transaction(out) as tx:
+            if not save_draws:
+                unsaved = (f"draws.parquet not written (it would be about {size >> 20} MiB); pass --save-draws to "
+                           "keep every draw")
+        with Transaction(out, inputs=ps.sources) as tx:
             tx.begin()
-            kwargs.update(draws_path=tx.path("draws.parquet") if save_draws else None, keep_draws=netcdf)
+            kwargs.update(draws_path=tx.path("draws.parquet") if save_draws else None, draws_shown=out,
+                          keep_draws=netcdf)
             if is_terminal() and not quiet:
                 result = _with_progress(ps, planned, kwargs)
             else:
                 result = api_run(ps, **kwargs)
             write_run(result, tx, netcdf=netcdf)
             if depfile is not None:
-                sources = [f.path for f in result.priors.files]
-                if result.model.source is not None:
-                    sources.append(str(result.model.source))
-                rule = make_rule([out / n for n in tx.written], sources)
+                rule = make_rule([out / n for n in tx.written], ps.sources)
                 if inside:
                     tx.write(depfile.name, rule)
                 else:
@@ -132,7 +133,7 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
                     write_file(depfile, rule)
             tx.commit()
         if not quiet:
-            for note in result.summary["notes"]:
+            for note in [*([unsaved] if unsaved else []), *result.summary["notes"]]:
                 say(f"riskmc: note: {note}")
     if as_json:
         import json
@@ -154,7 +155,18 @@ def _same_folder(a: Path, b: Path) -> bool:
     return os.path.realpath(a or ".") == os.path.realpath(b)
 
 
-def _check_depfile(depfile: Path) -> None:
+def _check_depfile_name(depfile: Path) -> None:
+    """A depfile in the output folder is committed with the run: not under a name the run's
+    own files (or its manifest) take."""
+    from ..commit import RUN_FILES, plain_name
+    from ..errors import UsageError
+    if depfile.name in RUN_FILES or not plain_name(depfile.name):
+        raise UsageError(f"--depfile {depfile} would take the name of a file the run writes, or a hidden one; "
+                         "nothing was written", hint="name it e.g. deps.mk")
+
+
+def _check_depfile(depfile: Path, sources) -> None:
+    from ..commit import check_file_output
     from ..errors import OutputError
     folder = depfile.parent if str(depfile.parent) else Path(".")
     if not folder.is_dir():
@@ -162,6 +174,7 @@ def _check_depfile(depfile: Path) -> None:
                           hint="create the folder first, or put the depfile in the output folder")
     if depfile.is_dir():
         raise OutputError("cannot write the depfile: it is a folder", file=depfile)
+    check_file_output(depfile, sources, option="--depfile")
 
 
 def make_escape(path) -> str:

@@ -39,7 +39,7 @@ def sensitivity(
         if draws < 64:
             raise SamplingError(f"--draws must be at least 64 for Sobol indices, got {draws}")
         out = out or default_out(priors, scenario)
-        tx = Transaction(out, replace_run=False)
+        tx = Transaction(out, replace_run=False, inputs=[priors])
         summary = read_summary(out) if (out / "summary.json").exists() else None
         res = api_sensitivity(priors, output=output, year=year, draws=draws, seed=seed,
                               workers=workers, scenario=scenario)

@@ -16,7 +16,8 @@ import traceback
 import types
 from pathlib import Path
 
-from ..errors import ModelError
+from .. import interrupt
+from ..errors import ModelError, UserCodeExit
 from .spec import Model
 
 # Built-in models by name: the module that defines MODEL.
@@ -89,14 +90,22 @@ def load_model(path: str | Path) -> Model:
     sys.modules[name] = module  # numba finds the module by name when it loads cached code
     try:
         exec(code, module.__dict__)
-    except Exception as exc:
+    except BaseException as exc:
         if previous is not None:
             sys.modules[name] = previous
         else:
             sys.modules.pop(name, None)
+        if interrupt.is_stop(exc):
+            raise
         line = _line_in(exc, str(path))
         if isinstance(exc, ModelError):
             raise ModelError(exc.message, file=path, line=line, hint=exc.hint) from None
+        if not isinstance(exc, Exception):
+            ended = UserCodeExit(exc)
+            raise ModelError(f"the model file ended the program as it ran ({ended.kind}"
+                             f"{': ' + str(ended) if str(ended) else ''})", file=path, line=line,
+                             hint="a model file defines a riskmc.Model: remove the call that ends the program "
+                                  "(sys.exit)") from None
         raise ModelError(f"running the model file failed: {type(exc).__name__}: {_first_line(exc)}",
                          file=path, line=line, hint="fix the model file") from None
     models = [v for v in module.__dict__.values() if isinstance(v, Model)]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, UserCodeExit
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 KINDS = ("share", "level", "ratio")
@@ -201,7 +201,19 @@ class Model:
     # ------------------------------------------------------------------ evaluation
     def fill(self, x: np.ndarray, y: np.ndarray) -> None:
         """The engine's one protocol: inputs block x (inputs, n) -> outputs block y
-        (outputs, width, n), filled in place."""
+        (outputs, width, n), filled in place. A function that ends itself (sys.exit) raises
+        UserCodeExit, an Exception like any other failure of the model."""
+        from .. import interrupt
+        try:
+            self._fill(x, y)
+        except Exception:
+            raise
+        except BaseException as exc:
+            if interrupt.is_stop(exc):
+                raise
+            raise UserCodeExit(exc) from None
+
+    def _fill(self, x: np.ndarray, y: np.ndarray) -> None:
         if self.compiled is not None:
             self._driver()(x, y, np.asarray(self.years or (0,), dtype=float))
             return
@@ -229,6 +241,42 @@ class Model:
                              "declared output", file=self.source,
                              hint="declare it with riskmc.Output, or leave it out")
 
+    def guarded_fill(self, x: np.ndarray, y: np.ndarray, first_draw: int = 0) -> None:
+        """`fill`, with any failure of the user's function as one ModelError naming the first
+        draw it fails on (numbered from `first_draw`) and that draw's inputs: what every
+        verb that evaluates a model reports."""
+        try:
+            self.fill(x, y)
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise self.failure(x, exc, first_draw) from None
+
+    def failure(self, x: np.ndarray, exc: Exception, first_draw: int = 0) -> ModelError:
+        """The ModelError for a function that failed on inputs block x: the draws are tried
+        one by one to name the first that fails."""
+        fn = getattr(self.function, "__name__", "its function")
+        y1 = np.empty((len(self.outputs), self.width, 1))
+        for i in range(x.shape[1]):
+            try:
+                self.fill(np.ascontiguousarray(x[:, i:i + 1]), y1)
+            except Exception as one:
+                exc = one
+                break
+        else:
+            i = None
+        kind = getattr(exc, "kind", type(exc).__name__)
+        what = f"{kind}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
+        hint = (f"a model returns its outputs: remove what raises {kind} (sys.exit ends the program)"
+                if isinstance(exc, UserCodeExit) else "fix the function, or the priors that reach these inputs")
+        line = _line_in(getattr(exc, "origin", exc), self.source)
+        if i is None:
+            return ModelError(f"model '{self.name}': {fn} failed on a block of draws ({what}), though "
+                              "each draw alone succeeds", file=self.source, line=line, hint=hint)
+        inputs = ", ".join(f"{spec.name}={float(x[j, i]):.6g}" for j, spec in enumerate(self.inputs))
+        return ModelError(f"model '{self.name}': {fn} failed at draw {first_draw + i:,} with {what}; the draw's "
+                          f"inputs: {inputs}", file=self.source, line=line, hint=hint)
+
     def evaluate(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Outputs for inputs given by name: each (draws, years), or (draws,) without years.
 
@@ -241,7 +289,7 @@ class Model:
         for j, r in enumerate(rows):
             x[j] = r
         y = blocks.empty((len(self.outputs), self.width, n))
-        self.fill(x, y)
+        self.guarded_fill(x, y)
         if self.years is None:
             return {o.name: y[k, 0] for k, o in enumerate(self.outputs)}
         return {o.name: y[k].T for k, o in enumerate(self.outputs)}
@@ -256,6 +304,18 @@ class Model:
         if self._drive is None:
             self._drive = compile_driver(self)
         return self._drive
+
+
+def _line_in(exc: BaseException, source: Path | None) -> int | None:
+    """The last line of the model's file in the exception's traceback, if it is there."""
+    if source is None:
+        return None
+    import traceback
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == str(source):
+            line = frame.lineno
+    return line
 
 
 def compile_driver(model: Model):

@@ -212,6 +212,14 @@ class PriorSet:
     def path(self) -> str:
         return self.files[0].path
 
+    @property
+    def sources(self) -> list[str]:
+        """Every file a run of these priors reads: the priors files, then a model file."""
+        out = [f.path for f in self.files]
+        if self.model is not None and self.model.source is not None:
+            out.append(str(self.model.source))
+        return out
+
 
 # --------------------------------------------------------------------------- reading
 @dataclass
