@@ -151,10 +151,13 @@ def _now() -> str:
 
 
 class Ledger:
-    """An open ledger; use as a context manager. Opening creates or migrates the file."""
+    """An open ledger; use as a context manager. Opening for writing creates or migrates
+    the file; `write=False` opens it read-only, so a track record can be read where it
+    cannot be written (a read-only folder or file), and leaves nothing beside it."""
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, write: bool = True) -> None:
         self.path = Path(path)
+        self.write = write
         if not self.path.exists() and not create:
             raise LedgerUsageError("no ledger here yet", hint="record a run first: riskmc ledger record RUN_DIR",
                                    file=self.path)
@@ -164,8 +167,13 @@ class Ledger:
             raise LedgerUsageError("the ledger's folder does not exist", file=self.path,
                                    hint="run from the project's folder (the default is relative to it), "
                                         "or give --ledger PATH")
+        if write:
+            self._check_writable()
         try:
-            self.db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
+            if write:
+                self.db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
+            else:
+                self.db = self._read_only()
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         try:
@@ -176,6 +184,37 @@ class Ledger:
             if isinstance(exc, sqlite3.Error):
                 raise self._error(exc) from None
             raise
+
+    def _read_only(self) -> sqlite3.Connection:
+        """A read-only connection. A ledger an older riskmc left in WAL mode cannot be
+        opened read-only from a folder SQLite cannot write its index into: then it is
+        read as immutable (nothing can be writing there anyway)."""
+        uri = self.path.resolve().as_uri()
+        if _wal_at_rest(self.path):
+            # Opened plainly, SQLite would create -wal and -shm files beside it to read it.
+            return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=BUSY_MS / 1000,
+                                   isolation_level=None)
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_MS / 1000, isolation_level=None)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=BUSY_MS / 1000,
+                               isolation_level=None)
+
+    def _check_writable(self) -> None:
+        """A ledger riskmc cannot write is refused before SQLite opens it: SQLite would
+        leave its journal files beside a file it cannot then fold them back into."""
+        import os
+        folder = self.path.parent
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            raise LedgerError("the ledger is read-only; nothing was changed", file=self.path,
+                              hint="make it writable (chmod u+w), or record into another --ledger PATH")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise LedgerError("the ledger's folder is read-only (SQLite keeps its journal there while it writes); "
+                              "nothing was changed", file=self.path,
+                              hint="make the folder writable, or record into another --ledger PATH")
 
     def __enter__(self) -> Ledger:
         return self
@@ -199,12 +238,20 @@ class Ledger:
             raise LedgerError(f"this ledger has schema {version}, newer than this riskmc's ({SCHEMA})",
                               file=self.path, hint="upgrade riskmc to read it")
         if version < SCHEMA:
+            if not self.write:
+                if version == 0 and not self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                    raise LedgerUsageError("no ledger here yet", file=self.path,
+                                           hint="record a run first: riskmc ledger record RUN_DIR")
+                raise LedgerError(f"this ledger has schema {version}, older than this riskmc's ({SCHEMA}); it "
+                                  "is brought up to date the next time a run is recorded", file=self.path)
             self._retry(self._create)
         self._check_tables()
-        # WAL lets readers read while one process writes; a ledger that stays in rollback
-        # mode (another process held it just then) is as safe, only less concurrent.
-        with contextlib.suppress(sqlite3.OperationalError):
-            self.db.execute("PRAGMA journal_mode = WAL")
+        self._check_values()
+        if self.write:
+            # A rollback journal, not WAL: nothing is left beside the ledger between commands,
+            # and it can be read from a read-only folder. Writers still queue (BEGIN IMMEDIATE).
+            with contextlib.suppress(sqlite3.OperationalError):
+                self.db.execute("PRAGMA journal_mode = DELETE")
 
     def _create(self) -> None:
         """Create or migrate the tables, deciding under the write lock: another process may
@@ -254,13 +301,15 @@ class Ledger:
 
     def _write(self, fn):
         """fn(db) in one immediate transaction: all of it, or nothing."""
+        from . import interrupt
         try:
             self._retry(lambda: self.db.execute("BEGIN IMMEDIATE"))
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         try:
             out = fn(self.db)
-            self.db.execute("COMMIT")
+            with interrupt.critical():  # the stop watchdog waits for the commit
+                self.db.execute("COMMIT")
             return out
         except BaseException as exc:
             self._rollback()
@@ -356,20 +405,56 @@ class Ledger:
         rows = self._read(
             "SELECT f.claim, r.created, f.probability, f.mcse, r.draws, r.title, r.run_dir FROM forecasts f "
             "JOIN runs r ON r.id = f.run_id WHERE f.claim = ? ORDER BY r.created, r.id", (claim,))
+        for r in rows:
+            self._check(r, ("forecasts.claim", _text), ("runs.created", _date), ("forecasts.probability", _prob),
+                        ("forecasts.mcse", _mcse), ("runs.draws", _draws), ("runs.title", _text),
+                        ("runs.run_dir", _text))
         return [Forecast(*r) for r in rows]
 
     def texts(self) -> dict[str, tuple[str, str]]:
         """Each claim's latest text and event."""
         rows = self._read("SELECT f.claim, f.text, f.event FROM forecasts f JOIN runs r ON r.id = f.run_id "
                           "ORDER BY r.created, r.id")
+        for r in rows:
+            self._check(r, ("forecasts.claim", _text), ("forecasts.text", _text), ("forecasts.event", _text))
         return {c: (t, e) for c, t, e in rows}
 
     def outcomes(self) -> dict[str, Outcome]:
         rows = self._read("SELECT claim, outcome, date, source FROM outcomes ORDER BY claim")
+        for r in rows:
+            self._check(r, ("outcomes.claim", _text), ("outcomes.outcome", _bit), ("outcomes.date", _date),
+                        ("outcomes.source", _text))
         return {r[0]: Outcome(r[0], bool(r[1]), r[2], r[3]) for r in rows}
 
     def runs(self) -> int:
         return self._read("SELECT count(*) FROM runs")[0][0]
+
+    def _check_values(self) -> None:
+        """Every value is one riskmc writes, before anything is read or written: a ledger
+        edited by hand into nonsense is refused whole, and left as it is."""
+        runs = ("SELECT created, title, priors, priors_sha256, model, model_sha256, seed, draws, version, run_dir "
+                "FROM runs")
+        for r in self.db.execute(runs):
+            self._check(r, ("runs.created", _date), ("runs.title", _text), ("runs.priors", _text),
+                        ("runs.priors_sha256", _text), ("runs.model", _text), ("runs.model_sha256", _text),
+                        ("runs.seed", _whole), ("runs.draws", _draws), ("runs.version", _text),
+                        ("runs.run_dir", _text))
+        for r in self.db.execute("SELECT claim, text, event, probability, mcse FROM forecasts"):
+            self._check(r, ("forecasts.claim", _text), ("forecasts.text", _text), ("forecasts.event", _text),
+                        ("forecasts.probability", _prob), ("forecasts.mcse", _mcse))
+        for r in self.db.execute("SELECT claim, outcome, date, source FROM outcomes"):
+            self._check(r, ("outcomes.claim", _text), ("outcomes.outcome", _bit), ("outcomes.date", _date),
+                        ("outcomes.source", _text))
+
+    def _check(self, row: tuple, *columns) -> None:
+        """A value riskmc never writes (edited by hand: 0 draws, an MCSE of 1e308, a text
+        stored as bytes) makes the ledger unusable as a record: say which, change nothing."""
+        for value, (name, ok) in zip(row, columns):
+            if not ok(value):
+                shown = repr(value) if not isinstance(value, bytes) else f"{len(value)} bytes of binary data"
+                raise LedgerError(f"the ledger holds a value riskmc never writes: {name} = {_clip(shown)}; nothing "
+                                  "was changed", file=self.path,
+                                  hint="restore it from a backup, or record into a new --ledger PATH")
 
     def scores(self) -> tuple[list[Score], list[str]]:
         """Each resolved claim's score; and the claims resolved before any forecast of them."""
@@ -381,6 +466,57 @@ class Ledger:
                 continue
             out.append(score(claim, o, before[-1]))
         return out, unscored
+
+
+def _text(v) -> bool:
+    return isinstance(v, str)
+
+
+def _date(v) -> bool:
+    if not isinstance(v, str) or len(v) != 10:
+        return False
+    try:
+        dt.date.fromisoformat(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _prob(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0
+
+
+def _mcse(v) -> bool:
+    # A probability's Monte Carlo error is at most 0.5.
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 0.5
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _draws(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _bit(v) -> bool:
+    return v in (0, 1) and not isinstance(v, float)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _wal_at_rest(path: Path) -> bool:
+    """A ledger an older riskmc left in WAL mode (its header says so), that no one is
+    writing now (no -wal file beside it)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return False
+    wal = Path(str(path) + "-wal")
+    return len(head) == 20 and head[:16] == b"SQLite format 3\x00" and head[18:20] == b"\x02\x02" and not wal.exists()
 
 
 def score(claim: str, o: Outcome, f: Forecast) -> Score:

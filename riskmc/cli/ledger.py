@@ -80,7 +80,7 @@ def show(
     from ..report import fmt
     with user_errors():
         path = ledger or DEFAULT
-        with Ledger(path, create=False) as led:
+        with Ledger(path, create=False, write=False) as led:
             rows = [(c, led.history(c)) for c in led.claims()]
             outcomes = led.outcomes()
             scores = {s.claim: s for s in led.scores()[0]}
@@ -117,8 +117,8 @@ def report(
             raise LedgerUsageError(f"{out} holds a run: the ledger's page goes in a folder of its own",
                                    hint="give another --out, e.g. reports/ledger")
         path = ledger or DEFAULT
-        tx = Transaction(out, replace_run=False)
-        with Ledger(path, create=False) as led:
+        tx = Transaction(out, kind="ledger", inputs=[path], replace_run=False)
+        with Ledger(path, create=False, write=False) as led:
             data = report_data(led)
         with tx.begin():
             tx.write("ledger.json", dumps_json(data))
