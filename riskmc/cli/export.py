@@ -24,24 +24,31 @@ def export(
     quiet: Quiet = False,
 ) -> None:
     """Export a run's summary per output and year, its claims, and its draws when saved."""
+    from .. import interrupt
     from ..commit import Transaction
-    from ..errors import SamplingError
-    from ..io import export_tables, read_draws, read_summary
+    from ..errors import OutputError, SamplingError
+    from ..io import defused, export_tables, os_words, read_draws, read_summary
 
     with user_errors(out):
         if not (csv or xlsx):
             raise SamplingError("say which: --csv, --xlsx, or both")
         out = out or run_dir.parent / f"{run_dir.name}-export"
-        tx = Transaction(out)
+        tx = Transaction(out, kind="export", inputs=[run_dir])
         summary = read_summary(run_dir)
         draws = read_draws(run_dir, summary) if (run_dir / "draws.parquet").exists() else None
         tables = export_tables(summary, draws)
         with tx.begin():
-            if csv:
-                for name, frame in tables.items():
-                    frame.write_csv(tx.path(f"{name}.csv"))
-            if xlsx:
-                _workbook(tables, tx.path("run.xlsx"))
+            try:
+                if csv:
+                    for name, frame in tables.items():
+                        interrupt.check()
+                        defused(frame).write_csv(tx.path(f"{name}.csv"))
+                if xlsx:
+                    interrupt.check()
+                    _workbook(tables, tx.path("run.xlsx"))
+            except OSError as exc:
+                raise OutputError(f"cannot write the export: {os_words(exc)}", file=out,
+                                  hint="free some space or choose another folder with --out") from exc
             tx.commit()
     if not quiet:
         for name in tx.written:
@@ -49,8 +56,10 @@ def export(
 
 
 def _workbook(tables: dict, path: Path) -> None:
-    """One workbook, a sheet per table (polars writes it through xlsxwriter)."""
+    """One workbook, a sheet per table (polars writes it through xlsxwriter). Text is
+    stored as text, never as a formula or a link (OWASP's advice on CSV injection: a
+    claim's thesis could read =HYPERLINK(...))."""
     import xlsxwriter
-    with xlsxwriter.Workbook(str(path)) as wb:
+    with xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False}) as wb:
         for name, frame in tables.items():
             frame.write_excel(wb, worksheet=name, autofit=True)
