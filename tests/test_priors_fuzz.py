@@ -1,5 +1,6 @@
 """Property tests: any edit of a valid priors file either loads or fails with one clear line."""
 
+import os
 import re
 
 from hypothesis import HealthCheck, example, given, settings
@@ -34,7 +35,7 @@ def edited(draw):
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=2000 if os.environ.get("RISKMC_FUZZ") else 150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=edited())
 @example(text="\n".join(LINES).replace("range = [0.30, 0.50]", "range = [0.50, 0.30]", 1))
 @example(text="\n".join(LINES).replace('family = "bernoulli"', "family = 3"))
