@@ -529,7 +529,7 @@ def _summary(r: RunResult, totals: Totals, binning, names, drivers, post=None) -
         "sampler": sampler,
         "chunk_size": r.plan.chunk_size,
         "command": r.command,
-        "notes": list(r.plan.notes) + list(ps.warnings) + notes,
+        "notes": list(r.plan.notes) + list(ps.warnings) + notes + list(post.warnings if post is not None else ()),
         "years": years,
         "outputs": outputs,
         "claims": claims,

@@ -29,6 +29,13 @@ class Posterior:
     claims: list
     diagnostics: dict
     histogram: Callable[[int], dict]   # row index -> display histogram
+    warnings: tuple[str, ...] = ()     # what the reader should know before trusting it
+
+
+# A final population with fewer distinct particles than this share is a point mass, not a
+# posterior; below UNIQUE_WARN it is said on the terminal and in the report.
+UNIQUE_FLOOR = 0.05
+UNIQUE_WARN = 0.5
 
 
 def infer(kernel, totals, binning, names: list[str], *, claims, workers: int = 1,
@@ -60,14 +67,30 @@ def infer(kernel, totals, binning, names: list[str], *, claims, workers: int = 1
                               hint="give the bound its measurement error (sd = ...) so it can be approached "
                                    "gradually, or run more draws") from exc
         raise
+    unique = sampler.unique
+    if unique < UNIQUE_FLOOR:
+        e = sampler._blame()
+        raise PriorsError(f"evidence '{e.name}' ({e.describe()}): the tempered posterior collapsed onto a few points "
+                          f"({unique:.1%} of the particles distinct): the evidence and the prior barely overlap",
+                          file=e.file, line=e.line, hint="check the evidence's value and unit, or widen the priors "
+                                                         "it contradicts")
+    warnings = []
+    if unique < UNIQUE_WARN:
+        warnings.append(f"the tempered posterior's particles are only {unique:.0%} distinct: its error bars may be "
+                        "too small; run more draws, or check the evidence against the prior")
+    if sampler.undecorrelated:
+        warnings.append(f"in {sampler.undecorrelated} of {len(stages)} tempering stages the particles had not "
+                        "forgotten where they began after the most moves a stage makes: the posterior may lag "
+                        "behind the evidence; run more draws")
     rows = sampler.rows
     stats, probs = estimates(rows, names, claims)
     pooled = rows.transpose(1, 0, 2).reshape(rows.shape[1], -1)
     diag_t = {"replicates": REPLICATES, "particles": REPLICATES * n, "stages": len(stages),
               "acceptance": float(np.mean([s.acceptance for s in stages])) if stages else None,
-              "evaluations": sampler.evaluations}
+              "evaluations": sampler.evaluations, "moves": int(sum(s.steps for s in stages)),
+              "decorrelated": not sampler.undecorrelated, "unique": unique}
     return Posterior("tempered", imp.why, stats, probs, {"importance": diag, "tempered": diag_t},
-                     lambda j: _particle_histogram(pooled[j]))
+                     lambda j: _particle_histogram(pooled[j]), tuple(warnings))
 
 
 def _check_reachable(kernel, totals) -> None:

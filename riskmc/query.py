@@ -124,7 +124,12 @@ class Reduction:
                 continue
             mine = self.groups[g]
             for k in v:
-                mine[k] = mine[k] + v[k]
+                if k == "min":
+                    mine[k] = np.minimum(mine[k], v[k])
+                elif k == "max":
+                    mine[k] = np.maximum(mine[k], v[k])
+                else:
+                    mine[k] = mine[k] + v[k]
         self.per_chunk += other.per_chunk
         if other.tilt is not None:
             if self.tilt is None:
@@ -162,13 +167,19 @@ class Asker:
         cm = np.stack([e.mask(rows) for _, e in self.claims]) if self.claims else np.zeros((0, n), dtype=bool)
         red = Reduction(n=n)
         counts = {}
+        b = self.b
         for g, m in masks.items():
             sub = x if m is None else x[:, m]
             k = sub.shape[1]
-            d = sub - self.b.center[:, None]
-            hist = _histogram(sub, self.b)
+            d = sub - b.center[:, None]
+            hist = _histogram(sub, b)
+            # Draws exactly at each atom (a 0/1 input's values, a constant), and the exact
+            # range: a quantile that falls on an atom is that value, never beyond the range.
+            atoms = np.array([np.count_nonzero(sub[j] == a) for j, a in zip(b.atom_var, b.atom_val)], dtype=np.int64)
             red.groups[g] = {"n": k, "sums": np.stack([d.sum(axis=1), (d * d).sum(axis=1)]), "hist": hist,
-                             "claims": cm.sum(axis=1) if m is None else cm[:, m].sum(axis=1)}
+                             "claims": cm.sum(axis=1) if m is None else cm[:, m].sum(axis=1), "atoms": atoms,
+                             "min": sub.min(axis=1) if k else np.full(len(sub), np.inf),
+                             "max": sub.max(axis=1) if k else np.full(len(sub), -np.inf)}
             counts[g] = k
         red.per_chunk.append((n, counts, {g: red.groups[g]["claims"].copy() for g in masks}))
         if self.stress is not None and self.stress.kind == "mean":
@@ -271,14 +282,19 @@ def _view(g: dict, b: Binning):
     class V:
         pass
     v = V()
-    v.hist, v.atoms, v.n = g["hist"], None, g["n"]
+    v.hist, v.atoms, v.n = g["hist"], g.get("atoms"), g["n"]
     return v
 
 
 def _group_stats(g: dict, b: Binning, j: int, vmin, vmax) -> dict:
-    """Mean, sd and quantiles of tracked row j in a group, with MCSE (order-statistic bands)."""
+    """Mean, sd and quantiles of tracked row j in a group, with MCSE (order-statistic bands).
+    A row that is one value in the group (a constant) is that value, with no error."""
     from .reduce import _one_sigma_band
     n = g["n"]
+    if "min" in g:
+        vmin, vmax = g["min"], g["max"]
+    if vmin[j] == vmax[j]:
+        return _constant(vmin[j])
     m1 = g["sums"][0, j] / n
     var = max(g["sums"][1, j] / n - m1 * m1, 0.0)
     sd = math.sqrt(var * n / max(n - 1, 1))
@@ -291,6 +307,11 @@ def _group_stats(g: dict, b: Binning, j: int, vmin, vmax) -> dict:
         out[key] = {"value": q, "mcse": (_quantile(edges, cum, hi, vmin[j], vmax[j])
                                          - _quantile(edges, cum, lo, vmin[j], vmax[j])) / 2}
     return out
+
+
+def _constant(c: float) -> dict:
+    """The statistics of a value that does not vary: itself, exactly, with no error."""
+    return {k: {"value": float(c) if k != "sd" else 0.0, "mcse": 0.0} for k in ("mean", "sd", *PROBS)}
 
 
 def track_rows(model) -> tuple[list[int], list[str], list[str]]:
@@ -335,7 +356,7 @@ def ask(folder: str | Path, event: str | None = None, *, given: str | None = Non
         x = first_rows[track]
         b = Binning.from_pilot(x)
         b = Binning(lo=b.lo, width=b.width * (b.bins / Q_BINS), center=b.center, pilot_q=b.pilot_q,
-                    atom_var=np.zeros(0, dtype=np.intp), atom_val=np.zeros(0), bins=Q_BINS)
+                    atom_var=b.atom_var, atom_val=b.atom_val, bins=Q_BINS)
         y_edges = None
         if st is not None and st.kind == "mean":
             y = first_rows[st.row]
@@ -354,12 +375,8 @@ def _answer(summary: dict, red: Reduction, kernel, st: dict) -> dict:
     sampler = summary["sampler"]
     full = summary["chunk_size"]
     g_all = red.groups["all"]
-    vmin = np.full(len(labels), -np.inf)
-    vmax = np.full(len(labels), np.inf)
-    # The observed range bounds every quantile: from the fine histograms' extreme bins.
-    edges_lo = b.lo
-    vmin = edges_lo + b.width * (np.argmax(g_all["hist"] > 0, axis=1) - 1)
-    vmax = edges_lo + b.width * (b.bins - np.argmax(g_all["hist"][:, ::-1] > 0, axis=1) + 1)
+    # The observed range bounds every quantile.
+    vmin, vmax = g_all["min"], g_all["max"]
 
     def prob(group_num, group_den, num):
         if sampler == "mc":
@@ -424,13 +441,17 @@ def _stressed(s: Stress, red: Reduction, b: Binning, labels, units, claims, stat
         ess = 1.0 / (s.value ** 2 / nA + (1 - s.value) ** 2 / (n - nA))
         g_all = red.groups["all"]
         notA = {"n": n - nA, "sums": g_all["sums"] - gA["sums"], "hist": g_all["hist"] - gA["hist"],
-                "claims": g_all["claims"] - gA["claims"]}
+                "claims": g_all["claims"] - gA["claims"], "atoms": g_all["atoms"] - gA["atoms"]}
         # The stressed distribution: the mixture q (given A) + (1 - q) (given not A).
         after = {}
         for j, lab in enumerate(labels):
+            if vmin[j] == vmax[j]:
+                after[lab] = _constant(vmin[j])
+                continue
             sa, sb = _group_stats(gA, b, j, vmin, vmax), _group_stats(notA, b, j, vmin, vmax)
             hist = (wa * gA["hist"][j] + wb * notA["hist"][j])[None, :]
-            m = {"n": n, "hist": hist}
+            mine = b.atom_var == j
+            m = {"n": n, "hist": hist, "atoms": wa * gA["atoms"][mine] + wb * notA["atoms"][mine]}
             edges, cum = _cdf_points(_view(m, _one(b, j)), _one(b, j), 0)
             mean = s.value * sa["mean"]["value"] + (1 - s.value) * sb["mean"]["value"]
             ex2 = s.value * (sa["sd"]["value"] ** 2 + sa["mean"]["value"] ** 2) + (1 - s.value) * (
@@ -485,6 +506,9 @@ def _stressed(s: Stress, red: Reduction, b: Binning, labels, units, claims, stat
     ess = W * W / float(np.sum(nb * wb * wb))
     after = {}
     for j, lab in enumerate(labels):
+        if vmin[j] == vmax[j]:
+            after[lab] = {k: v for k, v in _constant(vmin[j]).items() if k in ("mean", "sd")}
+            continue
         sx, sx2 = t["x"][j][keep], t["x2"][j][keep]
         mean = float(np.sum(wb * sx) / W)
         sd = math.sqrt(max(float(np.sum(wb * sx2) / W) - mean * mean, 0.0))
@@ -506,6 +530,7 @@ def _stressed(s: Stress, red: Reduction, b: Binning, labels, units, claims, stat
 
 
 def _one(b: Binning, j: int) -> Binning:
-    """Row j's bins alone."""
+    """Row j's bins (and atoms) alone."""
+    mine = b.atom_var == j
     return Binning(lo=b.lo[j:j + 1], width=b.width[j:j + 1], center=b.center[j:j + 1], pilot_q=b.pilot_q[j:j + 1],
-                   atom_var=np.zeros(0, dtype=np.intp), atom_val=np.zeros(0), bins=b.bins)
+                   atom_var=np.zeros(int(mine.sum()), dtype=np.intp), atom_val=b.atom_val[mine], bins=b.bins)

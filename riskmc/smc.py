@@ -9,15 +9,32 @@ that leave the tempered posterior unchanged.
 
 The moves work in the priors' copula space: each input is its prior's inverse CDF of
 Phi(z) through the copula, with z standard normal, so every model and every prior family
-is handled alike. A proposal is drawn independently from a normal fitted to the
-particles (independent Metropolis-Hastings, PyMC's default SMC kernel); the acceptance
-ratio is the tempered likelihood ratio times the N(0, I) prior ratio times the
-proposal's reverse ratio.
+is handled alike (a fixed prior's z is never moved: it changes nothing). The proposal is
+autoregressive about a Gaussian fitted to the particles, N(m, C):
+
+    z' = m + sqrt(1 - s^2) (z - m) + s L xi,   L L' = C,  xi ~ N(0, I),
+
+which leaves N(m, C) itself unchanged, so the acceptance ratio is the tempered target's
+ratio divided by that Gaussian's (a preconditioned Crank-Nicolson move with the
+particles' mean and covariance as its reference: Cotter, Roberts, Stuart and White 2013;
+in tempered SMC, Kantas, Beskos and Jasra 2014). With s = 1 it is the independent
+proposal PyMC's SMC uses, whose acceptance collapses as inputs are added (the estimation
+error of C in every direction multiplies into the ratio); with s < 1 a move is local in
+every direction at once and its acceptance depends on how far the target is from the
+Gaussian along the move, not on the number of inputs. s is tuned each stage towards
+TARGET_ACCEPT, and each stage makes as many moves as it takes for the particles to
+forget where they started: until the correlation between the particles' positions
+before and after the moves, averaged over the inputs (PyMC's criterion), and that of
+their log-likelihoods, fall below DECORRELATED (at most MAX_MOVES).
 
 Monte Carlo error comes from independent replicates: REPLICATES populations, each with
-its own stream, seeds, temperatures and steps; an estimate's MCSE is the spread of the
-replicates' estimates over sqrt(REPLICATES). Each replicate is a function of its stream
-alone, so the numbers do not depend on the worker count.
+its own stream, seeds, temperatures, proposals and moves; an estimate's MCSE is the
+spread of the replicates' estimates over sqrt(REPLICATES). Each replicate is a function
+of its stream alone, so the numbers do not depend on the worker count.
+
+Evidence the prior cannot reach pushes particles to where the prior gives a chance below
+one in 10^12 (|z| > EDGE); the sampler then stops and says which evidence and which
+input, rather than report a posterior pressed against the edge of what riskmc can draw.
 """
 
 from __future__ import annotations
@@ -36,13 +53,13 @@ from .errors import ModelError, PriorsError
 
 REPLICATES = 32
 MAX_STAGES = 100
-MOVED = 0.99  # the chance each particle moves at least once per stage
-
-def spread(d: int) -> float:
-    """How much wider than the particles a proposal is (variance factor): a resampled
-    population is narrower than its target and a proposal as narrow keeps it so; but in
-    d dimensions a wider proposal's acceptance falls fast, so less as d grows."""
-    return 1.0 + 1.0 / math.sqrt(d)
+TARGET_ACCEPT = 0.3
+DECORRELATED = 0.1   # the particles' mean correlation with where a stage's moves began
+MIN_MOVES = 2
+MAX_MOVES = 60       # per stage; a stage that needs more is reported in the diagnostics
+EDGE = 7.0           # |z| beyond this: P < 1.3e-12 under the prior
+INFLATE = 1.5        # the reference Gaussian's variance over the particles', in moved directions
+DISCRETE = 16        # a variable with this few distinct values among the particles is discrete
 _EPS = 2.0 ** -53
 # A spawn key no chunk of a run uses (chunks use one index; this uses two).
 _STREAM = 0x736D63
@@ -66,18 +83,23 @@ class Stage:
     acceptance: float    # mean acceptance of the Metropolis moves
     steps: int           # largest number of moves a replicate made
     evaluations: int     # model evaluations so far
+    decorrelated: bool   # every replicate's particles forgot where the stage began
 
 
 class Tempering:
     """The sampler: `stages()` yields a Stage after each; `rows` then holds the posterior
     draws of each replicate (REPLICATES x variables x particles). The replicates advance
-    together, as arrays, each with its own stream, temperature, step size and steps."""
+    together, as arrays, each with its own stream, temperature, proposal and moves."""
 
     def __init__(self, kernel, root: np.random.SeedSequence, particles: int, workers: int = 1) -> None:
         self.kernel = kernel
         self.n = particles
         self.workers = workers
-        self.d = len(kernel.model.inputs)
+        specs = kernel.model.inputs
+        self.d = len(specs)
+        fixed = [kernel.priors.priors[s.name].family.name == "fixed" for s in specs]
+        self.moving = np.flatnonzero(~np.asarray(fixed, dtype=bool))        # inputs whose z matters
+        self.k = len(self.moving)
         self.evaluations = 0
         dep = kernel.priors.dependence
         self.corr_rows = np.asarray(dep.index, dtype=np.intp)
@@ -85,11 +107,13 @@ class Tempering:
         self.rngs = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(
             root.entropy, spawn_key=(*root.spawn_key, _STREAM, r), pool_size=root.pool_size)))
             for r in range(REPLICATES)]
-        self.z = np.stack([g.standard_normal((self.d, self.n)) for g in self.rngs])   # (R, d, n)
+        self.z = np.stack([g.standard_normal((self.k, self.n)) for g in self.rngs])   # (R, k, n)
         self.ll = self._evaluate(self.z)[1]                                           # (R, n)
         self.beta = np.zeros(REPLICATES)
-        self.acceptance = np.full(REPLICATES, 0.5)
+        self.scale = np.full(REPLICATES, 0.5)   # s of the autoregressive proposal, tuned per stage
+        self.acceptance = np.zeros(REPLICATES)
         self.done = np.zeros(REPLICATES, dtype=bool)
+        self.undecorrelated = 0                 # stages that hit MAX_MOVES before decorrelating
         if not np.isfinite(self.ll).any(axis=1).all():
             e = self._blame()
             raise PriorsError(f"evidence '{e.name}' ({e.describe()}): no prior draw is consistent with it: it "
@@ -103,6 +127,12 @@ class Tempering:
         model once more on the final particles (the moves carry only their likelihoods)."""
         return self._evaluate(self.z, rows=True)[0]
 
+    @property
+    def unique(self) -> float:
+        """The smallest share of distinct particles in any replicate."""
+        return float(min(len(np.unique(self.z[r][0] if self.k else self.ll[r])) for r in range(REPLICATES))
+                     / self.n)
+
     def stages(self) -> Iterator[Stage]:
         for index in range(MAX_STAGES):
             going = np.flatnonzero(~self.done)
@@ -110,14 +140,11 @@ class Tempering:
                 return
             interrupt.check()
             ess = self._reweight(going)
-            a = np.clip(self.acceptance[going], 1e-3, 0.99)
-            # Metropolis steps so that a particle has moved with 99% chance.
-            steps = np.clip(np.ceil(np.log(1 - MOVED) / np.log1p(-a)), 2, 25).astype(int)
-            acc = self._move(going, steps)
-            self.acceptance[going] = acc
+            steps, decorrelated = self._move(going)
+            self._check_edge()
             self.done[going] = self.beta[going] >= 1.0
-            yield Stage(index, float(self.beta.min()), float(np.mean(ess)), float(np.mean(acc)),
-                        int(steps.max()), self.evaluations)
+            yield Stage(index, float(self.beta.min()), float(np.mean(ess)), float(np.mean(self.acceptance[going])),
+                        int(steps), self.evaluations, decorrelated)
         e = self._blame()
         raise PriorsError(f"evidence '{e.name}' ({e.describe()}) could not be reached in {MAX_STAGES} tempering "
                           "stages: it is far beyond what the prior believes", file=e.file, line=e.line,
@@ -133,6 +160,24 @@ class Tempering:
         flat = rows.transpose(1, 0, 2).reshape(rows.shape[1], -1)
         best = lik.terms(np.ascontiguousarray(flat)).max(axis=1)
         return lik.evidence[int(np.argmin(best))]
+
+    def _check_edge(self) -> None:
+        """Particles pressed where the prior gives less than a 10^-12 chance: the evidence
+        and the prior cannot both hold (its exact posterior lies beyond what the prior can
+        be drawn at), and a posterior piled against that edge would be false precision."""
+        if not self.k:
+            return
+        far = np.abs(self.z) > EDGE                                   # (R, k, n)
+        share = far.mean(axis=(0, 2))                                 # per input
+        j = int(np.argmax(share))
+        if share[j] < 0.01:
+            return
+        name = self.kernel.model.inputs[int(self.moving[j])].name
+        e = self._blame()
+        raise PriorsError(f"evidence '{e.name}' ({e.describe()}) contradicts the priors: it needs {name} where its "
+                          f"prior gives less than a 1e-12 chance (beyond {EDGE:g} sds in the copula), so no "
+                          "posterior can be drawn", file=e.file, line=e.line,
+                          hint=f"check the evidence's value and unit, or widen the prior of {name}")
 
     # ------------------------------------------------------------------ one stage
     def _reweight(self, going: np.ndarray) -> np.ndarray:
@@ -174,56 +219,80 @@ class Tempering:
             self.z[r], self.ll[r] = self.z[r][:, pick], self.ll[r][pick]
         return e / self.n
 
-    def _move(self, going: np.ndarray, steps: np.ndarray) -> np.ndarray:
-        """Independent Metropolis-Hastings in copula space (PyMC's SMC kernel): proposals
-        drawn from a normal fitted to each population, so one accepted move is a fresh
-        draw, however narrow the posterior has become in some directions."""
-        g = len(going)
-        mu = self.z[going].mean(axis=2)                                   # (g, d)
-        chol = np.empty((g, self.d, self.d))
-        for k, r in enumerate(going):
-            cov = spread(self.d) * np.atleast_2d(np.cov(self.z[r])) + 1e-10 * np.eye(self.d)
-            try:
-                chol[k] = np.linalg.cholesky(cov)
-            except np.linalg.LinAlgError:
-                chol[k] = np.diag(np.sqrt(np.maximum(np.diag(cov), 1e-10)))
-        inv = np.linalg.inv(chol)
-
-        def log_q(k, z):  # the proposal's log-density, up to a constant shared by all
-            w = inv[k] @ (z - mu[k][:, None])
-            return -0.5 * np.sum(w * w, axis=0)
-
+    def _move(self, going: np.ndarray) -> tuple[int, bool]:
+        """Autoregressive Metropolis moves about each replicate's reference Gaussian (see the
+        module's docstring) until its particles have decorrelated from where they began.
+        Returns the most moves any replicate made, and whether all decorrelated."""
+        g, k, n = len(going), self.k, self.n
+        if not k:
+            return 0, True
+        z0 = self.z[going].copy()                                     # (g, k, n)
+        ll0 = self.ll[going].copy()
+        ref = [_reference(z0[i], n) for i in range(g)]
+        s = self.scale[going]                                         # (g,)
+        keep = np.sqrt(1.0 - s * s)
+        beta = self.beta[going]
         accepted = np.zeros(g)
-        for s in range(int(steps.max())):
+        tried = np.zeros(g)
+        live = np.ones(g, dtype=bool)
+        moves = 0
+        for step in range(MAX_MOVES):
             interrupt.check()
-            live = np.flatnonzero(steps > s)
-            reps = going[live]
-            xi = np.stack([self.rngs[r].standard_normal((self.d, self.n)) for r in reps])
+            idx = np.flatnonzero(live)
+            reps = going[idx]
             z = self.z[reps]
-            zp = mu[live][:, :, None] + chol[live] @ xi
+            zp = np.empty_like(z)
+            extra = np.zeros((len(idx), n))     # log N_ref(z) - log N_ref(z') + log prior(z') - log prior(z)
+            for i, (j, r) in enumerate(zip(idx, reps)):
+                xi = self.rngs[r].standard_normal((k, n))
+                inf, mu, chol, inv = ref[j]
+                # Prior-like inputs: a Crank-Nicolson move about the prior itself, whose
+                # density then cancels from the ratio exactly.
+                zp[i] = keep[j] * z[i] + s[j] * xi
+                if len(inf):
+                    c = z[i][inf] - mu[:, None]
+                    p = mu[:, None] + keep[j] * c + s[j] * (chol @ xi[inf])
+                    zp[i][inf] = p
+                    wz, wp = inv @ c, inv @ (p - mu[:, None])
+                    extra[i] = (0.5 * (np.sum(wp * wp, axis=0) - np.sum(wz * wz, axis=0))
+                                - 0.5 * (np.sum(p * p, axis=0) - np.sum(z[i][inf] ** 2, axis=0)))
             lp = self._evaluate(zp)[1]
-            q = np.stack([log_q(k, z[i]) - log_q(k, zp[i]) for i, k in enumerate(live)])
             with np.errstate(invalid="ignore"):
-                log_a = self.beta[reps][:, None] * (lp - self.ll[reps]) - 0.5 * (
-                    np.sum(zp * zp, axis=1) - np.sum(z * z, axis=1)) + q
+                log_a = beta[idx][:, None] * (lp - self.ll[reps]) + extra
             log_a = np.where(np.isfinite(lp), log_a, -np.inf)
-            u = np.stack([self.rngs[r].random(self.n) for r in reps])
+            u = np.stack([self.rngs[r].random(n) for r in reps])
             ok = np.log(u) < log_a
-            for k, r in enumerate(reps):
-                m = ok[k]
-                self.z[r][:, m] = zp[k][:, m]
-                self.ll[r][m] = lp[k][m]
-            accepted[live] += ok.sum(axis=1)
-        return accepted / (steps * self.n)
+            for i, r in enumerate(reps):
+                m = ok[i]
+                self.z[r][:, m] = zp[i][:, m]
+                self.ll[r][m] = lp[i][m]
+            accepted[idx] += ok.sum(axis=1)
+            tried[idx] += n
+            moves = step + 1
+            if moves >= MIN_MOVES:
+                for i, r in zip(idx, reps):
+                    if _correlation(z0[i], self.z[r], ll0[i], self.ll[r]) < DECORRELATED:
+                        live[i] = False
+            if not live.any():
+                break
+        acc = accepted / np.maximum(tried, 1)
+        self.acceptance[going] = acc
+        # Tune s for the next stage towards the target acceptance (fixed within a stage, so
+        # each stage's moves leave its tempered posterior exactly unchanged).
+        self.scale[going] = np.clip(s * np.exp(1.5 * (acc - TARGET_ACCEPT)), 0.01, 1.0)
+        if live.any():
+            self.undecorrelated += 1
+        return moves, not live.any()
 
     # ------------------------------------------------------------------ the model
     def _evaluate(self, zs: np.ndarray, rows: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
-        """Log-likelihoods of copula-space points (G, d, n), (G, n), and with `rows` their
-        rows (G, V, n); in parallel over fixed slices of the draws."""
+        """Log-likelihoods of copula-space points of the moving inputs (G, k, n), (G, n),
+        and with `rows` their rows (G, V, n); in parallel over fixed slices of the draws."""
         k = self.kernel
         g = zs.shape[0]
-        z = np.ascontiguousarray(zs.transpose(1, 0, 2).reshape(self.d, g * self.n))
-        total = z.shape[1]
+        total = g * self.n
+        z = np.zeros((self.d, total))
+        z[self.moving] = zs.transpose(1, 0, 2).reshape(self.k, total)
         keep = rows
         rows = np.empty((k.n_rows, total)) if keep else None
         ll = np.empty(total)
@@ -237,7 +306,7 @@ class Tempering:
             a, e = part
             # Padded blocks, as the kernel's (riskmc.blocks: rows 4 KiB apart alias in L1).
             u = blocks.empty((self.d, e - a))
-            _uniforms(z[:, a:e], u, self.corr_rows, self.chol)   # the copula, from z directly
+            _uniforms(np.ascontiguousarray(z[:, a:e]), u, self.corr_rows, self.chol)  # the copula, from z
             x = blocks.empty((self.d, e - a))
             k.marginals(u, x)
             block = blocks.empty((k.n_rows, e - a))
@@ -267,20 +336,71 @@ class Tempering:
         return out, ll.reshape(g, self.n)
 
 
+def _reference(z: np.ndarray, n: int):
+    """The reference Gaussian of a replicate's moves, from its particles z (k, n): the
+    prior N(0, 1) itself for inputs the evidence has not moved (their particles' mean and
+    variance within four standard errors of the prior's), and for the others, the
+    informed ones, a Gaussian fitted to the particles and widened by INFLATE, so that the
+    proposal reaches further into the tails than the particles have yet: (informed
+    indices, mean, Cholesky factor, its inverse)."""
+    m = z.mean(axis=1)
+    v = z.var(axis=1)
+    with np.errstate(divide="ignore"):
+        moved = (np.abs(m) > 4 * np.sqrt(np.maximum(v, 1e-300) / n)) | (np.abs(np.log(np.maximum(v, 1e-300)))
+                                                                        > 4 * math.sqrt(2.0 / n))
+    inf = np.flatnonzero(moved)
+    if not len(inf):
+        return inf, np.zeros(0), np.zeros((0, 0)), np.zeros((0, 0))
+    cov = INFLATE * np.atleast_2d(np.cov(z[inf])) + 1e-12 * np.eye(len(inf))
+    try:
+        chol = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        chol = np.diag(np.sqrt(np.maximum(np.diag(cov), 1e-12)))
+    return inf, m[inf], chol, np.linalg.inv(chol)
+
+
+def _correlation(z0: np.ndarray, z: np.ndarray, ll0: np.ndarray, ll: np.ndarray) -> float:
+    """How much the particles still remember where the moves began: the larger of the
+    mean correlation over inputs and the log-likelihoods' correlation. An input that has
+    not moved at all (no spread) counts as fully correlated."""
+    a = z0 - z0.mean(axis=1, keepdims=True)
+    b = z - z.mean(axis=1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.where(den > 0, (a * b).sum(axis=1) / den, 1.0)
+    fin = np.isfinite(ll0) & np.isfinite(ll)
+    la, lb = ll0[fin] - ll0[fin].mean(), ll[fin] - ll[fin].mean()
+    dl = math.sqrt(float((la * la).sum() * (lb * lb).sum()))
+    cl = float((la * lb).sum() / dl) if dl > 0 else 0.0
+    return max(float(c.mean()), cl)
+
+
 def estimates(rows: np.ndarray, names: list[str], claims=None) -> tuple[dict, list[dict]]:
     """Statistics of every variable and each claim's probability from the replicates'
-    final particles (R x V x n): pooled values, MCSE from the replicates' spread."""
+    final particles (R x V x n): pooled values, MCSE from the replicates' spread. A
+    variable with few distinct values (a 0/1 input) has quantiles that are values it
+    takes; a constant is itself, with no error."""
     from .reduce import PROBS
     r, v, n = rows.shape
     pooled = rows.transpose(1, 0, 2).reshape(v, r * n)
     levels = list(PROBS.values())
+    lo, hi = pooled.min(axis=1), pooled.max(axis=1)
+    discrete = np.array([lo[j] == hi[j] or len(np.unique(pooled[j])) <= DISCRETE for j in range(v)])
     q_pool = np.quantile(pooled, levels, axis=1)              # (5, V)
     q_rep = np.quantile(rows, levels, axis=2)                 # (5, R, V)
+    if discrete.any():
+        d = np.flatnonzero(discrete)
+        q_pool[:, d] = np.quantile(pooled[d], levels, axis=1, method="inverted_cdf")
+        q_rep[:, :, d] = np.quantile(rows[:, d], levels, axis=2, method="inverted_cdf")
     m_rep = rows.mean(axis=2)                                 # (R, V)
     s_rep = rows.std(axis=2, ddof=1)
     root = math.sqrt(r)
     out = {}
     for j, name in enumerate(names):
+        if lo[j] == hi[j]:
+            out[name] = {k: {"value": float(lo[j]), "mcse": 0.0} for k in ("mean", "sd", *PROBS)}
+            out[name]["sd"]["value"] = 0.0
+            continue
         res = {"mean": {"value": float(pooled[j].mean()), "mcse": float(m_rep[:, j].std(ddof=1) / root)},
                "sd": {"value": float(pooled[j].std(ddof=1)), "mcse": float(s_rep[:, j].std(ddof=1) / root)}}
         for i, key in enumerate(PROBS):
