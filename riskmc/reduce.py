@@ -33,6 +33,7 @@ SUB_BLOCK = 2 ** 12
 MAX_ATOMS = 4       # per variable
 ATOM_SHARE = 0.002  # a value holding this share of the pilot's draws is an atom
 _PLEVELS = np.array(list(PROBS.values()))
+DENSITY_DRAWS = 160
 
 
 @dataclass(frozen=True)
@@ -345,11 +346,15 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
             v = np.maximum(t.b_sq[g, j] / bn - (t.b_sum[g, j] / bn) ** 2, 0.0) * bn / (bn - 1)
             res["mean"]["mcse"] = _batch_se(m)
             res["sd"]["mcse"] = _batch_se(np.sqrt(v))
+            # The density at a quantile, from the histogram over a window of probability
+            # holding at least DENSITY_DRAWS draws (1% in a large run): over 1% of a small
+            # run's draws its noise (1 / sqrt(draws in the window)) made the MCSE itself
+            # too noisy, and a fair error bar covered 90% instead of 95%.
+            half = min(max(0.005, DENSITY_DRAWS / (2 * n)), 0.045)
             for i, (key, p) in enumerate(PROBS.items()):
                 q = res[key]["value"]
-                # Density at the quantile from the histogram, over about 1% of probability.
-                h = max(b.width[j], _quantile(edges, cum, min(p + 0.005, 1), t.vmin[j], t.vmax[j])
-                        - _quantile(edges, cum, max(p - 0.005, 0), t.vmin[j], t.vmax[j]))
+                h = max(b.width[j], _quantile(edges, cum, min(p + half, 1), t.vmin[j], t.vmax[j])
+                        - _quantile(edges, cum, max(p - half, 0), t.vmin[j], t.vmax[j]))
                 dens = (np.interp(q + h / 2, edges, cum) - np.interp(q - h / 2, edges, cum)) / h
                 # A stratified sample can count exactly as many draws below a level in every
                 # batch (an output of one input): its error is then below a stratum's width,
