@@ -105,19 +105,21 @@ def test_two_mcse_covers_the_known_answer(priors, sampler, draws):
             assert ratio >= 0.8, report[-1]
 
 
-def test_lhs_quantiles_cover_at_the_smallest_run(priors):
-    """lhs at its minimum of 2,048 draws: over 400 seeds each quantile's +-2 MCSE covers
-    within 95% +- 2% (it was 88.5-93% with 32 blocks of 64 draws; small runs now use
-    blocks of 32 draws, and the density at a quantile is read over at least 160 draws).
+@pytest.mark.parametrize("sampler", ["mc", "lhs"])
+def test_quantiles_cover_at_the_smallest_run(priors, sampler):
+    """At LHS's minimum of 2,048 draws: over 400 seeds each quantile's +-2 MCSE covers
+    within 95% +- 2% (LHS was 88.5-93% with 32 blocks of 64 draws, now blocks of 32; plain
+    MC's tail quantiles 91.8-92.2%, their order-statistic band spanning ten draws: both now
+    read the quantile's slope over a window of at least 80 draws).
     One input alone is stratified exactly (every block counts the same draws below most
     quantiles), so its error bars rest on their floor: conservative, never short."""
-    runs = [estimates(priors, "lhs", 2_048, seed) for seed in range(400)]
+    runs = [estimates(priors, sampler, 2_048, seed) for seed in range(400)]
     for output in ("sum", "one"):
         for stat in ("p5", "p25", "p50", "p75", "p95"):
             v = np.array([r[output][stat]["value"] for r in runs])
             e = np.array([r[output][stat]["mcse"] for r in runs])
             cover = np.mean(np.abs(v - truth(output, stat)) <= 2 * e)
-            if output == "one":
+            if output == "one" and sampler == "lhs":
                 assert cover >= 0.93, (output, stat, cover)
             else:
                 assert 0.93 <= cover <= 0.97, (output, stat, cover)
