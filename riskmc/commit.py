@@ -174,6 +174,20 @@ def folder_kind(folder: Path) -> str | None:
     return None
 
 
+def _committed_above(path: Path) -> tuple[Path, str] | None:
+    """The nearest folder above `path` that riskmc committed (it has a manifest), and its
+    kind: an output there would not be what its manifest lists."""
+    for folder in path.parents:
+        try:
+            if (folder / MANIFEST).is_file():
+                kind = folder_kind(folder)
+                if kind is not None:
+                    return folder, kind
+        except OSError:
+            continue
+    return None
+
+
 def _overlap(a: Path, b: Path) -> bool:
     """Whether one of two resolved paths is, or holds, the other."""
     return a == b or a in b.parents or b in a.parents
@@ -198,6 +212,11 @@ def check_output(final: str | Path, kind: str, inputs=(), *, option: str = "--ou
             k = KINDS[found]
             raise UsageError(f"{option} {shown} holds {k.words} ({k.marker}), which this command would replace; "
                              "nothing was written", hint=f"choose another folder with {option}")
+    above = _committed_above(path)
+    if above is not None:
+        raise UsageError(f"{option} {shown} lies inside {above[0]}, which holds {KINDS[above[1]].words}: riskmc keeps "
+                         "its folders as it committed them; nothing was written",
+                         hint=f"choose another folder with {option}")
 
 
 def check_file_output(target: str | Path, inputs=(), *, option: str) -> None:
@@ -210,8 +229,9 @@ def check_file_output(target: str | Path, inputs=(), *, option: str) -> None:
             raise UsageError(f"{option} {shown} is a file this command reads: it would be overwritten; "
                              "nothing was written", hint=f"choose another file with {option}")
     found = folder_kind(path.parent)
-    if found is not None:
-        raise UsageError(f"{option} {shown} lies in a folder that holds {KINDS[found].words}: it would no longer "
+    above = (path.parent, found) if found is not None else _committed_above(path.parent)
+    if above is not None:
+        raise UsageError(f"{option} {shown} lies in a folder that holds {KINDS[above[1]].words}: it would no longer "
                          "match its manifest.json; nothing was written", hint=f"choose another file with {option}")
 
 
@@ -565,6 +585,17 @@ def check_listing(folder: str | Path) -> dict:
         if name in RIVAL_FILES and name not in files:
             raise OutputError(f"{name} lies here but manifest.json does not list it: not as riskmc committed this "
                               "folder", file=folder, hint=again)
+        if name in files:
+            # Listed, so riskmc wrote it: a regular file, never a link or a FIFO put in its place.
+            try:
+                st = os.lstat(folder / name)
+            except OSError:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                raise OutputError(f"{name} is a link, not the file riskmc wrote", file=folder, hint=again)
+            if not stat.S_ISREG(st.st_mode):
+                raise OutputError(f"{name} is missing or not a file, but manifest.json lists it", file=folder,
+                                  hint=again)
     return doc
 
 

@@ -249,6 +249,14 @@ class Kernel:
         outs = {o.name: y[j].T for j, o in enumerate(self.model.outputs)}
         return Chunk(i, x, outs, rows)
 
+    def finite_chunk(self, i: int, scratch: bool = False) -> Chunk:
+        """chunk(i), refused as a ModelError naming the first draw whose outputs are not
+        finite: what a run would have said of the same draws."""
+        c = self.chunk(i, scratch)
+        if not np.isfinite(c.rows).all():
+            _check_finite(self, c, c.rows)
+        return c
+
     def _inputs(self, i: int, scratch: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Chunk i's inputs block (inputs x draws) and its rows by name."""
         specs = self.model.inputs
@@ -348,6 +356,7 @@ def _check_finite(kernel: Kernel, c: Chunk, rows: np.ndarray) -> None:
     draw = c.index * kernel.plan.chunk_size + i
     raise ModelError(f"the model gave {float(rows[v, i])} for {label} at draw {draw:,} "
                      f"({int(draws.size):,} draws of this chunk are not finite); the draw's inputs: {inputs}",
+                     file=kernel.model.source,
                      hint="check the model's equations at these inputs, or the priors that reach them")
 
 

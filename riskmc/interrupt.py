@@ -148,26 +148,81 @@ def _watchdog(signum: int) -> None:
             os._exit(128 + signum)
 
 
+_arrivals = 0
+_arrivals_lock = threading.Lock()
+
+
+def _arrived(signum: int) -> None:
+    """A signal arrived: the first is recorded (safe points then stop the command) and
+    starts the watchdog; a second means it, and ends the process at once."""
+    global _signum, _arrivals
+    with _arrivals_lock:
+        _arrivals += 1
+        first = _arrivals == 1
+        if first:
+            _signum = signum
+            _event.set()
+    if first:
+        threading.Thread(target=_watchdog, args=(signum,), name="riskmc-watchdog", daemon=True).start()
+        return
+    # Stopping at once is safe because files only ever reach their final place by one
+    # atomic swap (riskmc.commit).
+    _clean_up()
+    announce(f"riskmc: {NAMES.get(signum, 'signal')} twice: stopped at once; nothing half-written is left in place")
+    os._exit(128 + signum)
+
+
+def _listen(fd: int) -> None:
+    """Read the signals' numbers from the wakeup pipe, in a thread of its own: Python runs
+    a signal handler only when the main thread returns to Python, which a compiled model
+    spinning in its loop may never do; the C-level handler writes the number here at once."""
+    while True:
+        try:
+            data = os.read(fd, 64)
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+        if not data:
+            return
+        for signum in data:
+            _arrived(signum)
+
+
+_listening = False
+
+
 def _record(signum, frame) -> None:
-    global _signum
-    if _event.is_set():
-        # A second signal: the user means it. Stopping at once is safe because files
-        # only ever reach their final place by one atomic swap (riskmc.commit).
-        _clean_up()
-        announce(f"riskmc: {NAMES.get(signum, 'signal')} twice: stopped at once; "
-                 "nothing half-written is left in place")
-        os._exit(128 + signum)  # the handler runs in the thread that may hold _said_lock
-    _signum = signum
-    _event.set()
-    threading.Thread(target=_watchdog, args=(signum,), name="riskmc-watchdog", daemon=True).start()
+    """The Python-level handler: with the wakeup pipe listened to, it has nothing left to
+    do (the listener has the signal already); without it, it records the signal itself."""
+    if not _listening:
+        _arrived(signum)
 
 
 def install() -> None:
-    """Record SIGINT and SIGTERM instead of raising (main thread only: the CLI's entry)."""
-    global _installed
+    """Record SIGINT and SIGTERM instead of raising (main thread only: the CLI's entry),
+    through a wakeup pipe a thread listens to."""
+    global _installed, _listening
     for sig in NAMES:
         signal.signal(sig, _record)
     _installed = True
+    try:
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    except (OSError, ValueError):  # no pipe, or not the main thread: the handler alone
+        return
+    threading.Thread(target=_listen, args=(r,), name="riskmc-signals", daemon=True).start()
+    _listening = True
+
+
+def reassert() -> None:
+    """Put riskmc's handlers back if user code (a model file) replaced them."""
+    if not _installed:
+        return
+    for sig in NAMES:
+        if signal.getsignal(sig) is not _record:
+            signal.signal(sig, _record)
 
 
 def is_stop(exc: BaseException) -> bool:
@@ -191,8 +246,9 @@ def check() -> None:
 
 def reset() -> None:
     """Forget a recorded signal (tests running several commands in one process)."""
-    global _signum, _said, _completed, _where
+    global _signum, _said, _completed, _where, _arrivals
     _signum = None
+    _arrivals = 0
     _event.clear()
     _said = _completed = False
     _where = ""

@@ -83,6 +83,11 @@ def _check_manifest(folder: Path, name: str, raw: bytes) -> None:
 
 def read_summary(folder: str | Path) -> dict:
     """A run folder's summary.json, checked: its schema, its parts agreeing, its manifest."""
+    return read_summary_bytes(folder)[0]
+
+
+def read_summary_bytes(folder: str | Path) -> tuple[dict, bytes]:
+    """read_summary, and the bytes it was read from (the ledger keys a run by them)."""
     folder = Path(folder)
     s, raw = _read_json(folder, "summary.json", "summary")
     years = [str(y) for y in s["years"] or []]
@@ -110,7 +115,7 @@ def read_summary(folder: str | Path) -> dict:
             raise OutputError(f"summary.json is not what riskmc writes: the convergence trace names "
                               f"unknown output '{name}'", file=folder, hint="re-run the command that wrote it")
     _check_manifest(folder, "summary.json", raw)
-    return s
+    return s, raw
 
 
 def read_sensitivity(folder: str | Path) -> dict:
@@ -131,7 +136,8 @@ def headline(summary: dict, folder) -> dict:
             st = o["stats"] if last is None else o["years"][str(last)]
             outputs[name] = {"label": o["label"], "unit": o["unit"], "year": last,
                              **{k: st[k] for k in ("mean", "p5", "p50", "p95")}}
-    out = {"title": summary["title"], "model": summary["model"]["name"], "seed": summary["seed"],
+    out = {"title": summary["title"], "scenario": summary["scenario"], "model": summary["model"]["name"],
+           "seed": summary["seed"],
            "draws": summary["draws"], "sampler": summary["sampler"], "outputs": outputs,
            "claims": {k: c["probability"] for k, c in summary["claims"].items()},
            "files": {"summary": str(Path(folder) / "summary.json"), "report": str(Path(folder) / "report.html")}}
@@ -319,6 +325,10 @@ def read_draws(folder: str | Path, summary: dict):
     bad = [c for c in wanted if frame[c].dtype != pl.Float64]
     if bad:
         raise OutputError(f"draws.parquet's column {bad[0]} is not numbers", file=folder,
+                          hint="re-run the command that wrote it")
+    cols = [c for c, t in frame.schema.items() if t == pl.Float64]
+    if cols and not frame.select(pl.all_horizontal([pl.col(c).is_finite().all() for c in cols])).item():
+        raise OutputError("draws.parquet holds values riskmc never writes (NaN or infinite)", file=folder,
                           hint="re-run the command that wrote it")
     check_listed(folder, "draws.parquet", digest, size)
     return frame

@@ -234,7 +234,7 @@ def simulate(summary: dict, folder: Path, asker_for, workers: int) -> tuple[Redu
         if saved is not None:
             a = i * p.chunk_size
             return saved[:, a:a + p.size(i)]
-        return kernel.chunk(i, scratch=True).rows
+        return kernel.finite_chunk(i, scratch=True).rows
 
     asker = asker_for(kernel, np.array(rows_of(0), copy=True))
     total = Reduction()

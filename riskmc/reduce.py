@@ -343,7 +343,7 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
                 h = min(max(sigma, DENSITY_DRAWS / (2 * n)), 0.045, mid, 1 - mid)
                 lo = _quantile(edges, cum, mid - h, t.vmin[j], t.vmax[j])
                 hi = _quantile(edges, cum, mid + h, t.vmin[j], t.vmax[j])
-                res[key]["mcse"] = (hi - lo) / 2 * (sigma / h) if h > 0 else 0.0
+                res[key]["mcse"] = float((hi - lo) / 2 * (sigma / h)) if h > 0 else 0.0
         else:
             # Batch means: each batch is made of independent randomisations (whole chunks).
             bn, g = reps

@@ -192,7 +192,7 @@ def _estimate(ps, goal, s) -> tuple[float, float]:
     kernel = Kernel(ps, m, s.root, s.plan, None, None, inputs_rows=uses_inputs)
 
     def one(i):
-        rows = kernel.chunk(i, scratch=True).rows
+        rows = kernel.finite_chunk(i, scratch=True).rows
         v = goal.event.mask(rows).astype(float) if goal.kind == "probability" else rows[goal.row]
         return len(v), float(v.sum()), float((v * v).sum())
 

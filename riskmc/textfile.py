@@ -44,21 +44,35 @@ def read_text(path: Path, what: str = "priors file",
     try:
         return raw.decode("utf-8"), raw
     except UnicodeDecodeError as exc:
-        raise error("the file is not UTF-8 text", file=path, hint="save it as UTF-8", quotes_file=False) from exc
+        line = raw[:exc.start].count(b"\n") + 1  # where the first byte that is not UTF-8 stands
+        raise error("the file is not UTF-8 text", file=path, line=line, hint="save it as UTF-8",
+                    quotes_file=False) from exc
 
 
 class NotRegular(OSError):
-    """The path names something other than a regular file (a FIFO, a device, a socket)."""
+    """The path names something other than a regular file (a FIFO, a device, a socket, or
+    a symbolic link, which a folder riskmc committed never holds)."""
 
-    def __init__(self, path) -> None:
-        super().__init__(errno.EINVAL, "not a regular file", str(path))
+    def __init__(self, path, what: str = "not a regular file") -> None:
+        super().__init__(errno.EINVAL, what, str(path))
+
+
+def _open_regular(path: Path) -> int:
+    """A file descriptor on `path` itself, never through a link (O_NOFOLLOW), never waiting
+    on a FIFO (O_NONBLOCK)."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegular(path, "a link, not a file riskmc wrote") from None
+        raise
 
 
 def read_regular(path: Path, limit: int) -> bytes:
     """The bytes of a regular file of at most `limit` bytes. FileNotFoundError and
-    IsADirectoryError as open() raises them; NotRegular for anything else that is not a
-    file; ValueError when it is larger than `limit`."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    IsADirectoryError as open() raises them; NotRegular for a link or anything else that
+    is not a file; ValueError when it is larger than `limit`."""
+    fd = _open_regular(path)
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -77,8 +91,8 @@ def read_regular(path: Path, limit: int) -> bytes:
 
 
 def sha256_regular(path: Path) -> str:
-    """The SHA-256 of a regular file, read in blocks (NotRegular for a FIFO or a device)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    """The SHA-256 of a regular file, read in blocks (NotRegular for a link, a FIFO or a device)."""
+    fd = _open_regular(path)
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):

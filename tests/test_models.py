@@ -283,7 +283,7 @@ BAD = [
      None, r"{m}: model 'growth': the function returned no 'doubled' \(it returned revenue\)"),
     ("not-finite", lambda s: s.replace('revenue = x["base"][:, None] * (1 + x["rate"][:, None]) ** t',
                                        'revenue = x["base"][:, None] * (1 + x["rate"][:, None]) ** t / (t >= 3)'),
-     None, r"the model gave inf for revenue\[2025\] at draw 0 \(16,384 draws of this chunk are not finite\); the "
+     None, r"{m}: the model gave inf for revenue\[2025\] at draw 0 \(16,384 draws of this chunk are not finite\); the "
      r"draw's inputs: base=[\d.]+, rate=[-\d.]+ \(check the model's equations at these inputs, or the priors that "
      r"reach them\)"),
     ("no-headline", lambda s: s.replace('"revenue", headline=True)', '"revenue")'), None,

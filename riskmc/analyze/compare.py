@@ -59,9 +59,12 @@ def priors_diff(a: dict, b: dict) -> list[dict]:
     for name in sorted(set(a) | set(b), key=lambda n: (list(a) + list(b)).index(n)):
         pa, pb = a.get(name), b.get(name)
         if pa is None or pb is None:
+            # Runs of different models, or of files that add a prior: one side has none.
             rows.append({"prior": name, "change": "added" if pa is None else "removed",
                          "a": pa and pa["distribution"]["text"], "b": pb and pb["distribution"]["text"],
-                         "unit": (pa or pb)["unit"]})
+                         "unit": (pa or pb)["unit"], "a_implied": pa and pa["implied"],
+                         "b_implied": pb and pb["implied"], "a_stated": pa and pa["stated"],
+                         "b_stated": pb and pb["stated"], "source_changed": False})
             continue
         if pa["distribution"] != pb["distribution"]:
             rows.append({"prior": name, "change": "changed", "unit": pb["unit"],

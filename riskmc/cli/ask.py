@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import Quiet, RunDir, Workers, command_app, text, user_errors
+from .common import Quiet, RunDir, Workers, command_app, run_inputs, text, user_errors
 
 app = command_app()
 
@@ -43,7 +43,7 @@ def ask(
         tx = None
         if out is not None:
             from ..commit import Transaction
-            tx = Transaction(out, kind="ask", inputs=[run_dir])
+            tx = Transaction(out, kind="ask", inputs=run_inputs(run_dir))
         res = do_ask(run_dir, event, given=given, stress=stress, workers=workers)
         if tx is not None:
             from ..report import render_ask

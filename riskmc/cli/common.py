@@ -4,6 +4,7 @@ one line and an exit code. Nothing heavy is imported here: `riskmc --help` stays
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 from pathlib import Path
@@ -60,6 +61,19 @@ def default_out(priors: Path, scenario: str | None) -> Path:
     return Path("reports") / name
 
 
+def run_inputs(*run_dirs: Path) -> list:
+    """What a command that reads these run folders reads: the folders, and the priors and
+    model files their runs were made from (an --out must be none of them)."""
+    from ..io import read_summary
+    out: list = []
+    for d in run_dirs:
+        s = read_summary(d)
+        out += [d, *(f["path"] for f in s["priors_files"])]
+        if s["model"].get("path"):
+            out.append(s["model"]["path"])
+    return out
+
+
 def say(message: str) -> None:
     """One line on stderr, the only way commands talk besides their results."""
     typer.echo(message, err=True)
@@ -76,18 +90,24 @@ def user_errors(out=None):
     """
     where = f" to {out}" if out is not None else ""
     interrupt.stop_words(where)
-    with stdout_to_stderr():
-        try:
+    try:
+        with stdout_to_stderr():
             yield
-        except RiskmcError as exc:
-            say(f"riskmc: error: {exc}")
-            raise typer.Exit(code=exc.exit_code) from None
-        except interrupt.Interrupted as exc:
-            interrupt.announce(interrupt.stop_line(exc.signum))
-            raise typer.Exit(code=exc.exit_code) from None
-        except KeyboardInterrupt:  # in-process callers (tests) that did not install the handlers
-            say(f"riskmc: interrupted (Ctrl-C): nothing of this run was written{where}")
-            raise typer.Exit(code=130) from None
+    except RiskmcError as exc:
+        say(f"riskmc: error: {exc}")
+        raise typer.Exit(code=exc.exit_code) from None
+    except interrupt.Interrupted as exc:
+        interrupt.announce(interrupt.stop_line(exc.signum))
+        raise typer.Exit(code=exc.exit_code) from None
+    except KeyboardInterrupt:  # in-process callers (tests) that did not install the handlers
+        say(f"riskmc: interrupted (Ctrl-C): nothing of this run was written{where}")
+        raise typer.Exit(code=130) from None
+    except OSError as exc:
+        # A path the system refuses (a name over 255 characters, a path past PATH_MAX)
+        # where riskmc had no more precise word for it: a file that cannot be used (exit 4).
+        name = _short(str(exc.filename)) if exc.filename else (str(out) if out is not None else "riskmc")
+        say(f"riskmc: error: {name}: {exc.strerror or exc} (choose another path)")
+        raise typer.Exit(code=4) from None
 
 
 @contextlib.contextmanager
@@ -108,17 +128,53 @@ def stdout_to_stderr():
         except OSError:
             os.close(saved)
             saved = None
-    python_stdout, sys.stdout = sys.stdout, sys.stderr
+    # User code gets streams of its own on copies of stderr: closing them (sys.stdout.close()
+    # in a model file) closes a copy, never riskmc's own.
+    python_stdout, python_stderr = sys.stdout, sys.stderr
+    own = _stream_on_stderr()
+    if own is not None:
+        sys.stdout = sys.stderr = own
+    else:
+        sys.stdout = sys.stderr
     try:
         yield
     finally:
-        sys.stdout = python_stdout
+        sys.stdout, sys.stderr = python_stdout, python_stderr
+        if own is not None:
+            with contextlib.suppress(OSError, ValueError):
+                own.shut()
         with contextlib.suppress(OSError, ValueError):
             python_stdout.flush()  # what user code wrote to sys.__stdout__ goes to stderr too
         if saved is not None:
             _flush_c_stdio()
             os.dup2(saved, 1)
             os.close(saved)
+
+
+class _Kept(io.TextIOWrapper):
+    """A text stream user code cannot close: close() only flushes (`shut` closes it)."""
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.flush()
+
+    def shut(self) -> None:
+        io.TextIOWrapper.close(self)
+
+
+def _stream_on_stderr():
+    """A text stream on a copy of file descriptor 2, or None where there is none."""
+    try:
+        fd = os.dup(2)
+    except OSError:
+        return None
+    try:
+        raw = io.FileIO(fd, "w", closefd=True)
+        return _Kept(raw, encoding=getattr(sys.stderr, "encoding", None) or "utf-8", errors="backslashreplace",
+                     line_buffering=True, write_through=True)
+    except (OSError, ValueError):
+        os.close(fd)
+        return None
 
 
 def _flush_c_stdio() -> None:
@@ -129,6 +185,10 @@ def _flush_c_stdio() -> None:
         ctypes.CDLL(None).fflush(None)
     except (OSError, AttributeError):
         pass
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit // 2 - 2] + "..." + text[-(limit // 2 - 2):]
 
 
 def finish(code) -> int:
@@ -146,4 +206,7 @@ def finish(code) -> int:
 
 
 def is_terminal() -> bool:
-    return sys.stderr.isatty()
+    try:
+        return os.isatty(2)
+    except OSError:
+        return False

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import Quiet, command_app, user_errors
+from .common import Quiet, command_app, run_inputs, user_errors
 
 app = command_app()
 
@@ -35,7 +35,7 @@ def compare(
         if len(runs) < 2:
             raise SamplingError("compare needs two or more run folders", hint="riskmc compare RUN_A RUN_B")
         out = out or Path("reports") / ("compare-" + "-".join(r.name for r in runs))
-        tx = Transaction(out, kind="compare", inputs=runs)
+        tx = Transaction(out, kind="compare", inputs=run_inputs(*runs))
         summaries = [read_summary(r) for r in runs]
         draws = [read_draws(r, s) if (r / "draws.parquet").exists() else None for r, s in zip(runs, summaries)]
         res = do_compare(summaries, [str(r) for r in runs], draws)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import Quiet, RunDir, command_app, user_errors
+from .common import Quiet, RunDir, command_app, run_inputs, user_errors
 
 app = command_app()
 
@@ -33,7 +33,7 @@ def export(
         if not (csv or xlsx):
             raise SamplingError("say which: --csv, --xlsx, or both")
         out = out or run_dir.parent / f"{run_dir.name}-export"
-        tx = Transaction(out, kind="export", inputs=[run_dir])
+        tx = Transaction(out, kind="export", inputs=run_inputs(run_dir))
         summary = read_summary(run_dir)
         draws = read_draws(run_dir, summary) if (run_dir / "draws.parquet").exists() else None
         tables = export_tables(summary, draws)

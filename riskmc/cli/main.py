@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from collections.abc import MutableMapping
@@ -84,6 +85,17 @@ class OneLineGroup(TyperGroup):
         except typer.Abort:
             say("riskmc: interrupted")
             code = 130
+        except BrokenPipeError:
+            # The reader went away (| head -1): end quietly, as Unix tools do on SIGPIPE.
+            _quiet_stdout()
+            code = 128 + 13
+        except SystemExit as exc:
+            # typer's own answer to a closed pipe is exit 1, indistinguishable from a bug.
+            if exc.code == 1 and isinstance(exc.__context__, OSError) and exc.__context__.errno == errno.EPIPE:
+                _quiet_stdout()
+                code = 128 + 13
+            else:
+                raise
         except Exception as exc:  # a bug: one line, and the traceback on request
             import os
             if os.environ.get("RISKMC_DEBUG"):
@@ -95,6 +107,18 @@ class OneLineGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null: nothing more can reach the closed pipe, and nothing at
+    exit complains that it could not."""
+    import os
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    except OSError:
+        pass
 
 
 app = typer.Typer(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -68,7 +69,9 @@ def run(
                     target_mcse=target_mcse, max_draws=max_draws, netcdf=netcdf, backend=backend,
                     scheduler=scheduler, allow_unused=allow_unused, quiet=quiet or as_json, as_json=as_json)
     if not all_scenarios:
-        code = _one(priors, scenario, out, depfile, **settings)
+        code, head = _one(priors, scenario, out, depfile, **settings)
+        if as_json:
+            _print_json(head)
         if code:
             raise typer.Exit(code=code)
         return
@@ -78,14 +81,23 @@ def run(
         raise typer.Exit(code=2)
     with user_errors():
         names = load(priors, allow_unused=allow_unused).scenarios
-    codes = [_one(priors, name, None, None, **settings) for name in (None, *names)]
+    done = [_one(priors, name, None, None, **settings) for name in (None, *names)]
+    if as_json:  # one document for a pipeline: the runs in order, the file as it is first
+        _print_json([head for _, head in done])
+    codes = [code for code, _ in done]
     if any(codes):
         raise typer.Exit(code=max(codes))
 
 
+def _print_json(doc) -> None:
+    import json
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
 def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_draws, target_mcse,
-         max_draws, netcdf, backend, scheduler, allow_unused, quiet, as_json) -> int:
-    """One run into its folder; returns the exit code (0, or 5 when not converged).
+         max_draws, netcdf, backend, scheduler, allow_unused, quiet, as_json) -> tuple[int, dict | None]:
+    """One run into its folder; returns the exit code (0, or 5 when not converged) and,
+    with `as_json`, the headline for the caller to print.
 
     Everything is checked before any folder is made; the run's files, its depfile
     included when it lies in the output folder, reach the folder by one atomic swap.
@@ -106,7 +118,7 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
         if inside:
             _check_depfile_name(depfile)
         elif depfile is not None:
-            _check_depfile(depfile, ps.sources)
+            _check_depfile(depfile, ps.sources, out)
         planned = max_draws if target_mcse is not None and max_draws else (draws or ps.run.get("draws", DEFAULT_DRAWS))
         unsaved = None
         if save_draws is None:
@@ -135,23 +147,21 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
         if not quiet:
             for note in [*([unsaved] if unsaved else []), *result.summary["notes"]]:
                 say(f"riskmc: note: {note}")
+    head = None
     if as_json:
-        import json
-
         from ..io import headline
-        typer.echo(json.dumps(headline(result.summary, out), indent=2, ensure_ascii=False))
+        head = headline(result.summary, out)
     elif not quiet:
         from . import show
         show.run(result.summary, out / "report.html")
     if result.converged is False:
         say(f"riskmc: target MCSE {target_mcse:g} not reached in {result.draws:,} draws "
             "(raise --max-draws)")
-        return NOT_CONVERGED
-    return 0
+        return NOT_CONVERGED, head
+    return 0, head
 
 
 def _same_folder(a: Path, b: Path) -> bool:
-    import os
     return os.path.realpath(a or ".") == os.path.realpath(b)
 
 
@@ -165,9 +175,12 @@ def _check_depfile_name(depfile: Path) -> None:
                          "nothing was written", hint="name it e.g. deps.mk")
 
 
-def _check_depfile(depfile: Path, sources) -> None:
+def _check_depfile(depfile: Path, sources, out: Path) -> None:
     from ..commit import check_file_output
-    from ..errors import OutputError
+    from ..errors import OutputError, UsageError
+    if _same_folder(depfile, out) or Path(os.path.realpath(out)) in Path(os.path.realpath(depfile)).parents:
+        raise UsageError(f"--depfile {depfile} names the output folder {out} or a folder inside it; nothing was "
+                         "written", hint="name a file, e.g. --depfile " + str(out / "deps.mk"))
     folder = depfile.parent if str(depfile.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError("cannot write the depfile: its folder does not exist", file=depfile,

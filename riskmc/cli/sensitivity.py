@@ -33,16 +33,17 @@ def sensitivity(
     from ..commit import Transaction
     from ..errors import SamplingError
     from ..io import dumps_json, read_summary
+    from ..loading import load
     from ..report import render
 
     with user_errors(out):
         if draws < 64:
             raise SamplingError(f"--draws must be at least 64 for Sobol indices, got {draws}")
         out = out or default_out(priors, scenario)
-        tx = Transaction(out, replace_run=False, inputs=[priors])
+        ps = load(priors, scenario=scenario)
+        tx = Transaction(out, replace_run=False, inputs=ps.sources)
         summary = read_summary(out) if (out / "summary.json").exists() else None
-        res = api_sensitivity(priors, output=output, year=year, draws=draws, seed=seed,
-                              workers=workers, scenario=scenario)
+        res = api_sensitivity(ps, output=output, year=year, draws=draws, seed=seed, workers=workers)
         if summary is not None:
             _same_priors(summary, res, out)
         with tx.begin():

@@ -6,6 +6,7 @@ Makefile. Every way loading can fail is one ModelError naming the file (and the 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import importlib
@@ -46,7 +47,12 @@ def resolve(ref: str, base: Path | None = None, *, where: tuple[str | None, int 
     path = Path(ref)
     if not path.is_absolute() and base is not None:
         path = Path(os.path.normpath(base / path))
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:
+        raise ModelError(f"'model' names a path the system refuses: {exc.strerror}", file=file, line=line,
+                         hint="name a model file, e.g. model = \"../models/vendors.py\"") from None
+    if not exists:
         raise ModelError(f"no model file at {path}", file=file, line=line,
                          hint="the path is relative to the priors file that names it")
     from ..textfile import read_text
@@ -89,6 +95,10 @@ def load_model(path: str | Path) -> Model:
     previous = sys.modules.get(name)
     sys.modules[name] = module  # numba finds the module by name when it loads cached code
     try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = None
+    try:
         exec(code, module.__dict__)
     except BaseException as exc:
         if previous is not None:
@@ -108,6 +118,14 @@ def load_model(path: str | Path) -> Model:
                                   "(sys.exit)") from None
         raise ModelError(f"running the model file failed: {type(exc).__name__}: {_first_line(exc)}",
                          file=path, line=line, hint="fix the model file") from None
+    finally:
+        # What a model file may not take from the command that runs it: its folder (relative
+        # output paths would land elsewhere), its signal handlers, its stdout.
+        if cwd is not None:
+            with contextlib.suppress(OSError):
+                if os.getcwd() != cwd:
+                    os.chdir(cwd)
+        interrupt.reassert()
     models = [v for v in module.__dict__.values() if isinstance(v, Model)]
     if not models:
         raise ModelError("the file defines no riskmc.Model", file=path,
