@@ -158,6 +158,13 @@ class Ledger:
     def __init__(self, path: str | Path, *, create: bool = True, write: bool = True) -> None:
         self.path = Path(path)
         self.write = write
+        try:
+            self._open(create, write)
+        except OSError as exc:
+            raise LedgerError(f"the ledger cannot be used: {exc.strerror}; nothing was changed", file=_short(path),
+                              hint="give another --ledger PATH") from None
+
+    def _open(self, create: bool, write: bool) -> None:
         if not self.path.exists() and not create:
             raise LedgerUsageError("no ledger here yet", hint="record a run first: riskmc ledger record RUN_DIR",
                                    file=self.path)
@@ -234,6 +241,9 @@ class Ledger:
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version < 0:
+            raise LedgerError(f"not a riskmc ledger (its schema version is {version}); nothing was changed",
+                              file=self.path, hint="restore it from a backup, or record into a new --ledger PATH")
         if version > SCHEMA:
             raise LedgerError(f"this ledger has schema {version}, newer than this riskmc's ({SCHEMA})",
                               file=self.path, hint="upgrade riskmc to read it")
@@ -291,10 +301,19 @@ class Ledger:
             self.db.execute("ROLLBACK")
 
     def _check_tables(self) -> None:
-        names = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        objects = self.db.execute("SELECT type, name FROM sqlite_master").fetchall()
+        names = {n for t, n in objects if t == "table"}
         if not {"runs", "forecasts", "outcomes"} <= names:
             raise LedgerError("not a riskmc ledger (its tables are missing); nothing was changed", file=self.path,
                               hint="restore it from a backup, or record into a new --ledger PATH")
+        # A trigger or view someone added would run, or answer, in riskmc's name (a trigger
+        # that deletes every forecast on the next record): a ledger riskmc never made.
+        alien = sorted(f"{t} {n}" for t, n in objects if t in ("trigger", "view")
+                       or (t == "table" and n not in ("runs", "forecasts", "outcomes")))
+        if alien:
+            raise LedgerError(f"not a riskmc ledger (it holds {alien[0]}, which riskmc never makes); nothing was "
+                              "changed", file=self.path, hint="restore it from a backup, or record into a new "
+                                                                "--ledger PATH")
         if self.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise LedgerError("the ledger is damaged (SQLite's integrity check fails); nothing was changed",
                               file=self.path, hint="restore it from a backup, or record into a new --ledger PATH")
@@ -327,44 +346,51 @@ class Ledger:
     def record(self, summary: dict, raw: bytes, run_dir: str, date: str | None = None) -> str | None:
         """Record a run's claims: None, or the date it was recorded with when this very
         run (same summary.json) is already in, which is then left as it is."""
+        return self.record_all([(summary, raw, run_dir)], date)[0]
+
+    def record_all(self, runs: list[tuple[dict, bytes, str]], date: str | None = None) -> list[str | None]:
+        """Record several runs' claims in one transaction: all of them, or none (a claim one
+        of them states differently refuses the lot). Per run: None, or the date it was
+        already recorded with."""
+        for summary, _, run_dir in runs:
+            if not summary["claims"]:
+                raise LedgerUsageError("this run has no claims to record", file=run_dir,
+                                       hint="add [claims.NAME] tables to its priors file")
+        dates = [parse_date(date or (s.get("created") or "")[:10] or dt.date.today().isoformat(), "the run's date")
+                 for s, _, _ in runs]
+        who = None if len(runs) == 1 else "name"
+        return self._write(lambda db: [self._insert(db, s, raw, d, c, who) for (s, raw, d), c in zip(runs, dates)])
+
+    def _insert(self, db, summary: dict, raw: bytes, run_dir: str, created: str, who=None) -> str | None:
         key = hashlib.sha256(raw).hexdigest()
-        created = date or (summary.get("created") or "")[:10] or dt.date.today().isoformat()
-        created = parse_date(created, "the run's date")
         priors = summary["priors_files"][0]
         model = summary["model"]
         claims = summary["claims"]
-        if not claims:
-            raise LedgerUsageError("this run has no claims to record", file=run_dir,
-                                   hint="add [claims.NAME] tables to its priors file")
-
-        def insert(db):
-            old = db.execute("SELECT created FROM runs WHERE run_key = ?", (key,)).fetchone()
-            if old:
-                return old[0]
-            for name, c in claims.items():
-                # A claim is known by its name: a new meaning under an old name would join
-                # the old claim's history and be scored against the old claim's outcome.
-                was = db.execute("SELECT f.event FROM forecasts f JOIN runs r ON r.id = f.run_id WHERE f.claim = ? "
-                                 "ORDER BY r.created DESC, r.id DESC LIMIT 1", (name,)).fetchone()
-                if was and " ".join(was[0].split()) != " ".join(c.get("event", "").split()):
-                    raise LedgerUsageError(
-                        f"claim '{name}' is recorded as \"{was[0]}\", and this run states it as "
-                        f"\"{c.get('event', '')}\"; nothing was recorded", file=self.path,
-                        hint="give the new meaning a new name in the priors file (e.g. " + name + "b), "
-                             "or record into another --ledger")
-            cur = db.execute(
-                "INSERT INTO runs (run_key, created, title, priors, priors_sha256, model, model_sha256, scenario, "
-                "seed, draws, version, run_dir, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, created, summary["title"], priors["path"], priors["sha256"], model["name"],
-                 model.get("sha256", ""), summary.get("scenario"), int(summary["seed"]), int(summary["draws"]),
-                 summary["riskmc_version"], str(run_dir), _now()))
-            for name, c in claims.items():
-                db.execute("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)",
-                           (cur.lastrowid, name, c.get("text", ""), c.get("event", ""),
-                            float(c["probability"]["value"]), float(c["probability"]["mcse"])))
-            return None
-
-        return self._write(insert)
+        old = db.execute("SELECT created FROM runs WHERE run_key = ?", (key,)).fetchone()
+        if old:
+            return old[0]
+        for name, c in claims.items():
+            # A claim is known by its name: a new meaning under an old name would join the
+            # old claim's history and be scored against the old claim's outcome.
+            was = db.execute("SELECT f.event FROM forecasts f JOIN runs r ON r.id = f.run_id WHERE f.claim = ? "
+                             "ORDER BY r.created DESC, r.id DESC LIMIT 1", (name,)).fetchone()
+            if was and " ".join(was[0].split()) != " ".join(c.get("event", "").split()):
+                raise LedgerUsageError(
+                    f"claim '{name}' is recorded as \"{was[0]}\", and {'this run' if who is None else run_dir} states it as "
+                    f"\"{c.get('event', '')}\"; nothing was recorded", file=self.path,
+                    hint="give the new meaning a new name in the priors file (e.g. " + name + "b), "
+                         "or record into another --ledger")
+        cur = db.execute(
+            "INSERT INTO runs (run_key, created, title, priors, priors_sha256, model, model_sha256, scenario, "
+            "seed, draws, version, run_dir, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, created, summary["title"], priors["path"], priors["sha256"], model["name"],
+             model.get("sha256", ""), summary.get("scenario"), int(summary["seed"]), int(summary["draws"]),
+             summary["riskmc_version"], str(run_dir), _now()))
+        for name, c in claims.items():
+            db.execute("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)",
+                       (cur.lastrowid, name, c.get("text", ""), c.get("event", ""),
+                        float(c["probability"]["value"]), float(c["probability"]["mcse"])))
+        return None
 
     def resolve(self, claim: str, outcome: bool, date: str, source: str, *, replace: bool = False) -> bool:
         """Record a claim's outcome; False when the same outcome is already recorded."""
@@ -466,6 +492,11 @@ class Ledger:
                 continue
             out.append(score(claim, o, before[-1]))
         return out, unscored
+
+
+def _short(path, limit: int = 120) -> str:
+    text = str(path)
+    return text if len(text) <= limit else text[:limit // 2 - 2] + "..." + text[-(limit // 2 - 2):]
 
 
 def _text(v) -> bool:

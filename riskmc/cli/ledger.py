@@ -29,21 +29,30 @@ def record(
 ) -> None:
     """Record each run's claim probabilities (± MCSE) with its date, priors hash, seed and
     version. Recording the same run again changes nothing."""
-    from ..io import read_summary
+    from ..commit import check_file_output
+    from ..io import read_summary_bytes
     from ..ledger import Ledger, parse_date
     with user_errors():
         if date is not None:
             date = parse_date(date, "--date")
+        # Every run is read and checked before anything is recorded; each ledger then
+        # takes all of its runs in one transaction.
+        by_ledger: dict[Path, list] = {}
         for d in run_dirs:
-            summary = read_summary(d)
-            raw = (d / "summary.json").read_bytes()
+            summary, raw = read_summary_bytes(d)
             path = ledger or Path(summary["priors_files"][0]["path"]).parent / "ledger.sqlite"
+            by_ledger.setdefault(path, []).append((summary, raw, str(d)))
+        for path in by_ledger:
+            check_file_output(path, [*run_dirs], option="--ledger")
+        done = []
+        for path, runs in by_ledger.items():
             with Ledger(path) as led:
-                was = led.record(summary, raw, str(d), date)
-            if not quiet:
-                n = len(summary["claims"])
-                what = "recorded" if was is None else f"already recorded, dated {was}"
-                typer.echo(f"{d}: {what} ({n} claim{'s' if n != 1 else ''}) in {path}")
+                done += [(d, s, was, path) for (s, _, d), was in zip(runs, led.record_all(runs, date))]
+    if not quiet:
+        for d, summary, was, path in done:
+            n = len(summary["claims"])
+            what = "recorded" if was is None else f"already recorded, dated {was}"
+            typer.echo(f"{d}: {what} ({n} claim{'s' if n != 1 else ''}) in {path}")
 
 
 @app.command("resolve")
