@@ -116,12 +116,16 @@ def fit_cmd(
     family cannot reproduce the quantiles the error says which one does, and that
     suggestion, followed, is accepted.
     """
+    from ..errors import PriorsError, UsageError
     from ..priors.fit import fit
 
     given = {p: v for p, v in ((0.05, p05), (0.5, p50), (0.95, p95)) if v is not None}
     bounds = {k: v for k, v in (("lower", lower), ("upper", upper)) if v is not None}
     with user_errors():
-        f = fit(list(given), list(given.values()), family, bounds)
+        try:
+            f = fit(list(given), list(given.values()), family, bounds)
+        except PriorsError as exc:  # the values came from the command line: a usage error
+            raise UsageError(exc.message, hint=exc.hint) from None
     if quiet:
         return
     fam = f.family

@@ -193,6 +193,9 @@ class Uniform(Family):
         return np.where((x >= self.lower) & (x <= self.upper), 1.0 / (self.upper - self.lower), 0.0)
 
 
+BETA_MAX = 1e9
+
+
 @dataclass(frozen=True)
 class Beta(Family):
     """Beta(a, b) scaled to [lower, upper] (default [0, 1])."""
@@ -204,6 +207,11 @@ class Beta(Family):
     def check(self):
         _need(self.a > 0 and self.b > 0,
               f"a and b must be positive, got a={_fmt(self.a)}, b={_fmt(self.b)}")
+        # Beyond this the beta is a constant in all but name (its sd below 3e-5 of its range)
+        # and its quantiles are no longer computable (a = b = 1e308 gave NaN for every one).
+        _need(self.a <= BETA_MAX and self.b <= BETA_MAX,
+              f"a and b must be at most {BETA_MAX:.0e}, got a={_fmt(self.a)}, b={_fmt(self.b)}: such a beta is "
+              "a constant in all but name (use value = ... for a constant)")
         _need(self.upper > self.lower,
               f"upper must be greater than lower, got lower={_fmt(self.lower)}, upper={_fmt(self.upper)}")
 

@@ -66,7 +66,15 @@ def fit(probs, qs, family: str | None = None, bounds: dict[str, float] | None = 
             return Fit(make(hit["family"], hit["values"], **extra), probs, qs, tuple(hit["implied"]), hit["error"])
         except (KeyError, TypeError, ValueError, PriorsError):
             pass  # a damaged entry: fit again
-    result = _fit_unchecked(family, probs, qs, bounds)
+    try:
+        with np.errstate(all="ignore"):
+            result = _fit_unchecked(family, probs, qs, bounds)
+    except (ValueError, ArithmeticError) as exc:
+        # SciPy's optimiser refuses a start it cannot evaluate: quantiles so small or so
+        # close (1e-320 and 2e-320) that no family's arithmetic can tell them apart.
+        raise FitError(f"{family} cannot be fitted to these quantiles: they are too small or too close together "
+                       f"to compute with ({str(exc).splitlines()[0]})",
+                       hint="state the quantity in another unit, so its values are moderate") from None
     if result.ok:
         fam = result.family
         extra = {n: list(getattr(fam, n)) for n in ("probs", "qs", "points", "weights") if hasattr(fam, n)

@@ -341,7 +341,12 @@ def _load_chain(path: Path, seen: tuple[Path, ...] = (), top: _Where | None = No
         raise w.error("'extends' must name a priors file, got an empty name", "extends",
                       hint='e.g. extends = "base.toml", or remove the line')
     parent_path = path.parent / parent
-    if not parent_path.exists():
+    try:
+        exists = parent_path.exists()
+    except OSError as exc:
+        raise w.error(f"'extends' names a path the system refuses: {exc.strerror}", "extends",
+                      hint="name a priors file, e.g. extends = \"base.toml\"") from None
+    if not exists:
         raise w.error(f"'extends' names a missing file: {parent}", "extends",
                       hint=f"no file at {parent_path}")
     if parent_path.resolve() in (*seen, resolved):

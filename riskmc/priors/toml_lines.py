@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+# A table header: [a.b] or [[a]], its parts bare or quoted (a quoted part may hold ] or =).
+_HEADER = re.compile(r"""^\s*\[\[?\s*((?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\]"'])+?)\s*\]\]?\s*(#.*)?$""")
+_QUOTED = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'""")
 _KEY = re.compile(r'^\s*("(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_\-.]+)\s*=')
 
 
@@ -40,7 +42,7 @@ class LineIndex:
         current: tuple[str, ...] = ()
         for number, line in enumerate(text.splitlines(), start=1):
             m = _HEADER.match(line)
-            if m and not line.lstrip().startswith(("#",)) and "=" not in line.split("]")[0]:
+            if m and not line.lstrip().startswith(("#",)) and "=" not in _QUOTED.sub("", m.group(1)):
                 current = _split_dotted(m.group(1))
                 self.tables.setdefault(current, number)
                 continue
