@@ -326,6 +326,18 @@ LIES = [
     ("summary-fifo", lambda f: ((f / "summary.json").unlink(), os.mkfifo(f / "summary.json")),
      r"(cannot read summary\.json: not a regular file|summary\.json is missing or not a file, but manifest\.json "
      r"lists it.*)"),
+    ("summary-link", lambda f: ((f / "summary.json").rename(f.parent / "s.json"),
+                                (f / "summary.json").symlink_to(f.parent / "s.json")),
+     r"(cannot read summary\.json: a link, not a file riskmc wrote|summary\.json is a link, not the file riskmc "
+     r"wrote.*)"),
+    ("draws-link", lambda f: ((f / "draws.parquet").rename(f.parent / "d.parquet"),
+                              (f / "draws.parquet").symlink_to(f.parent / "d.parquet")),
+     r"draws\.parquet is a link, not the file riskmc wrote .*"),
+    ("manifest-link", lambda f: ((f / "manifest.json").rename(f.parent / "m.json"),
+                                 (f / "manifest.json").symlink_to(f.parent / "m.json")),
+     r"cannot read manifest\.json: a link, not a file riskmc wrote"),
+    ("report-fifo", lambda f: ((f / "report.html").unlink(), os.mkfifo(f / "report.html")),
+     r"report\.html is missing or not a file, but manifest\.json lists it .*"),
 ]
 READERS = {
     "ask": lambda w: ["ask", w / "run", EVENT],
@@ -818,3 +830,277 @@ def test_any_damage_to_a_run_folder_is_caught(ws, tmp_path_factory, name, where,
         one_line(r.stderr, 4, r.exit_code)
     shutil.rmtree(folder.parent / "x", ignore_errors=True)
     assert stat.S_ISDIR(folder.stat().st_mode)
+
+
+# ------------------------------------------------------------------ 10. an independent sweep's findings
+LONG = "x" * 300
+
+
+@pytest.mark.parametrize("case", [
+    ("run", lambda w: ["run", w / "priors" / "base.toml", "--draws", 2000, "--out", w / LONG], 4),
+    ("ask", lambda w: ["ask", w / "run", EVENT, "--out", w / LONG], 4),
+    ("export", lambda w: ["export", w / "run", "--csv", "--out", w / LONG], 4),
+    ("compare", lambda w: ["compare", w / "run", w / "runb", "--out", w / LONG], 4),
+    ("depfile", lambda w: ["run", w / "priors" / "base.toml", "--draws", 2000, "--out", w / "n",
+                           "--depfile", w / LONG], 4),
+    ("ledger-record", lambda w: ["ledger", "record", w / "run", "--ledger", w / LONG], 6),
+    ("ledger-show", lambda w: ["ledger", "show", "--ledger", w / LONG], 6),
+], ids=lambda c: c[0])
+def test_names_the_system_refuses(copy, case):
+    before = snapshot(copy)
+    r = cli(*case[1](copy))
+    one_line(r.stderr, case[2], r.exit_code, r"riskmc: error: .*(File name too long|name too long).*")
+    assert snapshot(copy) == before
+
+
+@pytest.mark.parametrize("key", ["extends", "model"])
+def test_a_priors_path_the_system_refuses_names_its_line(tmp_path, key):
+    p = tmp_path / "p.toml"
+    p.write_text(f'{key} = "{LONG}.{"toml" if key == "extends" else "py"}"\n')
+    r = cli("priors", "check", p)
+    one_line(r.stderr, 3, r.exit_code, rf"riskmc: error: {re.escape(str(p))}:1: '{key}' names a path the system "
+                                       r"refuses: File name too long .*")
+
+
+def test_a_depfile_naming_the_output_folder(copy):
+    before = snapshot(copy)
+    for dep in ("new", "new/sub/x.mk"):
+        r = cli("run", copy / "priors" / "base.toml", "--draws", 2000, "--out", copy / "new", "--depfile", copy / dep)
+        one_line(r.stderr, 2, r.exit_code, r"riskmc: error: --depfile \S+ names the output folder .*")
+    assert snapshot(copy) == before and not leftovers(copy)
+
+
+def test_a_compiled_model_spinning_in_its_loop_stops_on_sigterm(tmp_path):
+    """numba code never returns to Python, so Python's own handler never runs: the signal
+    reaches riskmc through the wakeup pipe its listener reads."""
+    (tmp_path / "spin.py").write_text(textwrap.dedent('''
+        import os
+        import riskmc
+        def spin(base, rate, years, out):
+            i = 0
+            while i >= 0:
+                out[0, 0] = base + i
+                i = (i + 1) % 1000
+        MODEL = riskmc.Model("spin", inputs=[riskmc.Input("base"), riskmc.Input("rate")],
+                             outputs=[riskmc.Output("y", headline=True)], years=range(2025, 2027), compiled=spin)
+    '''))
+    (tmp_path / "spin.toml").write_text('model = "spin.py"\n' + "".join(
+        f'[priors.{n}]\ndescription = "d"\nunit = "x"\nsource = "a"\nrange = [1, 2]\n' for n in ("base", "rate")))
+    p = subprocess.Popen([sys.executable, "-m", "riskmc", "run", str(tmp_path / "spin.toml"), "--draws", "2000",
+                          "--out", str(tmp_path / "o"), "-q"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        deadline = time.monotonic() + 180
+        # Busy once it runs on a CPU for a while after compiling: the kernel's own count of
+        # its CPU time passes what importing and compiling take.
+        while True:
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline, "the model never started"
+            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if _handlers_in(p.pid) and int(fields[11]) / os.sysconf("SC_CLK_TCK") > 15:
+                break
+            time.sleep(0.2)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    one_line(err, 143, p.returncode, r"riskmc: terminated \(SIGTERM\): nothing of this run was written.*")
+    assert not leftovers(tmp_path)
+
+
+MEAN = '''
+import os
+import sys
+import signal
+import numpy as np
+import riskmc
+MODE = os.environ.get("RISKMC_TEST_MODE", "")
+if MODE == "close":
+    sys.stdout.close()
+    sys.stderr.close()
+if MODE == "chdir":
+    os.chdir("/")
+if MODE == "ignore":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def f(x, years):
+    if MODE == "nan":
+        return {"y": x["a"] * np.nan}
+    if MODE == "ignore":
+        open(os.environ["RISKMC_TEST_BUSY"], "w").close()
+        import time
+        time.sleep(1000)
+    return {"y": x["a"]}
+
+
+MODEL = riskmc.Model("mean", inputs=[riskmc.Input("a")], outputs=[riskmc.Output("y", headline=True)], vectorised=f)
+'''
+
+
+@pytest.fixture
+def mean_model(tmp_path):
+    (tmp_path / "mean.py").write_text(MEAN)
+    p = tmp_path / "mean.toml"
+    p.write_text('model = "mean.py"\n[priors.a]\ndescription = "d"\nunit = "x"\nsource = "a"\nrange = [1, 2]\n')
+    return p
+
+
+def test_a_model_that_closes_riskmcs_streams(mean_model, tmp_path):
+    r = proc("run", mean_model, "--draws", 2000, "--out", tmp_path / "o", "--json", env={"RISKMC_TEST_MODE": "close"})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["draws"] == 2000
+
+
+def test_a_model_that_moves_the_working_folder(mean_model, tmp_path):
+    r = proc("run", mean_model, "--draws", 2000, "--out", "rel-out", "-q", env={"RISKMC_TEST_MODE": "chdir"},
+             cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "rel-out" / "summary.json").exists() and not Path("/rel-out").exists()
+
+
+def test_a_model_that_ignores_signals_is_stopped_anyway(mean_model, tmp_path):
+    busy = tmp_path / "busy"
+    env = dict(os.environ, RISKMC_TEST_MODE="ignore", RISKMC_TEST_BUSY=str(busy))
+    p = subprocess.Popen([sys.executable, "-m", "riskmc", "run", str(mean_model), "--draws", "2000", "--out",
+                          str(tmp_path / "o"), "-q"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not busy.exists():
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    one_line(err, 143, p.returncode)
+
+
+def test_ask_and_seek_refuse_a_model_that_gives_nan(mean_model, tmp_path):
+    assert cli("run", mean_model, "--draws", 2000, "--no-save-draws", "--out", tmp_path / "o", "-q").exit_code == 0
+    for args in (["ask", tmp_path / "o", "y > 1.5"],
+                 ["seek", mean_model, "--vary", "a", "--target", "P(y > 1.5) = 0.3", "--draws", 2000]):
+        r = proc(*args, env={"RISKMC_TEST_MODE": "nan"})
+        one_line(r.stderr, 3, r.returncode, rf"riskmc: error: {re.escape(str(tmp_path / 'mean.py'))}: the model "
+                                            r"gave nan for y at draw 0 .*")
+
+
+def test_all_scenarios_json_is_one_document_and_a_closed_pipe_is_quiet(tmp_path):
+    p = tmp_path / "base.toml"
+    shutil.copy(BASE, p)
+    r = proc("run", p, "--all-scenarios", "--draws", 2000, "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert [d["scenario"] for d in doc] == [None, "nvidia-price-war", "trainium-slip"]
+    for args in (["priors", "show", p], ["priors", "check", p], ["run", p, "--draws", 2000, "--out", tmp_path / "q"],
+                 ["ask", tmp_path / "reports" / "base", EVENT], ["run", p, "--all-scenarios", "--draws", 2000,
+                                                                 "--json"]):
+        e = dict(os.environ, PYTHONUNBUFFERED="1")
+        q = subprocess.Popen([sys.executable, "-m", "riskmc", *map(str, args)], cwd=tmp_path, env=e,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        q.stdout.read(1)
+        q.stdout.close()
+        err = q.stderr.read().decode()
+        assert q.wait(timeout=120) in (0, 141) and err == "", (args, err)
+
+
+@pytest.mark.parametrize("folder", ["priors", "models"])
+def test_an_out_holding_the_runs_priors_or_model_is_refused_as_usage(ws, folder):
+    before = snapshot(ws)
+    args = ({"priors": ["ask", ws / "grun", "revenue[2028] > 150", "--out", ws / "priors"],
+             "models": ["sensitivity", ws / "priors" / "grow.toml", "--draws", 64, "--out", ws / "models"]}
+            [folder])
+    r = cli(*args)
+    one_line(r.stderr, 2, r.exit_code, IS_INPUT)
+    assert snapshot(ws) == before
+
+
+def test_draws_holding_nan_are_refused_even_with_a_matching_manifest(copy):
+    import hashlib
+
+    import polars as pl
+    f = copy / "run"
+    d = pl.read_parquet(f / "draws.parquet")
+    d.with_columns(pl.lit(float("nan")).alias("nvidia_share_y2030")).write_parquet(f / "draws.parquet")
+    m = json.loads((f / "manifest.json").read_text())
+    raw = (f / "draws.parquet").read_bytes()
+    m["files"]["draws.parquet"] = {"sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw)}
+    (f / "manifest.json").write_text(json.dumps(m))
+    for args in (["export", f, "--xlsx", "--out", copy / "x"], ["ask", f, EVENT], ["compare", f, f, "--out", copy / "c"]):
+        r = cli(*args)
+        one_line(r.stderr, 4, r.exit_code, rf"riskmc: error: {re.escape(str(f))}: draws\.parquet holds values riskmc "
+                                           r"never writes \(NaN or infinite\) .*")
+
+
+def test_compare_runs_of_different_models(ws, tmp_path):
+    r = cli("compare", ws / "run", ws / "grun", "--out", tmp_path / "c", "-q")
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "c" / "compare.json").read_text())["priors_diff"][1]
+
+
+def test_recording_several_runs_is_all_or_nothing(copy, tmp_path):
+    led = copy / "led" / "ledger.sqlite"
+    other = tmp_path / "other.toml"
+    text = BASE.read_text()
+    c2 = text.index("[claims.C2]")
+    other.write_text(text[:c2] + text[c2:].replace("above = 154", "above = 999", 1))
+    assert cli("run", other, "--draws", 2000, "--out", tmp_path / "o", "-q").exit_code == 0
+    before = snapshot(copy / "led")
+    r = cli("ledger", "record", copy / "runb", tmp_path / "o", "--ledger", led)
+    one_line(r.stderr, 2, r.exit_code, r"riskmc: error: .*claim 'C2' is recorded as .*nothing was recorded.*")
+    assert snapshot(copy / "led") == before
+
+
+@pytest.mark.parametrize("sql", ["PRAGMA user_version = -1",
+                                 "CREATE TRIGGER t AFTER INSERT ON runs BEGIN DELETE FROM forecasts; END",
+                                 "CREATE VIEW v AS SELECT * FROM runs"])
+def test_a_ledger_riskmc_never_made(copy, sql):
+    led = copy / "led" / "ledger.sqlite"
+    db = sqlite3.connect(led)
+    db.execute(sql)
+    db.commit()
+    db.close()
+    before = snapshot(copy / "led")
+    for args in (["ledger", "record", copy / "runb", "--ledger", led], ["ledger", "show", "--ledger", led]):
+        r = cli(*args)
+        one_line(r.stderr, 6, r.exit_code, r"riskmc: error: .*not a riskmc ledger .*nothing was changed.*")
+    assert snapshot(copy / "led") == before
+
+
+@pytest.mark.parametrize("case", [
+    ("ledger-in-a-run", lambda w: ["ledger", "record", w / "run", "--ledger", w / "run" / "l.sqlite"]),
+    ("ledger-in-an-ask", lambda w: ["ledger", "record", w / "run", "--ledger", w / "askd" / "l.sqlite"]),
+    ("out-inside-a-run", lambda w: ["run", w / "priors" / "base.toml", "--draws", 2000, "--out", w / "runb" / "sub"]),
+    ("out-inside-an-ask", lambda w: ["compare", w / "run", w / "runb", "--out", w / "askd" / "sub"]),
+], ids=lambda c: c[0])
+def test_nothing_is_written_inside_a_committed_folder(copy, case):
+    before = snapshot(copy)
+    r = cli(*case[1](copy))
+    one_line(r.stderr, 2, r.exit_code, r"riskmc: error: --(ledger|out) \S+ (lies in a folder that holds|lies inside) .*")
+    assert snapshot(copy) == before
+
+
+@pytest.mark.parametrize("args", [["--p05", "1e-320", "--p95", "2e-320"], ["--p05", "0.6", "--p95", "0.4"]])
+def test_priors_fit_refuses_its_arguments_as_usage(args):
+    r = cli("priors", "fit", *args)
+    one_line(r.stderr, 2, r.exit_code)
+
+
+def test_priors_errors_always_name_a_line(tmp_path):
+    text = BASE.read_text()
+    for name, content, line in [
+        ("claim-name", text.replace("[claims.C2]", '[claims."=cmd"]').encode(),
+         text[:text.index("[claims.C2]")].count("\n") + 1),
+        ("binary", b'title = "x"\n\n\x89PNG\x00\xff', 3),
+        ("beta-absurd", text.replace('range = [0.40, 0.60]', 'family = "beta"\na = 1e308\nb = 1e308', 1).encode(),
+         None),
+    ]:
+        p = tmp_path / f"{name}.toml"
+        p.write_bytes(content)
+        r = cli("priors", "check", p)
+        said = one_line(r.stderr, 3, r.exit_code, rf"riskmc: error: {re.escape(str(p))}:\d+: .*")
+        if line is not None:
+            assert said.startswith(f"riskmc: error: {p}:{line}: "), (name, said)
