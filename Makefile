@@ -9,7 +9,7 @@ RISKMC := $(VENV)/bin/riskmc
 SOURCES := $(shell find riskmc -name '*.py' -o -name '*.j2' -o -name '*.md' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test fuzz bench lint clean distclean setup model-doc record
+.PHONY: help run test fuzz validate bench lint clean distclean setup model-doc record
 # Keep reports when a later step fails; never keep a half-made one.
 .DELETE_ON_ERROR:
 
@@ -55,6 +55,9 @@ reports/.recorded/%: reports/%/summary.json $(STAMP)
 
 test: $(STAMP) ## Run the whole test suite
 	$(PY) -m pytest -q
+
+validate: $(STAMP) ## Check the error bars' coverage over many seeds on known answers (about half an hour)
+	$(PY) scripts/validate.py
 
 fuzz: $(STAMP) ## Attack every verb with many random cases (the suite runs a few of each)
 	RISKMC_FUZZ=1 $(PY) -m pytest -q tests/test_surface.py tests/test_fuzz.py tests/test_priors_fuzz.py

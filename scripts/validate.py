@@ -1,0 +1,330 @@
+"""`make validate`: do riskmc's error bars mean what they say? Coverage over many seeds.
+
+Each study runs a case whose answer is known exactly, many times with different seeds,
+and counts how often the reported value lies within 2 reported MCSE of the truth: a
+fair 95% error bar covers about 95% of the time (94.6% for errors from 32 replicates, a
+t with 31 degrees of freedom). Each coverage is printed with its 95% Wilson interval over
+the seeds, and the ratio of the estimates' spread over seeds to the MCSE they report
+(1 when the error bars are the right size; above 1 they are too small).
+
+Studies:
+  prior    the sum of two normals and one of them alone, every sampler (mc, lhs, sobol),
+           from 2,048 to 131,072 draws: mean, sd, p5, p50, p95, two claims;
+  importance   a conjugate normal posterior that importance sampling answers;
+  tempered  posteriors that make importance sampling fail, so tempered SMC answers:
+           aws136 (the base case with AWS's 2025 revenue observed at 136 +- 0.3: the
+           exact posterior of aws_revenue[2025] is normal, mean 135.7188, sd 0.2943),
+           toy31 (y = x1 + x2 observed at 4 +- 0.2, with 29 more inputs no output uses),
+           beta-binomial (a beta(2, 5) share, 1,500 of 2,500 trials succeeded), and the
+           test suite's linear model (a = 8 +- 0.5).
+
+Too slow for CI (about half an hour here); the test suite keeps fast fixed-seed
+versions of each. VALIDATE_SEEDS sets the seeds per case (default: 400 prior, 200
+importance, 60 tempered); VALIDATE_ONLY=prior|importance|tempered runs one study.
+The latest table is in docs/validation.md.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import riskmc  # noqa: E402
+
+ONLY = os.environ.get("VALIDATE_ONLY")
+SEEDS = os.environ.get("VALIDATE_SEEDS")
+
+
+def seeds(default: int) -> range:
+    return range(int(SEEDS) if SEEDS else default)
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return c - h, c + h
+
+
+ROWS: list[tuple] = []
+
+
+def record(study: str, case: str, draws: int, stat: str, values, errors, truth: float) -> None:
+    v, e = np.asarray(values, dtype=float), np.asarray(errors, dtype=float)
+    inside = np.abs(v - truth) <= 2 * e
+    lo, hi = wilson(int(inside.sum()), len(v))
+    ratio = float(np.std(v, ddof=1) / np.sqrt(np.mean(e ** 2))) if np.all(e > 0) else float("nan")
+    bias = float((v.mean() - truth) / (np.std(v, ddof=1) / math.sqrt(len(v)))) if len(v) > 1 else 0.0
+    ROWS.append((study, case, draws, stat, len(v), float(inside.mean()), lo, hi, ratio, bias))
+    print(f"{study:<10} {case:<14} {draws:>8,} {stat:<18} {len(v):>5} {inside.mean():>7.1%} "
+          f"[{lo:.1%}, {hi:.1%}]  spread/MCSE {ratio:4.2f}  bias z {bias:+5.2f}", flush=True)
+
+
+# ------------------------------------------------------------------ the prior: every sampler
+PRIOR_PRIORS = """
+[priors.a]
+description = "a"
+unit = "x"
+source = "assumption"
+family = "normal"
+mean = 1.0
+sd = 2.0
+
+[priors.b]
+description = "b"
+unit = "x"
+source = "assumption"
+family = "normal"
+mean = 3.0
+sd = 4.0
+"""
+
+
+def prior_study(folder: Path) -> None:
+    from riskmc.analyze import ClaimCounter
+    from riskmc.engine import Kernel, execute, plan
+    from riskmc.model import Input, Model, Output
+    from riskmc.priors import Claim, load
+    from riskmc.reduce import finalize, probabilities
+    from riskmc.rng import handle_seed
+
+    model = Model("cov", inputs=(Input("a", "x", "a"), Input("b", "x", "b")),
+                  outputs=[Output("sum", headline=True), Output("one")],
+                  vectorised=lambda x, y: {"sum": x["a"] + x["b"], "one": x["a"]})
+    path = folder / "cov.toml"
+    path.write_text(PRIOR_PRIORS)
+    ps = load(path, model=model)
+    truth = {"sum": stats.norm(4.0, math.sqrt(20.0)), "one": stats.norm(1.0, 2.0)}
+    claims = [Claim("up", "", "sum", (), above=8.0), Claim("down", "", "one", (), below=0.0)]
+    claim_truth = {"up": truth["sum"].sf(8.0), "down": truth["one"].cdf(0.0)}
+    for sampler in ("mc", "lhs", "sobol"):
+        for draws in (2_048, 8_192, 32_768, 131_072):
+            runs = []
+            for seed in seeds(400 if draws <= 8_192 else 200):
+                counter = ClaimCounter(claims, ("sum", "one"), None)
+                kernel = Kernel(ps, model, handle_seed(seed), plan(draws, sampler), counter)
+                b, t = execute(kernel, 1)
+                out = finalize(t, b, sampler, ["sum", "one"])[0]
+                for c, pr in zip(claims, probabilities(t, sampler)):
+                    out[c.name] = pr
+                runs.append(out)
+            for o in ("sum", "one"):
+                d = truth[o]
+                exact = {"mean": d.mean(), "sd": d.std(), "p5": d.ppf(0.05), "p50": d.ppf(0.5), "p95": d.ppf(0.95)}
+                for stat, e in exact.items():
+                    record("prior", sampler, draws, f"{o} {stat}", [r[o][stat]["value"] for r in runs],
+                           [r[o][stat]["mcse"] for r in runs], e)
+            for c in ("up", "down"):
+                record("prior", sampler, draws, f"P({c})", [r[c]["value"] for r in runs],
+                       [r[c]["mcse"] for r in runs], claim_truth[c])
+
+
+# ------------------------------------------------------------------ posteriors
+LIN_MODEL = '''
+import riskmc
+
+
+def lin(x, years):
+    return {"y": 2.0 * x["a"] + x["b"], "s": x["p"]}
+
+
+MODEL = riskmc.Model(
+    "lin",
+    inputs=[riskmc.Input("a", "x"), riskmc.Input("b", "x"), riskmc.Input("p", "fraction", lower=0.0, upper=1.0)],
+    outputs=[riskmc.Output("y", "x", headline=True), riskmc.Output("s", "fraction", lower=0.0, upper=1.0)],
+    vectorised=lin,
+)
+'''
+
+LIN_PRIORS = '''
+model = "lin.py"
+title = "lin"
+[priors.a]
+description = "a"
+unit = "x"
+source = "test"
+family = "normal"
+mean = 1.0
+sd = 2.0
+[priors.b]
+description = "b"
+unit = "x"
+source = "test"
+family = "normal"
+mean = 0.0
+sd = 1.0
+[priors.p]
+description = "p"
+unit = "fraction"
+source = "test"
+family = "beta"
+a = 2.0
+b = 3.0
+[evidence.obs]
+input = "a"
+value = {value}
+sd = {sd}
+source = "test"
+'''
+
+TOY31_MODEL = '''
+import riskmc
+
+
+def f(x, years):
+    return {"y": x["x1"] + x["x2"]}
+
+
+MODEL = riskmc.Model("toy31", inputs=[riskmc.Input(f"x{i}") for i in range(1, 32)],
+                     outputs=[riskmc.Output("y", headline=True)], vectorised=f)
+'''
+
+SHARE_MODEL = '''
+import riskmc
+
+
+def f(x, years):
+    return {"rate": x["s"], "other": x["u1"] + x["u2"]}
+
+
+MODEL = riskmc.Model("share", inputs=[riskmc.Input("s", "fraction", lower=0.0, upper=1.0), riskmc.Input("u1"),
+                                      riskmc.Input("u2")],
+                     outputs=[riskmc.Output("rate", "fraction", headline=True, lower=0.0, upper=1.0),
+                              riskmc.Output("other")], vectorised=f)
+'''
+
+SHARE_PRIORS = '''
+model = "share.py"
+title = "beta-binomial"
+[priors.s]
+description = "s"
+unit = "fraction"
+source = "toy"
+family = "beta"
+a = 2.0
+b = 5.0
+[priors.u1]
+description = "u"
+unit = "x"
+source = "toy"
+family = "normal"
+mean = 0.0
+sd = 1.0
+[priors.u2]
+description = "u"
+unit = "x"
+source = "toy"
+family = "uniform"
+lower = 0.0
+upper = 1.0
+[evidence.count]
+output = "rate"
+successes = 1500
+trials = 2500
+source = "toy"
+'''
+
+
+def posterior_cases(folder: Path) -> dict:
+    """name -> (priors file, where the truth is read, {stat: exact value}, method expected)."""
+    (folder / "lin.py").write_text(textwrap.dedent(LIN_MODEL).lstrip())
+    (folder / "lin-is.toml").write_text(LIN_PRIORS.format(value=4.0, sd=1.0))
+    (folder / "lin-smc.toml").write_text(LIN_PRIORS.format(value=8.0, sd=0.5))
+    (folder / "toy31.py").write_text(textwrap.dedent(TOY31_MODEL).lstrip())
+    toy = ['model = "toy31.py"', 'title = "toy31"']
+    for i in range(1, 32):
+        toy += [f"[priors.x{i}]", 'description = "x"', 'unit = "x"', 'source = "toy"', 'family = "normal"',
+                "mean = 0.0", "sd = 1.0"]
+    toy += ["[evidence.y]", 'output = "y"', "value = 4.0", "sd = 0.2", 'source = "toy"']
+    (folder / "toy31.toml").write_text("\n".join(toy) + "\n")
+    (folder / "share.py").write_text(textwrap.dedent(SHARE_MODEL).lstrip())
+    (folder / "betabin.toml").write_text(SHARE_PRIORS)
+    (folder / "aws136.toml").write_text(
+        f'extends = "{ROOT / "priors" / "base.toml"}"\ntitle = "aws136"\n[evidence.aws]\noutput = "aws_revenue"\n'
+        'year = 2025\nvalue = 136.0\nsd = 0.3\nsource = "validation"\n')
+
+    def normal(mean, sd, stats_=("mean", "sd", "p5", "p50", "p95")):
+        d = stats.norm(mean, sd)
+        return {k: {"mean": d.mean(), "sd": d.std(), "p5": d.ppf(0.05), "p50": d.ppf(0.5), "p95": d.ppf(0.95)}[k]
+                for k in stats_}
+
+    def conj(mu0, sd0, value, sd):
+        prec = 1 / sd0 ** 2 + 1 / sd ** 2
+        return (mu0 / sd0 ** 2 + value / sd ** 2) / prec, prec ** -0.5
+
+    aws_mean, aws_sd = conj(128.5, 2.5 / stats.norm.ppf(0.95), 136.0, 0.3)
+    toy_prec = 0.5 + 1 / 0.04
+    bb = stats.beta(2 + 1500, 5 + 1000)
+    return {
+        "lin (a=4+-1)": (folder / "lin-is.toml", ("input", "a"), normal(*conj(1.0, 2.0, 4.0, 1.0)), "importance"),
+        "lin (a=8+-.5)": (folder / "lin-smc.toml", ("input", "a"), normal(*conj(1.0, 2.0, 8.0, 0.5)), "tempered"),
+        "aws136": (folder / "aws136.toml", ("output", "aws_revenue", "2025"), normal(aws_mean, aws_sd), "tempered"),
+        "toy31": (folder / "toy31.toml", ("output", "y", None), normal(4.0 / 0.04 / toy_prec, toy_prec ** -0.5),
+                  "tempered"),
+        "beta-binomial": (folder / "betabin.toml", ("output", "rate", None),
+                          {"mean": bb.mean(), "sd": bb.std(), "p5": bb.ppf(0.05), "p50": bb.ppf(0.5),
+                           "p95": bb.ppf(0.95)}, "tempered"),
+    }
+
+
+def _read(summary: dict, where) -> dict:
+    if where[0] == "input":
+        return summary["evidence"]["inputs"][where[1]]["posterior"]
+    o = summary["outputs"][where[1]]
+    return o["stats"] if where[2] is None else o["years"][where[2]]
+
+
+def posterior_study(folder: Path, study: str) -> None:
+    for name, (path, where, exact, method) in posterior_cases(folder).items():
+        if (method == "importance") != (study == "importance"):
+            continue
+        for draws in ((4_096, 20_000) if study == "importance" else (20_000, 100_000)):
+            got, methods = [], set()
+            t = time.perf_counter()
+            n = seeds(200 if study == "importance" else (60 if draws == 20_000 else 50))
+            for seed in n:
+                s = riskmc.run(path, draws=draws, seed=seed + 1, workers=2).summary
+                methods.add(s["evidence"]["method"])
+                got.append(_read(s, where))
+            per = (time.perf_counter() - t) / len(n)
+            # More draws can let importance sampling answer what needed tempering at fewer.
+            label = name if methods == {method} else f"{name} [{'/'.join(sorted(methods))}]"
+            for stat, e in exact.items():
+                record(study, label, draws, f"{stat} ({per:.1f} s/run)" if stat == "mean" else stat,
+                       [g[stat]["value"] for g in got], [g[stat]["mcse"] for g in got], e)
+            inside = [abs(g[stat]["value"] - e) <= 2 * g[stat]["mcse"] for g in got for stat, e in exact.items()]
+            lo, hi = wilson(sum(inside), len(inside))
+            print(f"{study:<10} {label:<14} {draws:>8,} {'all five, pooled':<18} {len(inside):>5} "
+                  f"{np.mean(inside):>7.1%} [{lo:.1%}, {hi:.1%}]", flush=True)
+
+
+def main() -> None:
+    print("study      case              draws statistic          seeds  cover2 [95% interval]")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if ONLY in (None, "prior"):
+            prior_study(folder)
+        if ONLY in (None, "importance"):
+            posterior_study(folder, "importance")
+        if ONLY in (None, "tempered"):
+            posterior_study(folder, "tempered")
+    bad = [r for r in ROWS if not r[6] <= 0.95 <= r[7] and not (r[0] != "prior" and r[7] >= 0.946)]
+    print(f"\n{len(ROWS)} coverages; {len(ROWS) - len(bad)} hold 95% (94.6% for replicates) inside their interval")
+    for r in bad:
+        print(f"  outside: {r[0]} {r[1]} {r[2]:,} {r[3]}: {r[5]:.1%} [{r[6]:.1%}, {r[7]:.1%}]")
+
+
+if __name__ == "__main__":
+    main()
