@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +19,15 @@ import numpy as np
 
 from . import __version__, interrupt
 from .analyze import ClaimCounter, rank_drivers
-from .engine import CHUNK_SIZE, Kernel, Plan, check_workers, execute, plan
+from .engine import CHUNK_SIZE, Kernel, sample
 from .errors import SamplingError
 from .limits import DEFAULT_DRAWS, MAX_DRAWS, SAVE_DRAWS_BYTES  # noqa: F401 (re-exported)
 from .loading import load
 from .model import Model
 from .priors import PriorSet
 from .reduce import Totals, display_histogram, finalize, probabilities
-from .rng import SeedLike, handle_seed, seed_entropy
+from .rng import SeedLike
+from .settings import Plan, RunSettings, resolve
 from .timestamp import created
 
 # Rank correlations for "what drives it" come from the first draws only: exact Spearman
@@ -44,18 +44,32 @@ def draws_file_bytes(model: Model, draws: int) -> int:
 
 @dataclass
 class RunResult:
-    """A finished run: its priors, plan, seed and summaries (and draws, if kept)."""
+    """A finished run: its priors, settings and summaries (and draws, if kept)."""
 
     priors: PriorSet
-    plan: Plan
-    seed: int
+    settings: RunSettings
     draws: int        # draws actually run
-    first_draws: int  # draws asked for (with target_mcse: the first checkpoint)
     summary: dict = field(default_factory=dict)
     inputs: dict[str, np.ndarray] | None = None
     outputs: dict[str, np.ndarray] | None = None
     converged: bool | None = None  # None: no --target-mcse was asked for
-    target_mcse: float | None = None
+
+    @property
+    def plan(self) -> Plan:
+        return self.settings.plan
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
+
+    @property
+    def first_draws(self) -> int:
+        """Draws asked for (with target_mcse: the first checkpoint)."""
+        return self.settings.first.draws
+
+    @property
+    def target_mcse(self) -> float | None:
+        return self.settings.target_mcse
 
     @property
     def model(self) -> Model:
@@ -68,171 +82,178 @@ class RunResult:
     @property
     def command(self) -> str:
         """The one-line command that reproduces this run."""
-        parts = ["riskmc", "run", self.priors.path, "--seed", str(self.seed),
-                 "--draws", str(self.first_draws),
-                 "--sampler", self.plan.sampler]
-        if self.target_mcse is not None:
-            parts += ["--target-mcse", repr(self.target_mcse), "--max-draws", str(self.plan.draws)]
+        s = self.settings
+        parts = ["riskmc", "run", self.priors.path, "--seed", str(s.seed), "--draws", str(s.first.draws),
+                 "--sampler", s.sampler]
+        if s.target_mcse is not None:
+            parts += ["--target-mcse", repr(s.target_mcse), "--max-draws", str(s.plan.draws)]
         if self.priors.scenario:
             parts += ["--scenario", self.priors.scenario]
         return shlex.join(parts)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """A run's settings, checked: what to run first, at most, from which seed, on how many workers."""
-
-    first: Plan
-    plan: Plan
-    root: np.random.SeedSequence
-    workers: int
+def settings_for(ps: PriorSet, **given) -> RunSettings:
+    """The run's settings: `given` over the priors file's [run] table over the defaults."""
+    return resolve(ps.run, evidence=bool(ps.evidence), **given)
 
 
-def check_settings(ps: PriorSet, *, draws: int | None = None, seed: SeedLike = None,
-                   sampler: str | None = None, workers: int | None = None,
-                   target_mcse: float | None = None, max_draws: int | None = None,
-                   backend: str = "local", scheduler: str | None = None) -> Settings:
-    """Check every setting against the priors file's `[run]` table and defaults, before any
-    work: a command that fails here has made no folder and drawn nothing."""
-    import math
-
-    from .engine import BACKENDS
-    draws = draws if draws is not None else ps.run.get("draws", DEFAULT_DRAWS)
-    sampler = sampler or ps.run.get("sampler", "mc")
-    seed = seed if seed is not None else ps.run.get("seed")
-    root = handle_seed(seed)
-    workers = check_workers(workers)
-    if backend not in BACKENDS:
-        raise SamplingError(f"unknown backend '{backend}'", hint=f"use one of {', '.join(BACKENDS)}")
-    if scheduler is not None and backend != "dask":
-        raise SamplingError("--scheduler goes with --backend dask")
-    first = plan(draws, sampler)
-    if ps.evidence and sampler != "mc":
-        raise SamplingError(f"evidence is weighed over plain Monte Carlo draws, not {sampler}",
-                            hint="use --sampler mc (or drop the evidence)")
-    p = first
-    if target_mcse is not None:
-        if (isinstance(target_mcse, bool) or not isinstance(target_mcse, (int, float))
-                or not math.isfinite(target_mcse) or target_mcse <= 0):
-            raise SamplingError(f"target MCSE must be a positive, finite number, got {target_mcse!r}")
-        max_draws = max_draws if max_draws is not None else min(100 * first.draws, MAX_DRAWS)
-        if max_draws < first.draws:
-            raise SamplingError(f"--max-draws ({max_draws}) is below --draws ({first.draws})")
-        p = plan(max_draws, sampler, chunk_size=first.chunk_size)
-    elif max_draws is not None:
-        raise SamplingError("--max-draws goes with --target-mcse")
-    created()  # SOURCE_DATE_EPOCH is checked now, not after the run
-    return Settings(first, p, root, workers)
+def check_settings(ps: PriorSet, **given) -> RunSettings:
+    """Every setting checked against the priors file's `[run]` table and defaults, before
+    any work: a command that fails here has made no folder and drawn nothing."""
+    return settings_for(ps, **given)
 
 
-def run(priors: str | Path | PriorSet, *, model: Model | str | None = None, draws: int | None = None,
-        seed: SeedLike = None, sampler: str | None = None, workers: int | None = None,
-        scenario: str | None = None, allow_unused: bool = False,
-        progress: Callable[[int], None] | None = None, keep_draws: bool = False,
+class Running:
+    """A run in progress: iterate it for its states (the caller shows progress, or stops
+    caring), then read `result`. The loop is here, in plain code: the convergence check,
+    the picture of the estimates converging, the drivers, the draws kept or streamed."""
+
+    def __init__(self, ps: PriorSet, settings: RunSettings, *, keep_draws: bool = False,
+                 draws_path: str | Path | None = None, draws_shown: str | Path | None = None) -> None:
+        self.ps, self.settings = ps, settings
+        self.keep_draws, self.draws_path, self.draws_shown = keep_draws, draws_path, draws_shown
+        self.result: RunResult | None = None
+
+    def __iter__(self):
+        ps, s = self.ps, self.settings
+        m = ps.model
+        claims = list(ps.claims.values())
+        hits = ClaimCounter(claims, m.output_names, m.years) if claims else None
+        likelihood = None
+        if ps.evidence:
+            from .likelihood import Likelihood
+            likelihood = Likelihood(list(ps.evidence.values()), m)
+        kernel = Kernel(ps, m, s.root, s.plan, hits, likelihood, inputs_rows=bool(hits and hits.uses_inputs))
+        names = list(kernel.labels)
+        driver_chunks_n = -(-DRIVER_DRAWS // s.plan.chunk_size)
+        keep_all = self.keep_draws or self.draws_path is not None
+        trace = Trace(m)
+        drivers = Drivers(m, driver_chunks_n)
+        kept = []
+        converged = None
+        stops = _checkpoints(s.first.n_chunks, s.plan.n_chunks) if s.target_mcse is not None else None
+        with contextlib.ExitStack() as stack:
+            writer = None
+            if self.draws_path is not None:
+                from .io import DrawsWriter
+                writer = stack.enter_context(DrawsWriter(self.draws_path, m, self.draws_shown))
+            drivers.pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+            for state in sample(kernel, s.workers, stops=stops,
+                                keep_below=s.plan.n_chunks if keep_all else driver_chunks_n,
+                                backend=s.backend, scheduler=s.scheduler):
+                for c in state.chunks:
+                    drivers.take(c)
+                    if writer is not None:
+                        writer.write(c, s.plan.chunk_size)
+                    if self.keep_draws:
+                        kept.append(c)
+                if state.snapshot:
+                    trace.add(state.totals, state.binning, s.sampler, names)
+                yield state
+                if state.checkpoint and s.target_mcse is not None:
+                    converged = _converged(kernel, state, names, hits, s)
+                    if converged:
+                        break
+            totals, binning = state.totals, state.binning
+            result = RunResult(ps, s, totals.n, converged=converged)
+            if self.keep_draws:
+                result.inputs = {k: np.concatenate([c.inputs[k] for c in kept]) for k in m.input_names}
+                result.outputs = {k: np.concatenate([c.outputs[k] for c in kept]) for k in m.output_names}
+                if m.years is None:
+                    result.outputs = {k: v[:, 0] for k, v in result.outputs.items()}
+            if trace.last != totals.n:
+                trace.add(totals, binning, s.sampler, names)  # the trace ends at the run's last draw
+            ranked = drivers.result()
+        post = None
+        if likelihood is not None:
+            from .posterior import infer
+            post = infer(kernel, totals, binning, names, claims=hits, workers=s.workers)
+        result.summary = _summary(result, totals, binning, names, ranked, post)
+        result.summary["convergence_trace"] = {"year": m.years[-1] if m.years else None, "outputs": trace.points}
+        self.result = result
+
+
+def run(priors: str | Path | PriorSet, *, model: Model | str | None = None, settings: RunSettings | None = None,
+        draws: int | None = None, seed: SeedLike = None, sampler: str | None = None, workers: int | None = None,
+        scenario: str | None = None, allow_unused: bool = False, keep_draws: bool = False,
         draws_path: str | Path | None = None, draws_shown: str | Path | None = None,
-        target_mcse: float | None = None,
-        max_draws: int | None = None, backend: str = "local", scheduler: str | None = None) -> RunResult:
+        target_mcse: float | None = None, max_draws: int | None = None, backend: str | None = None,
+        scheduler: str | None = None) -> RunResult:
     """Sample the priors, evaluate their model and summarise every output.
 
-    The model is the one the priors file names, or `model` (see `load`). Settings not
-    given come from the file's `[run]` table, then from defaults (100,000 draws, plain
-    Monte Carlo, fresh entropy recorded as the seed). `workers` changes only the speed,
-    never the numbers. `keep_draws` returns every draw in `result.inputs`/`result.outputs`
-    (memory grows with draws); `draws_path` streams them to a Parquet file instead
-    (`draws_shown`: the folder to name if it cannot be written). With
-    `target_mcse`, chunks are added (doubling from `draws`) until every headline
-    statistic's MCSE is below it or `max_draws` is reached. `backend="dask"` sends the
-    same chunks with the same streams to a Dask cluster (`scheduler` address, or a
-    LocalCluster on loopback): the numbers do not change.
+    The model is the one the priors file names, or `model` (see `load`). Settings are
+    `settings` (riskmc.settings.resolve), or the keywords given, over the file's `[run]`
+    table, over defaults (100,000 draws, plain Monte Carlo, fresh entropy recorded as the
+    seed). `workers` changes only the speed, never the numbers. `keep_draws` returns
+    every draw in `result.inputs`/`result.outputs` (memory grows with draws); `draws_path`
+    streams them to a Parquet file instead (`draws_shown`: the folder to name if it
+    cannot be written). With `target_mcse`, chunks are added (doubling from `draws`)
+    until every headline statistic's MCSE is below it or `max_draws` is reached.
+    `backend="dask"` sends the same chunks with the same streams to a Dask cluster
+    (`scheduler` address, or a LocalCluster on loopback): the numbers do not change.
     """
     ps = priors if isinstance(priors, PriorSet) else load(priors, model=model, scenario=scenario,
                                                           allow_unused=allow_unused)
-    m = ps.model
-    s = check_settings(ps, draws=draws, seed=seed, sampler=sampler, workers=workers,
-                       target_mcse=target_mcse, max_draws=max_draws, backend=backend, scheduler=scheduler)
-    first, p, root, workers, sampler = s.first, s.plan, s.root, s.workers, s.plan.sampler
+    if settings is None:
+        settings = settings_for(ps, draws=draws, seed=seed, sampler=sampler, workers=workers,
+                                target_mcse=target_mcse, max_draws=max_draws, backend=backend, scheduler=scheduler)
+    running = Running(ps, settings, keep_draws=keep_draws, draws_path=draws_path, draws_shown=draws_shown)
+    for _ in running:
+        pass
+    return running.result
 
-    claims = list(ps.claims.values())
-    hits = ClaimCounter(claims, m.output_names, m.years) if claims else None
-    likelihood = None
-    if ps.evidence:
-        from .likelihood import Likelihood
-        likelihood = Likelihood(list(ps.evidence.values()), m)
-    kernel = Kernel(ps, m, root, p, hits, likelihood, inputs_rows=bool(hits and hits.uses_inputs))
-    names = list(kernel.labels)
-    keep_all = keep_draws or draws_path is not None
-    kept_in, kept_out, driver_chunks = [], [], []
-    converged = None
 
-    heads = _headline_rows(m, every_year=False)
-    trace = {m.outputs[i // m.width].name: [] for i in heads}
+class Trace:
+    """The picture of the headline estimates converging: their p5, p50 and p95 in the last
+    year, at the run's snapshot points."""
 
-    def snapshot(totals, binning):
-        stats, _ = finalize(totals, binning, sampler, names, only=heads)
-        for i in heads:
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.rows = _headline_rows(model, every_year=False)
+        self.points = {model.outputs[i // model.width].name: [] for i in self.rows}
+        self.last = None
+
+    def add(self, totals: Totals, binning, sampler: str, names: list[str]) -> None:
+        stats, _ = finalize(totals, binning, sampler, names, only=self.rows)
+        for i in self.rows:
             st = stats[names[i]]
-            trace[m.outputs[i // m.width].name].append(
+            self.points[self.model.outputs[i // self.model.width].name].append(
                 {"draws": totals.n, **{k: st[k] for k in ("p5", "p50", "p95")}})
+        self.last = totals.n
 
-    def enough(totals, binning) -> bool:
-        nonlocal converged
-        if likelihood is not None:
-            from .weighted import finish
-            post = finish(totals.weighted, binning.weighted, totals, names, kernel.rows_of, hits)
-            converged = post.reliable and max(
-                post.stats[names[j]][s]["mcse"] for j in _headline_rows(m, every_year=True)
-                for s in HEADLINE_STATS) <= target_mcse
-        else:
-            converged = _headline_mcse(m, totals, binning, sampler, names) <= target_mcse
-        return converged
 
-    driver_chunks_n = -(-DRIVER_DRAWS // p.chunk_size)
-    with contextlib.ExitStack() as stack:
-        writer = None
-        if draws_path is not None:
-            from .io import DrawsWriter
-            writer = stack.enter_context(DrawsWriter(draws_path, m, draws_shown))
+class Drivers:
+    """What drives the headline outputs: rank correlations from the run's first chunks,
+    sorted on a side thread while the rest of the run goes on."""
 
-        side = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-        ranked = None
+    def __init__(self, model: Model, chunks: int) -> None:
+        self.model, self.chunks = model, chunks
+        self.taken: list = []
+        self.pool = None
+        self.pending = None
 
-        def on_kept(c):
-            nonlocal ranked
-            if c.index < driver_chunks_n:
-                driver_chunks.append(c)
-                if c.index == driver_chunks_n - 1:
-                    # Rank correlations need these chunks only: sort them while the rest run.
-                    ranked = side.submit(_drivers, m, driver_chunks)
-            if writer is not None:
-                writer.write(c, p.chunk_size)
-            if keep_draws:
-                kept_in.append(c.inputs)
-                kept_out.append(c.outputs)
+    def take(self, chunk) -> None:
+        if chunk.index >= self.chunks:
+            return
+        self.taken.append(chunk)
+        if chunk.index == self.chunks - 1 and self.pool is not None:
+            self.pending = self.pool.submit(_drivers, self.model, self.taken)
 
-        binning, totals = execute(
-            kernel, workers, keep_below=p.n_chunks if keep_all else driver_chunks_n,
-            on_kept=on_kept, progress=progress, backend=backend, scheduler=scheduler,
-            snapshot=snapshot,
-            stops=_checkpoints(first.n_chunks, p.n_chunks) if target_mcse is not None else None,
-            enough=enough if target_mcse is not None else None)
+    def result(self) -> dict:
+        return self.pending.result() if self.pending is not None else _drivers(self.model, self.taken)
 
-    result = RunResult(ps, p, seed_entropy(root), totals.n, first.draws,
-                       converged=converged, target_mcse=target_mcse)
-    if keep_draws:
-        result.inputs = {k: np.concatenate([d[k] for d in kept_in]) for k in m.input_names}
-        result.outputs = {k: np.concatenate([d[k] for d in kept_out]) for k in m.output_names}
-        if m.years is None:
-            result.outputs = {k: v[:, 0] for k, v in result.outputs.items()}
-    if any(not seq or seq[-1]["draws"] != totals.n for seq in trace.values()):
-        snapshot(totals, binning)  # the trace ends at the run's last draw
-    drivers = ranked.result() if ranked is not None else _drivers(m, driver_chunks)
-    post = None
-    if likelihood is not None:
-        from .posterior import infer
-        post = infer(kernel, totals, binning, names, claims=hits, workers=workers)
-    result.summary = _summary(result, totals, binning, names, drivers, post)
-    result.summary["convergence_trace"] = {"year": m.years[-1] if m.years else None, "outputs": trace}
-    return result
+
+def _converged(kernel, state, names, hits, s: RunSettings) -> bool:
+    """Whether every headline statistic's MCSE (the posterior's, with evidence) is below
+    the target: the caller's stopping rule for --target-mcse."""
+    m = kernel.model
+    if kernel.likelihood is not None:
+        from .weighted import finish
+        post = finish(state.totals.weighted, state.binning.weighted, state.totals, names, kernel.rows_of, hits)
+        return post.reliable and max(
+            post.stats[names[j]][st]["mcse"] for j in _headline_rows(m, every_year=True)
+            for st in HEADLINE_STATS) <= s.target_mcse
+    return _headline_mcse(m, state.totals, state.binning, s.sampler, names) <= s.target_mcse
 
 
 def _checkpoints(first: int, last: int) -> list[int]:
@@ -302,8 +323,8 @@ def sensitivity(priors: str | Path | PriorSet, *, model: Model | str | None = No
     ps = priors if isinstance(priors, PriorSet) else load(priors, model=model, scenario=scenario,
                                                           allow_unused=allow_unused)
     m = ps.model
-    seed = seed if seed is not None else ps.run.get("seed")
-    workers = check_workers(workers)
+    st = settings_for(ps, seed=seed, workers=workers)
+    seed, workers = st.seed, st.workers
     if m.years is None:
         if year is not None:
             raise SamplingError(f"model '{m.name}' has no years: drop --year")

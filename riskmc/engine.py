@@ -12,7 +12,6 @@ import collections
 import contextlib
 import itertools
 import math
-import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,105 +22,26 @@ import numpy as np
 from . import blocks, interrupt
 from .errors import ModelError, SamplingError
 from .likelihood import Likelihood
-from .limits import MAX_DRAWS
 from .marginals import Marginals
 from .model.spec import Model
 from .priors import PriorSet
 from .reduce import BINS, Binning, ChunkReduction, ChunkSums, Totals, merge, sub_blocks
 from .rng import chunk_stream
-from .sample import SAMPLERS, sample
+from .sample import sample as uniforms
+from .settings import (  # noqa: F401 (the plan's names, where the kernel's users look for them)
+    BACKENDS,
+    BATCH_DRAWS,
+    CHUNK_SIZE,
+    MIN_CHUNK,
+    MIN_REPLICATES,
+    SMALL_RUN,
+    Plan,
+    check_workers,
+    chunk_size_for,
+    default_workers,
+    plan,
+)
 from .weighted import WeightedSums, posterior_binning, tail_capacity
-
-# Fixed, not tuned to the worker count: results must not depend on it. A power of two
-# so every chunk is a whole Sobol block.
-CHUNK_SIZE = 2 ** 14
-# Draws a worker reduces per task: fewer, larger hand-overs to the main thread.
-BATCH_DRAWS = 4 * CHUNK_SIZE
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How many draws, in which chunks, from which sampler."""
-
-    draws: int
-    chunk_size: int
-    sampler: str
-    notes: tuple[str, ...] = ()
-
-    @property
-    def n_chunks(self) -> int:
-        return math.ceil(self.draws / self.chunk_size)
-
-    @property
-    def batch_chunks(self) -> int:
-        """Chunks a worker simulates per task: about BATCH_DRAWS draws, fewer in a small run
-        so that it still hands over (and the convergence trace sees) eight or more batches."""
-        return max(1, min(BATCH_DRAWS // self.chunk_size, self.n_chunks // 8))
-
-    @property
-    def pilot_chunks(self) -> int:
-        """The first chunks, about CHUNK_SIZE draws, whose outputs fix the histogram ranges."""
-        return min(self.n_chunks, max(1, CHUNK_SIZE // self.chunk_size))
-
-    def size(self, chunk: int) -> int:
-        return min(self.chunk_size, self.draws - chunk * self.chunk_size)
-
-
-# LHS and Sobol runs estimate their Monte Carlo error from the spread between chunks,
-# each an independent randomisation: at least MIN_REPLICATES of them (so at least
-# MIN_REPLICATES * 64 draws). Below SMALL_RUN draws, chunks of MIN_CHUNK draws, 64 or
-# more of them: with 32 larger ones a quantile's error bar covered 90-93% instead of 95%
-# (a stratified quantile's error has a part, of order n^-3/4, that a few large blocks
-# under-represent; make validate holds the coverage).
-MIN_REPLICATES = 32
-MIN_CHUNK = 32
-SMALL_RUN = 8 * 1024
-
-
-def chunk_size_for(draws: int, sampler: str) -> int:
-    """Plain Monte Carlo: CHUNK_SIZE. LHS and Sobol: MIN_CHUNK in a run under SMALL_RUN
-    draws, else the largest power of two that still gives MIN_REPLICATES chunks, at most
-    CHUNK_SIZE. Fixed by the draws alone, never by the workers."""
-    if sampler == "mc":
-        return CHUNK_SIZE
-    if draws < SMALL_RUN:
-        return MIN_CHUNK
-    return min(CHUNK_SIZE, 2 ** int(math.floor(math.log2(draws / MIN_REPLICATES))))
-
-
-def plan(draws: int, sampler: str = "mc", chunk_size: int | None = None) -> Plan:
-    """Validate the run's size and sampler; Sobol rounds up to whole chunks and says so."""
-    if sampler not in SAMPLERS:
-        raise SamplingError(f"unknown sampler '{sampler}'", hint=f"use one of {', '.join(SAMPLERS)}")
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-        raise SamplingError(f"draws must be a positive whole number, got {draws!r}")
-    if draws > MAX_DRAWS:
-        raise SamplingError(f"draws must be at most {MAX_DRAWS:,} (days of sampling here), got {draws:,}",
-                            hint="run fewer draws; --target-mcse adds draws until the answer is precise enough")
-    least = MIN_REPLICATES * 64
-    if sampler != "mc" and draws < least:
-        raise SamplingError(f"{sampler} needs at least {least:,} draws, got {draws:,}: its Monte Carlo error "
-                            f"comes from the spread between {MIN_REPLICATES} independent blocks",
-                            hint=f"use --draws {least} or more, or --sampler mc")
-    chunk_size = chunk_size or chunk_size_for(draws, sampler)
-    notes = ()
-    if sampler == "sobol" and draws % chunk_size:
-        rounded = math.ceil(draws / chunk_size) * chunk_size
-        notes = (f"sobol needs whole blocks of {chunk_size} draws: ran {rounded} draws "
-                 f"instead of {draws}",)
-        draws = rounded
-    return Plan(draws, chunk_size, sampler, notes)
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def check_workers(workers: int | None) -> int:
-    workers = default_workers() if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise SamplingError(f"workers must be a positive whole number, got {workers!r}")
-    return workers
 
 
 def draw_inputs(priors: PriorSet, specs, u: np.ndarray,
@@ -261,7 +181,7 @@ class Kernel:
         """Chunk i's inputs block (inputs x draws) and its rows by name."""
         specs = self.model.inputs
         n, d = self.plan.size(i), len(specs)
-        u = sample(self.plan.sampler, n, d, chunk_stream(self.root, i),
+        u = uniforms(self.plan.sampler, n, d, chunk_stream(self.root, i),
                    out=_SCRATCH.block("u", (d, n), padded=False) if scratch else None)
         block = _SCRATCH.block("x", (d, n)) if scratch else blocks.empty((d, n))
         return block, draw_inputs(self.priors, specs, u, out=block, marginals=self.marginals)
@@ -389,9 +309,6 @@ def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep_below: 
     return Batch(first, reds, hist, kept or None, whist)
 
 
-BACKENDS = ("local", "dask")
-
-
 def batches(kernel: Kernel, b: Binning, start: int, stop: int, workers: int, keep_below: int,
             pilot_chunks: dict[int, Chunk] | None = None, pool=None) -> Iterator[Batch]:
     """Reduce chunks [start, stop) in batches, yielded in order.
@@ -463,21 +380,29 @@ def _geometric(m: int) -> bool:
     return round(2 ** (k / 2)) == m
 
 
-def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
-            keep_below: int = 0, backend: str = "local", scheduler: str | None = None,
-            on_kept: Callable[[Chunk], None] | None = None,
-            progress: Callable[[int], None] | None = None,
-            enough: Callable[[Totals, Binning], bool] | None = None,
-            snapshot: Callable[[Totals, Binning], None] | None = None) -> tuple[Binning, Totals]:
-    """Run the kernel: the pilot, then batches merged in chunk order.
+@dataclass
+class State:
+    """Where a run stands after a batch: everything merged so far, and what the caller
+    asked to see of the batch. The caller owns the loop (emcee's `sample()` yields its
+    states the same way): progress, writing kept draws, the convergence picture and
+    stopping at a checkpoint are the caller's code, not callbacks."""
 
-    `snapshot(totals, binning)` is called after 1, 2, 3, 4, 6, 8, 11, 16, ... batches: the
-    same points for any worker count, for a picture of the estimates converging.
+    totals: Totals
+    binning: Binning
+    chunks: list[Chunk]   # the batch's kept draws (chunks below `keep_below`), in chunk order
+    draws: int            # the batch's draws
+    checkpoint: bool      # the merged chunks reach one of `stops`: the caller may end the run here
+    snapshot: bool        # after 1, 2, 3, 4, 6, 8, 11, 16, ... batches: a point of the convergence picture
 
-    `stops` are chunk counts where `enough(totals, binning)` may end the run early
-    (for --target-mcse); chunks below `keep_below` go to `on_kept` in chunk order.
-    `backend` "dask" runs the batches on a Dask cluster (`scheduler`, or a LocalCluster
-    on loopback); the numbers are the same as "local".
+
+def sample(kernel: Kernel, workers: int, *, stops: list[int] | None = None, keep_below: int = 0,
+           backend: str = "local", scheduler: str | None = None) -> Iterator[State]:
+    """Run the kernel: the pilot, then batches merged in chunk order, a State after each.
+
+    `stops` are chunk counts at which the caller may stop (for --target-mcse), by leaving
+    the loop; the last is the plan's end. `backend` "dask" runs the batches on a Dask
+    cluster (`scheduler`, or a LocalCluster on loopback); the numbers are the same as
+    "local". Snapshot points are the same for any worker count.
     """
     if backend not in BACKENDS:
         raise SamplingError(f"unknown backend '{backend}'", hint=f"use one of {', '.join(BACKENDS)}")
@@ -488,11 +413,12 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
                                        len(kernel.model.inputs))
         totals.weighted.hist = np.zeros((len(b.lo), b.weighted.bins + 2, 2))
     done = 0
+    stops = stops or [kernel.plan.n_chunks]
     with contextlib.ExitStack() as stack:
         # One worker runs in this thread: let its scratch blocks go with the run.
         stack.callback(_SCRATCH.__dict__.pop, "store", None)
         pool = stack.enter_context(dask_client(scheduler, workers)) if backend == "dask" else None
-        for stop in stops or [kernel.plan.n_chunks]:
+        for stop in stops:
             for batch in batches(kernel, b, done, stop, workers, keep_below, pilot_chunks=first, pool=pool):
                 interrupt.check()
                 totals.hist += batch.hist
@@ -503,14 +429,29 @@ def execute(kernel: Kernel, workers: int, *, stops: list[int] | None = None,
                         check_chunk_finite(kernel, batch.first + k)
                     merge(totals, red)
                 step = kernel.plan.batch_chunks
-                if snapshot and totals.chunks % step == 0 and _geometric(totals.chunks // step):
-                    snapshot(totals, b)
-                for c in batch.chunks or ():
-                    if on_kept:
-                        on_kept(c)
-                if progress:
-                    progress(sum(r.n for r in batch.reductions))
+                yield State(totals, b, batch.chunks or [], sum(r.n for r in batch.reductions),
+                            checkpoint=totals.chunks == stop,
+                            snapshot=totals.chunks % step == 0 and _geometric(totals.chunks // step))
             done = stop
-            if enough is not None and enough(totals, b):
-                break
-    return b, totals
+
+
+def execute(kernel: Kernel, workers: int, **options) -> tuple[Binning, Totals]:
+    """The whole run at once (sample's options): its binning and totals."""
+    last = collections.deque(sample(kernel, workers, **options), maxlen=1)[0]
+    return last.binning, last.totals
+
+
+def map_chunks(fn: Callable[[int], object], chunks, workers: int) -> Iterator:
+    """fn(i) for each chunk index, in order, on `workers` threads with a bounded window of
+    chunks in flight: the one way riskmc maps work over a run's chunks (ask, seek,
+    sensitivity, SMC). fn must depend on i alone, so the results do not depend on the
+    workers."""
+    if workers <= 1:
+        for i in chunks:
+            interrupt.check()
+            yield fn(i)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as threads:
+        for r in _windowed(iter(chunks), lambda i: threads.submit(fn, i), 2 * workers):
+            interrupt.check()
+            yield r

@@ -289,10 +289,8 @@ def resolve(text: str, model) -> Event:
     t = model.width
     n_out = len(model.outputs) * t
     pairs = {}
-    uses_inputs = False
 
     def row(name: str, year: int | None) -> int:
-        nonlocal uses_inputs
         if name in model.output_names:
             k = model.output_names.index(name)
             if model.years is None:
@@ -308,7 +306,6 @@ def resolve(text: str, model) -> Event:
         if name in model.input_names:
             if year is not None:
                 raise EventError(f"{name} is an input, one value per draw: drop [{year}]")
-            uses_inputs = True
             return n_out + model.input_names.index(name)
         close = difflib.get_close_matches(name, [*model.output_names, *model.input_names], n=1, cutoff=0.6)
         raise EventError(f"unknown name '{name}' in \"{text}\"", hint=f"did you mean '{close[0]}'?" if close
@@ -331,7 +328,8 @@ def resolve(text: str, model) -> Event:
                 walk(a)
 
     walk(tree)
-    return Event(tree, tuple(sorted(set(pairs.values()))), uses_inputs, tuple(pairs.items()))
+    rows = tuple(sorted(set(pairs.values())))
+    return Event(tree, rows, any(r >= n_out for r in rows), tuple(pairs.items()))
 
 
 _OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,

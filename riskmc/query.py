@@ -213,9 +213,7 @@ def simulate(summary: dict, folder: Path, asker_for, workers: int) -> tuple[Redu
     `asker_for(kernel, first_rows)` builds the Asker from the first chunk's rows (which fix
     the bins); returns the merged Reduction and the kernel.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .engine import Kernel, Plan, _windowed, check_workers
+    from .engine import Kernel, Plan, check_workers, map_chunks
     from .loading import load
     from .rng import handle_seed
     verify_sources(summary, folder)
@@ -238,14 +236,8 @@ def simulate(summary: dict, folder: Path, asker_for, workers: int) -> tuple[Redu
 
     asker = asker_for(kernel, np.array(rows_of(0), copy=True))
     total = Reduction()
-    if workers == 1:
-        for i in range(p.n_chunks):
-            total.merge(asker.reduce(rows_of(i)))
-        return total, kernel
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for red in _windowed(range(p.n_chunks), lambda i: pool.submit(lambda j: asker.reduce(rows_of(j)), i),
-                             2 * workers):
-            total.merge(red)
+    for red in map_chunks(lambda i: asker.reduce(rows_of(i)), range(p.n_chunks), workers):
+        total.merge(red)
     return total, kernel
 
 

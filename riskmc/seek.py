@@ -90,10 +90,9 @@ def seek(priors, *, vary: str, target: str, draws: int | None = None, seed=None,
     "mean(output[year]) = x") holds, everything else as the priors say (JSON-ready)."""
     import difflib
 
-    from .api import check_settings
+    from .api import settings_for
     from .loading import load
     from .query import parse_stress
-    from .rng import seed_entropy
     ps = load(priors, scenario=scenario)
     if ps.evidence:
         raise SamplingError("seek works on priors without evidence", hint="seek on the file the evidence extends")
@@ -106,7 +105,7 @@ def seek(priors, *, vary: str, target: str, draws: int | None = None, seed=None,
     if fam.discrete or fam.name == "fixed":
         raise SamplingError(f"prior '{vary}' is {fam.describe()}: seek moves a continuous prior's median")
     goal = parse_stress(target, ps.model)
-    s = check_settings(ps, draws=draws, seed=seed, sampler=sampler, workers=workers)
+    s = settings_for(ps, draws=draws, seed=seed, sampler=sampler, workers=workers)
     spec = next(i for i in ps.model.inputs if i.name == vary)
     lo, hi = fam.support()
     lo, hi = max(lo, spec.lower), min(hi, spec.upper)
@@ -171,7 +170,7 @@ def seek(priors, *, vary: str, target: str, draws: int | None = None, seed=None,
     slope = float(np.polyfit(ms, vs, 1)[0]) if np.ptp(ms) > 0 else float("nan")
     err = abs(se / slope) if slope and math.isfinite(slope) else float("nan")
     return {"priors": str(priors), "scenario": scenario, "vary": vary, "unit": prior.unit,
-            "target": goal.text, "seed": seed_entropy(s.root), "draws": s.plan.draws, "sampler": s.plan.sampler,
+            "target": goal.text, "seed": s.seed, "draws": s.plan.draws, "sampler": s.plan.sampler,
             "space": space, "from": {"median": m0, "value": steps[0]["value"], "mcse": steps[0]["mcse"]},
             "to": {"median": median, "mcse": err, "value": fx + goal.value, "value_mcse": se},
             "steps": steps, "path": pts}
@@ -183,9 +182,7 @@ def _num(v: float) -> str:
 
 def _estimate(ps, goal, s) -> tuple[float, float]:
     """The target's estimate and MCSE from one run of `ps` (same seed every time)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .engine import Kernel, _windowed
+    from .engine import Kernel, map_chunks
     m = ps.model
     uses_inputs = goal.kind == "probability" and goal.event.uses_inputs or (
         goal.kind == "mean" and goal.row >= len(m.outputs) * m.width)
@@ -196,12 +193,7 @@ def _estimate(ps, goal, s) -> tuple[float, float]:
         v = goal.event.mask(rows).astype(float) if goal.kind == "probability" else rows[goal.row]
         return len(v), float(v.sum()), float((v * v).sum())
 
-    n_chunks = s.plan.n_chunks
-    if s.workers == 1:
-        parts = [one(i) for i in range(n_chunks)]
-    else:
-        with ThreadPoolExecutor(max_workers=s.workers) as pool:
-            parts = list(_windowed(range(n_chunks), lambda i: pool.submit(one, i), 2 * s.workers))
+    parts = list(map_chunks(one, range(s.plan.n_chunks), s.workers))
     n = sum(p[0] for p in parts)
     mean = sum(p[1] for p in parts) / n
     if s.plan.sampler == "mc":

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 import riskmc
-from riskmc.engine import Kernel, execute, plan
+from riskmc.engine import Kernel, execute, plan, sample
 from riskmc.model.spec import Input
 from riskmc.priors import load
 from riskmc.rng import handle_seed
@@ -59,8 +59,8 @@ def toy_run(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2):
     ps = load(write_toml(TOY), model=TOY_MODEL)
     p = plan(draws, sampler)
     kernel = Kernel(ps, TOY_MODEL, handle_seed(seed), p)
-    chunks = []
-    execute(kernel, workers, keep_below=p.n_chunks, on_kept=chunks.append)
+    # The caller owns the loop: each state hands over its batch's kept chunks, in order.
+    chunks = [c for state in sample(kernel, workers, keep_below=p.n_chunks) for c in state.chunks]
     out = {k: np.concatenate([c.outputs[k][:, 0] for c in chunks]) for k in ("sum", "product")}
     return out, [p.size(c.index) for c in chunks]
 

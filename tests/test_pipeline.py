@@ -276,3 +276,20 @@ def test_depfile_is_committed_with_the_run_and_escaped_for_make(tmp_path):
                                              f"{BASE}\n")
     from riskmc.commit import verify
     assert "deps.mk" in verify(out)["files"]
+
+
+def test_target_mcse_sizes_the_draws_file_by_the_most_draws_it_may_take(tmp_path):
+    """--target-mcse may run up to 100x --draws: whether draws.parquet is written (under
+    32 MiB) is decided on that ceiling, once, with the run's other settings. It used to be
+    decided on the first plan, and an Ishigami run wrote 77 MiB without --save-draws."""
+    from typer.testing import CliRunner
+
+    from riskmc.cli import app
+    out = tmp_path / "run"
+    r = CliRunner().invoke(app, ["run", str(ROOT / "examples" / "ishigami.toml"), "--draws", "20000",
+                                 "--target-mcse", "1e-9", "--seed", "1", "--out", str(out)])
+    assert r.exit_code == 5, r.output
+    assert not (out / "draws.parquet").exists()
+    assert "riskmc: note: draws.parquet not written (it would be about 91 MiB)" in r.stderr
+    s = json.loads((out / "summary.json").read_text())
+    assert s["draws"] == 2_000_000 and s["convergence"]["max_draws"] == 2_000_000

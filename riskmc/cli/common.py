@@ -74,9 +74,13 @@ def run_inputs(*run_dirs: Path) -> list:
     return out
 
 
+# riskmc's own stderr while user code has a stream of its own (stdout_to_stderr).
+_SAY_TO: list = []
+
+
 def say(message: str) -> None:
     """One line on stderr, the only way commands talk besides their results."""
-    typer.echo(message, err=True)
+    typer.echo(message, file=_SAY_TO[-1] if _SAY_TO else None, err=True)
 
 
 @contextlib.contextmanager
@@ -136,9 +140,11 @@ def stdout_to_stderr():
         sys.stdout = sys.stderr = own
     else:
         sys.stdout = sys.stderr
+    _SAY_TO.append(python_stderr)
     try:
         yield
     finally:
+        _SAY_TO.pop()
         sys.stdout, sys.stderr = python_stdout, python_stderr
         if own is not None:
             with contextlib.suppress(OSError, ValueError):

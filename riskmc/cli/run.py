@@ -103,38 +103,37 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
     included when it lies in the output folder, reach the folder by one atomic swap.
     """
     from .. import interrupt
-    from ..api import DEFAULT_DRAWS, SAVE_DRAWS_BYTES, check_settings, draws_file_bytes, load
-    from ..api import run as api_run
+    from ..api import Running, load, settings_for
     from ..api import write as write_run
     from ..commit import Transaction, write_file
 
     with user_errors(out):
         out = out or default_out(priors, scenario)
         ps = load(priors, scenario=scenario, allow_unused=allow_unused)
-        kwargs = dict(draws=draws, seed=seed, sampler=sampler, workers=workers, target_mcse=target_mcse,
-                      max_draws=max_draws, backend=backend, scheduler=scheduler)
-        check_settings(ps, **kwargs)
+        # The run's settings, resolved once: the command line over [run] over defaults,
+        # with what follows from them (the plans, whether draws.parquet is written).
+        s = settings_for(ps, draws=draws, seed=seed, sampler=sampler, workers=workers, target_mcse=target_mcse,
+                         max_draws=max_draws, backend=backend, scheduler=scheduler, save_draws=save_draws)
         inside = depfile is not None and _same_folder(depfile.parent, out)
         if inside:
             _check_depfile_name(depfile)
         elif depfile is not None:
             _check_depfile(depfile, ps.sources, out)
-        planned = max_draws if target_mcse is not None and max_draws else (draws or ps.run.get("draws", DEFAULT_DRAWS))
+        writes = s.writes_draws(ps.model)
         unsaved = None
-        if save_draws is None:
-            size = draws_file_bytes(ps.model, planned)
-            save_draws = size <= SAVE_DRAWS_BYTES
-            if not save_draws:
-                unsaved = (f"draws.parquet not written (it would be about {size >> 20} MiB); pass --save-draws to "
-                           "keep every draw")
+        if not writes and s.save_draws is None:
+            unsaved = (f"draws.parquet not written (it would be about {s.draws_file_bytes(ps.model) >> 20} MiB); "
+                       "pass --save-draws to keep every draw")
         with Transaction(out, inputs=ps.sources) as tx:
             tx.begin()
-            kwargs.update(draws_path=tx.path("draws.parquet") if save_draws else None, draws_shown=out,
-                          keep_draws=netcdf)
+            running = Running(ps, s, keep_draws=netcdf, draws_path=tx.path("draws.parquet") if writes else None,
+                              draws_shown=out)
             if is_terminal() and not quiet:
-                result = _with_progress(ps, planned, kwargs)
+                _with_progress(running, s.plan.draws)
             else:
-                result = api_run(ps, **kwargs)
+                for _ in running:
+                    pass
+            result = running.result
             write_run(result, tx, netcdf=netcdf)
             if depfile is not None:
                 rule = make_rule([out / n for n in tx.written], ps.sources)
@@ -212,13 +211,14 @@ def _speed_column():
     return Speed()
 
 
-def _with_progress(ps, total, kwargs):
+def _with_progress(running, total) -> None:
+    """Run to the end with a progress bar on the terminal: the caller's loop over the run's
+    states, advancing the bar by each batch's draws."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from ..api import run as api_run
 
     columns = (TextColumn("sampling"), BarColumn(), MofNCompleteColumn(), _speed_column(),
                TimeRemainingColumn())
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task("draws", total=total)
-        return api_run(ps, progress=lambda n: bar.advance(task, n), **kwargs)
+        for state in running:
+            bar.advance(task, state.draws)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import PriorsError
-from ..limits import MAX_DRAWS
+from ..settings import FILE_KEYS as RUN_KEYS  # the settings a priors file's [run] table may give
 from ..textfile import read_text
 from . import evidence as evidence_tables
 from .copula import Dependence, build_dependence
@@ -33,7 +33,6 @@ from .toml_lines import LineIndex
 
 TOP_KEYS = ("title", "description", "model", "extends", "run", "priors", "correlations", "scenarios", "claims",
             "evidence")
-RUN_KEYS = ("seed", "draws", "sampler")
 META_KEYS = ("description", "unit", "source", "owner", "reviewed")
 REQUIRED_META = ("description", "unit", "source")
 SPEC_KEYS = ("family", "range", "confidence", "value", "lower", "upper", "values", "probs")
@@ -618,19 +617,17 @@ def _table(w: _Where, d: dict, key: str, prefix: tuple[str, ...] = ()) -> dict:
 
 
 def _check_run(run: dict, top: _Doc) -> None:
+    """The [run] table's settings, by the validators every run's settings go through
+    (riskmc.settings): a mistake here names the file and the line."""
+    from ..settings import SETTINGS, SettingError
     w = _Where(top)
-    seed = run.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
-        raise w.error("[run] seed must be a non-negative integer", "run", "seed")
-    draws = run.get("draws")
-    if draws is not None and (not isinstance(draws, int) or isinstance(draws, bool) or draws < 1):
-        raise w.error("[run] draws must be a positive integer", "run", "draws")
-    if draws is not None and draws > MAX_DRAWS:
-        raise w.error(f"[run] draws must be at most {MAX_DRAWS:,}, got {draws:,}", "run", "draws",
-                      hint="run fewer draws; --target-mcse adds draws until the answer is precise enough")
-    sampler = run.get("sampler")
-    if sampler is not None and sampler not in ("mc", "lhs", "sobol"):
-        raise w.error(f"[run] sampler must be mc, lhs or sobol, got '{sampler}'", "run", "sampler")
+    for key in RUN_KEYS:
+        if key in run:
+            try:
+                run[key] = SETTINGS[key].check(run[key])
+            except SettingError as exc:
+                raise w.error(f"[run] {key} {exc.file_message.removeprefix(key + ' ')}", "run", key,
+                              hint=exc.hint) from None
 
 
 # --------------------------------------------------------------------------- one prior
