@@ -39,8 +39,8 @@ import json, resource, sys, time
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import riskmc
-from riskmc.engine import CHUNK_SIZE
-from riskmc.rng import chunk_stream, handle_seed
+from riskmc.kernel.engine import CHUNK_SIZE
+from riskmc.kernel.streams import chunk_stream, handle_seed
 
 mode, draws, workers, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 sampler = sys.argv[5] if len(sys.argv) > 5 else "mc"

@@ -19,16 +19,15 @@ import numpy as np
 
 from . import __version__, interrupt
 from .analyze import ClaimCounter, rank_drivers
-from .engine import CHUNK_SIZE, Kernel, sample
 from .errors import SamplingError
-from .limits import DEFAULT_DRAWS, MAX_DRAWS, SAVE_DRAWS_BYTES  # noqa: F401 (re-exported)
+from .kernel.engine import CHUNK_SIZE, Kernel, sample
+from .kernel.reduce import Totals, display_histogram, finalize, probabilities
+from .kernel.streams import SeedLike
 from .loading import load
 from .model import Model
 from .priors import PriorSet
-from .reduce import Totals, display_histogram, finalize, probabilities
-from .rng import SeedLike
-from .settings import Plan, RunSettings, resolve
-from .timestamp import created
+from .settings import DEFAULT_DRAWS, MAX_DRAWS, SAVE_DRAWS_BYTES, Plan, RunSettings, resolve  # noqa: F401 (re-exported)
+from .store.timestamp import created
 
 # Rank correlations for "what drives it" come from the first draws only: exact Spearman
 # needs every draw at once, and 16,384 draws give a standard error under 0.008, enough
@@ -121,7 +120,7 @@ class Running:
         hits = ClaimCounter(claims, m.output_names, m.years) if claims else None
         likelihood = None
         if ps.evidence:
-            from .likelihood import Likelihood
+            from .kernel.likelihood import Likelihood
             likelihood = Likelihood(list(ps.evidence.values()), m)
         kernel = Kernel(ps, m, s.root, s.plan, hits, likelihood, inputs_rows=bool(hits and hits.uses_inputs))
         names = list(kernel.labels)
@@ -135,7 +134,7 @@ class Running:
         with contextlib.ExitStack() as stack:
             writer = None
             if self.draws_path is not None:
-                from .io import DrawsWriter
+                from .store.io import DrawsWriter
                 writer = stack.enter_context(DrawsWriter(self.draws_path, m, self.draws_shown))
             drivers.pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
             for state in sample(kernel, s.workers, stops=stops,
@@ -166,7 +165,7 @@ class Running:
             ranked = drivers.result()
         post = None
         if likelihood is not None:
-            from .posterior import infer
+            from .inference.posterior import infer
             post = infer(kernel, totals, binning, names, claims=hits, workers=s.workers)
         result.summary = _summary(result, totals, binning, names, ranked, post)
         result.summary["convergence_trace"] = {"year": m.years[-1] if m.years else None, "outputs": trace.points}
@@ -248,7 +247,7 @@ def _converged(kernel, state, names, hits, s: RunSettings) -> bool:
     the target: the caller's stopping rule for --target-mcse."""
     m = kernel.model
     if kernel.likelihood is not None:
-        from .weighted import finish
+        from .inference.weighted import finish
         post = finish(state.totals.weighted, state.binning.weighted, state.totals, names, kernel.rows_of, hits)
         return post.reliable and max(
             post.stats[names[j]][st]["mcse"] for j in _headline_rows(m, every_year=True)
@@ -286,13 +285,13 @@ def _headline_mcse(model, totals, binning, sampler, names) -> float:
 def write(result: RunResult, out, *, netcdf: bool = False) -> list[Path]:
     """Write summary.json and report.html (and draws.nc with `netcdf`) into `out`.
 
-    `out` is a folder, or a riskmc.commit.Transaction that the caller commits itself (the
+    `out` is a folder, or a riskmc.store.commit.Transaction that the caller commits itself (the
     CLI stages draws.parquet during the run and commits everything at once). The files
     reach the folder together, by one atomic swap, only once all are complete.
     """
-    from .commit import Transaction
-    from .io import dumps_json, netcdf_bytes
     from .report import render
+    from .store.commit import Transaction
+    from .store.io import dumps_json, netcdf_bytes
 
     if netcdf and result.outputs is None:
         raise SamplingError("draws.nc needs the draws: run with keep_draws=True")
@@ -397,7 +396,7 @@ def _whom(ps: PriorSet, m: Model, result: RunResult, column: dict[str, np.ndarra
     own joint distribution, and S1 = sum_k w_k (E[Y | k] - E[Y])^2 / Var(Y). Errors: the
     self-normalised estimator's for the means and probabilities, a bootstrap over draws
     for S1."""
-    from .query import claim_event
+    from .ask.query import claim_event
     pooled = [n for n, p in ps.priors.items() if len(p.experts) > 1 and p.pool == "linear"]
     if not pooled:
         return []
@@ -494,7 +493,7 @@ MOVED_SHOWN = 6
 def _evidence(r: RunResult, totals, binning, names, stats, post) -> dict:
     """summary.json's evidence: what was observed, how the posterior was found, where each
     observation fell in the prior predictive, and the inputs that moved most."""
-    from .posterior import moved, surprise
+    from .inference.posterior import moved, surprise
     ps = r.priors
     m = ps.model
     lik_rows = {}

@@ -166,7 +166,7 @@ def _arrived(signum: int) -> None:
         threading.Thread(target=_watchdog, args=(signum,), name="riskmc-watchdog", daemon=True).start()
         return
     # Stopping at once is safe because files only ever reach their final place by one
-    # atomic swap (riskmc.commit).
+    # atomic swap (riskmc.store.commit).
     _clean_up()
     announce(f"riskmc: {NAMES.get(signum, 'signal')} twice: stopped at once; nothing half-written is left in place")
     os._exit(128 + signum)

@@ -17,8 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SamplingError
-from .limits import DEFAULT_DRAWS, MAX_DRAWS, SAVE_DRAWS_BYTES
-from .sample import SAMPLERS
+
+# Limits riskmc holds everywhere: beyond them a request is a mistake, refused with one line.
+# The most draws one run takes: about five days of sampling on a 2-core machine.
+MAX_DRAWS = 10 ** 12
+# A priors or model file is a page or two of text; far larger is not one (and reading
+# /dev/zero, or a FIFO nobody writes to, must not hang or exhaust memory).
+MAX_FILE_BYTES = 1 << 20
+# Draws a run takes when neither the command line nor the priors file's [run] says.
+DEFAULT_DRAWS = 100_000
+# draws.parquet is saved by default only while it stays small: ~1 KB a draw.
+SAVE_DRAWS_BYTES = 32 * 2 ** 20
+# The samplers' names (riskmc.kernel.uniforms draws them); here so that checking a setting
+# imports nothing heavy (`riskmc --help` reads these limits).
+SAMPLERS = ("mc", "lhs", "sobol")
 
 # Fixed, not tuned to the worker count: results must not depend on it. A power of two
 # so every chunk is a whole Sobol block.
@@ -134,7 +146,7 @@ def check_seed(v):
     if v is None:
         return None
     if type(v).__name__ == "SeedSequence":  # numpy's: one that an int made replays as that int
-        from .rng import seed_entropy
+        from .kernel.streams import seed_entropy
         if v.spawn_key:
             raise SettingError("seed must be a root SeedSequence (no spawn key), or its integer")
         return seed_entropy(v)
@@ -288,6 +300,6 @@ def _build(values: dict, given: frozenset) -> RunSettings:
     if v["seed"] is None:
         import numpy as np
         v["seed"] = int(np.random.SeedSequence().entropy)  # fresh, and recorded so it can be replayed
-    from .timestamp import created
+    from .store.timestamp import created
     created()  # SOURCE_DATE_EPOCH is checked now, not after the run
     return RunSettings(**v, given=given)

@@ -94,11 +94,11 @@ sd = 4.0
 
 def prior_study(folder: Path) -> None:
     from riskmc.analyze import ClaimCounter
-    from riskmc.engine import Kernel, execute, plan
+    from riskmc.kernel.engine import Kernel, execute, plan
+    from riskmc.kernel.reduce import finalize, probabilities
+    from riskmc.kernel.streams import handle_seed
     from riskmc.model import Input, Model, Output
     from riskmc.priors import Claim, load
-    from riskmc.reduce import finalize, probabilities
-    from riskmc.rng import handle_seed
 
     model = Model("cov", inputs=(Input("a", "x", "a"), Input("b", "x", "b")),
                   outputs=[Output("sum", headline=True), Output("one")],

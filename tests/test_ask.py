@@ -12,10 +12,10 @@ from scipy import stats
 from typer.testing import CliRunner
 
 import riskmc
+from riskmc.ask.query import ask
+from riskmc.ask.seek import seek
 from riskmc.cli import app
-from riskmc.event import EventError, parse, resolve
-from riskmc.query import ask
-from riskmc.seek import seek
+from riskmc.model.events import EventError, parse, resolve
 
 runner = CliRunner()
 
@@ -142,7 +142,7 @@ def test_ask_gives_the_same_answer_on_any_worker_count_and_from_saved_draws(sums
     riskmc.write(r, out)
     plain = ask(out, "y > 0.5", given="x2 < 0", stress="P(y > 2) = 0.3", workers=1)
     assert ask(out, "y > 0.5", given="x2 < 0", stress="P(y > 2) = 0.3", workers=2) == plain
-    from riskmc.io import DrawsWriter  # noqa: F401 - saved draws go through the CLI
+    from riskmc.store.io import DrawsWriter  # noqa: F401 - saved draws go through the CLI
     res = runner.invoke(app, ["run", str(sums), "--draws", "40000", "--seed", "4", "--save-draws",
                               "--out", str(tmp_path / "with-draws"), "--quiet"])
     assert res.exit_code == 0, res.output

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from riskmc import blocks
 from riskmc.api import load, run
-from riskmc.engine import Kernel, plan
-from riskmc.rng import handle_seed
+from riskmc.kernel.engine import Kernel, plan
+from riskmc.kernel.streams import handle_seed
+from riskmc.numeric import blocks
 from tests.conftest import BASE
 
 
@@ -51,7 +51,7 @@ def test_kept_draws_equal_a_rerun_chunk():
 
 def test_sub_block_reduction_equals_reducing_the_whole_chunk():
     from riskmc.analyze import ClaimCounter
-    from riskmc.reduce import BINS, Binning, reduce_chunk
+    from riskmc.kernel.reduce import BINS, Binning, reduce_chunk
     ps = load(BASE)
     p = plan(2 * 2 ** 14 + 1000, "lhs", chunk_size=2 ** 14)  # a short last chunk too
     counter = ClaimCounter(list(ps.claims.values()), ps.model.output_names, ps.model.years)

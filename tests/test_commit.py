@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from riskmc import commit
 from riskmc.errors import OutputError
+from riskmc.store import commit
 
 STEPS = ["kept", "manifest", "synced", "swapped"]
 
@@ -83,7 +83,7 @@ def test_a_fault_between_any_two_steps_leaves_one_whole_run(runs, monkeypatch, s
 # A fresh process that commits, as riskmc would: tests kill it or crash it mid-commit.
 CHILD = r"""
 import os, sys
-from riskmc import commit
+from riskmc.store import commit
 
 folder, step, exchange = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 if not exchange:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from riskmc.engine import draw_inputs
+from riskmc.kernel.engine import draw_inputs
 from riskmc.model import Input
 from riskmc.priors import load
 from riskmc.priors.copula import nearest_correlation, pearson_to_spearman, spearman_to_pearson
@@ -40,7 +40,7 @@ sd = 1.0
 
 @pytest.mark.parametrize("sampler", ["mc", "lhs", "sobol"])
 def test_marginals_and_rank_correlations(write_toml, sampler):
-    from riskmc.sample import sample
+    from riskmc.kernel.uniforms import sample
     ps = load(write_toml(FILE), model=spec_model(SPECS))
     n = 2 ** 16
     x = draw_inputs(ps, SPECS, sample(sampler, n, 3, np.random.default_rng(0)))

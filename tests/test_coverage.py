@@ -13,11 +13,11 @@ import pytest
 from scipy import stats
 
 from riskmc.analyze import ClaimCounter
-from riskmc.engine import Kernel, execute, plan
+from riskmc.kernel.engine import Kernel, execute, plan
+from riskmc.kernel.reduce import finalize, probabilities
+from riskmc.kernel.streams import handle_seed
 from riskmc.model import Input, Model, Output
 from riskmc.priors import Claim, load
-from riskmc.reduce import finalize, probabilities
-from riskmc.rng import handle_seed
 
 SPECS = (Input("a", "x", "a"), Input("b", "x", "b"))
 PRIORS = """

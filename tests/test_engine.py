@@ -5,10 +5,10 @@ import pytest
 from scipy import stats
 
 import riskmc
-from riskmc.engine import Kernel, execute, plan, sample
+from riskmc.kernel.engine import Kernel, execute, plan, sample
+from riskmc.kernel.streams import handle_seed
 from riskmc.model.spec import Input
 from riskmc.priors import load
-from riskmc.rng import handle_seed
 
 SPECS = (Input("a", "x", "a"), Input("b", "x", "b"), Input("c", "x", "c", 0), Input("d", "x", "d", 0))
 TOY = """
@@ -67,7 +67,7 @@ def toy_run(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2):
 
 def toy_summary(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2):
     """The kernel's own streamed summaries of the toy model."""
-    from riskmc.reduce import finalize
+    from riskmc.kernel.reduce import finalize
     ps = load(write_toml(TOY), model=TOY_MODEL)
     kernel = Kernel(ps, TOY_MODEL, handle_seed(seed), plan(draws, sampler))
     b, t = execute(kernel, workers)

@@ -165,7 +165,7 @@ def test_evidence_beyond_every_draw_is_tempered(files):
 def test_psis_matches_arviz():
     from arviz_stats.base.array import array_stats
 
-    from riskmc.psis import psis
+    from riskmc.inference.psis import psis
     rng = np.random.default_rng(0)
     for n in (100, 2_000, 50_000):
         for scale in (0.3, 1.5, 4.0):
@@ -180,7 +180,7 @@ def test_the_run_keeps_only_the_tail_and_smooths_it_like_arviz(files):
     """The streaming tail (largest weights only) gives arviz's k-hat on all the weights."""
     from arviz_stats.base.array import array_stats
 
-    from riskmc.likelihood import Likelihood
+    from riskmc.kernel.likelihood import Likelihood
     path = files('[evidence.obs]\ninput = "a"\nvalue = 6.0\nsd = 0.7\nsource = "test"\n')
     r = riskmc.run(path, draws=50_000, seed=9, keep_draws=True)
     ps = r.priors
@@ -192,7 +192,7 @@ def test_the_run_keeps_only_the_tail_and_smooths_it_like_arviz(files):
 
 def test_same_bits_on_any_worker_count(files, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
-    from riskmc.io import dumps_json
+    from riskmc.store.io import dumps_json
     for ev, method in (('value = 2.5\nsd = 1.0', "importance"), ('value = 8.0\nsd = 0.5', "tempered")):
         path = files(f'[evidence.obs]\ninput = "a"\n{ev}\nsource = "test"\n')
         one = riskmc.run(path, draws=40_000, seed=11, workers=1).summary
@@ -245,7 +245,7 @@ def test_tempered_error_bars_cover(files):
 
 def test_likelihood_terms_match_scipy():
     """Each kind of evidence's log-likelihood, up to its constant (0 at its peak)."""
-    from riskmc.likelihood import Likelihood
+    from riskmc.kernel.likelihood import Likelihood
     from riskmc.priors.evidence import Evidence
     model = riskmc.Model("one", inputs=[riskmc.Input("x", lower=0.0, upper=1.0)],
                          outputs=[riskmc.Output("o", headline=True)], vectorised=lambda x, y: {"o": x["x"]})
@@ -363,7 +363,7 @@ def test_the_q4_file_reports_prior_and_posterior(tmp_path):
                               "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "prior → posterior" in res.output and "weighed by importance sampling" in res.output
-    from riskmc.io import read_summary
+    from riskmc.store.io import read_summary
     s = read_summary(out)
     assert set(s["prior"]["claims"]) == set(s["claims"]) == {"C1", "C2", "C3", "C4"}
     assert list(s["evidence"]["items"]) == ["aws_revenue_2025", "nvidia_dc_2025", "custom_share_survey",
@@ -391,7 +391,7 @@ def test_posterior_binning_masses_are_bincounts_bit_for_bit():
     first bin, above it in the last, however far (the numpy code it replaced cast
     values beyond 2^63 bins to int64, which wrapped them into the first bin); a range
     of one value puts every draw in the first bin."""
-    from riskmc._weighted import coarse_mass
+    from riskmc.numeric.fused_weighted import coarse_mass
     rng = np.random.default_rng(7)
     v, n, coarse = 5, 3000, 64
     x = rng.normal(size=(v, n)) * 3
@@ -501,7 +501,7 @@ def test_evidence_the_prior_cannot_reach_is_refused_at_its_line(tmp_path):
 def test_discrete_and_constant_quantiles_are_exact(tmp_path):
     """A 0/1 input's quantiles are 0 or 1, a constant's the constant with no error: in the
     tempered posterior, and in ask --given and --stress."""
-    from riskmc.smc import estimates
+    from riskmc.inference.smc import estimates
     rows = np.zeros((32, 3, 100))
     rng = np.random.default_rng(0)
     rows[:, 0] = rng.random((32, 100)) < 0.3       # 0/1

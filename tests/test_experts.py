@@ -12,8 +12,8 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from riskmc.cli import app
+from riskmc.kernel.marginals import Marginals
 from riskmc.loading import load as load_file
-from riskmc.marginals import Marginals
 from riskmc.model import Input
 from riskmc.priors.families import make
 from riskmc.priors.pool import make_pool, overlap

@@ -1,4 +1,4 @@
-"""riskmc.incbeta against SciPy's betainc, stdtr and bdtr (known answers), and its
+"""riskmc.numeric.incbeta against SciPy's betainc, stdtr and bdtr (known answers), and its
 limits: the normal as df grows, the ends of [0, 1]."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import special
 
-from riskmc import incbeta
-from riskmc.normal import ndtr
+from riskmc.numeric import incbeta
+from riskmc.numeric.normal import ndtr
 
 
 @pytest.mark.parametrize("a,b", [(0.5, 0.5), (0.5, 2.5), (2.5, 0.5), (1.0, 1.0), (3.0, 7.0),

@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from riskmc import ledger as L
 from riskmc.cli import app
+from riskmc.store import ledger as L
 from tests.conftest import ROOT
 
 runner = CliRunner()

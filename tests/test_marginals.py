@@ -3,10 +3,10 @@
 import numpy as np
 from scipy import stats
 
-from riskmc import blocks
 from riskmc.api import load as load_bound
-from riskmc.marginals import Marginals
+from riskmc.kernel.marginals import Marginals
 from riskmc.model import Input
+from riskmc.numeric import blocks
 from riskmc.priors import load
 from tests.conftest import BASE, spec_model
 
@@ -60,8 +60,8 @@ upper = 10.0
 def test_each_table_is_stored_once_and_read_exactly():
     """Priors of one shape read one table (every normal and lognormal prior the standard
     normal's), and the bulk is that table's linear interpolation to the last bit."""
-    from riskmc import tables
-    from riskmc._sampling import BULK, EDGE
+    from riskmc.numeric import tables
+    from riskmc.numeric.lookup import BULK, EDGE
     ps = load_bound(BASE)
     inputs = ps.model.inputs
     m = Marginals(ps, inputs)

@@ -1,5 +1,5 @@
 """Kernels run from their stored machine code: the same bits as numba, numba not imported,
-never stale, and numba's own way wherever that path does not apply (riskmc._jit, _native)."""
+never stale, and numba's own way wherever that path does not apply (riskmc.numeric.jit, native)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from riskmc import _fused, _jit, _native, _sampling, _weighted, cache
+from riskmc.numeric import cache, fused, fused_weighted, jit, lookup, native
 from tests.conftest import BASE
 
 
@@ -49,7 +49,7 @@ def test_the_copula_runs_natively_with_numba_s_bits():
 
     def make():
         return [u0.copy(), rows, chol, np.empty(3)]
-    (_, a), (_, b) = _both(_sampling.copula, make)
+    (_, a), (_, b) = _both(lookup.copula, make)
     _equal(a, b)
     assert not np.array_equal(a[0], u0)  # it did correlate something
 
@@ -63,22 +63,22 @@ def test_reductions_and_a_tuple_result_match_numba():
         return [x, np.full(3, -2.0), np.full(3, 10.0), np.zeros(3), 40, np.array([2]), np.array([0.5]),
                 np.zeros((3, 42), dtype=np.int64), np.zeros((3, 3)), np.full(3, np.inf), np.full(3, -np.inf),
                 np.zeros(1, dtype=np.int64), np.empty(1001, dtype=np.int64)]
-    (_, a), (_, b) = _both(_fused.reduce_block, make)
+    (_, a), (_, b) = _both(fused.reduce_block, make)
     _equal(a, b)
     assert a[7].sum() == 3 * 1001
 
     ll = rng.normal(size=777)
-    (ra, a), (rb, b) = _both(_weighted.weights, lambda: [ll, np.empty(777), np.empty(777)])
+    (ra, a), (rb, b) = _both(fused_weighted.weights, lambda: [ll, np.empty(777), np.empty(777)])
     assert isinstance(ra, tuple) and ra == rb and ra[0] == pytest.approx(np.exp(ll).sum(), rel=1e-12)
     _equal(a, b)
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def _halve(a, b):  # pragma: no cover - compiled
     return a // b
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def _scaled_sum(x, k):  # pragma: no cover - compiled
     s = 0.0
     for v in x:
@@ -86,7 +86,7 @@ def _scaled_sum(x, k):  # pragma: no cover - compiled
     return s
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def _checked_total(x):  # pragma: no cover - compiled
     work = np.empty(x.shape[0] + 1)  # numba's runtime allocates and frees it
     work[0] = 0.0
@@ -117,15 +117,15 @@ def test_arguments_numba_alone_takes_still_work():
     want = sum(math.exp(v) * 2.0 for v in x)
     assert _scaled_sum(x, 2.0) == pytest.approx(want, rel=1e-14)
     assert _scaled_sum(tuple(x), 2.0) == pytest.approx(want, rel=1e-14)  # a tuple: numba's way
-    assert _jit._signature((tuple(x), 2.0)) is None
+    assert jit._signature((tuple(x), 2.0)) is None
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def _doubled(x):  # pragma: no cover - compiled
     return x * 2.0
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def _plus_one(v):  # pragma: no cover - compiled
     return v + 1.0
 
@@ -137,44 +137,44 @@ def test_a_kernel_returning_an_array_is_numba_s_and_remembered_as_such():
     x = np.arange(4.0)
     assert np.array_equal(_doubled(x), 2 * x)
     assert _native_for(_doubled, x) is None
-    meta, obj = _jit._read(_doubled._identity(_jit._signature((x,))))
+    meta, obj = jit._read(_doubled._identity(jit._signature((x,))))
     assert meta["numba"] is True and obj == b""
-    again = _jit.Kernel(_doubled.py_func, True, {"nogil": True})
-    assert np.array_equal(again(x), 2 * x) and again._calls[_jit._signature((x,))] is None
+    again = jit.Kernel(_doubled.py_func, True, {"nogil": True})
+    assert np.array_equal(again(x), 2 * x) and again._calls[jit._signature((x,))] is None
 
 
 def test_an_object_file_this_process_cannot_link_is_not_loaded(monkeypatch):
-    monkeypatch.setattr(_native, "resolvable", lambda names: False)
-    k = _jit.Kernel(_plus_one.py_func, True, {"nogil": True})
-    assert k(2.0) == 3.0 and k._calls[_jit._signature((2.0,))] is None
+    monkeypatch.setattr(native, "resolvable", lambda names: False)
+    k = jit.Kernel(_plus_one.py_func, True, {"nogil": True})
+    assert k(2.0) == 3.0 and k._calls[jit._signature((2.0,))] is None
 
 
 def test_object_file_needs_are_read_from_it():
     x = np.linspace(0, 1, 5)
     _scaled_sum(x, 1.5)
-    name = _scaled_sum._identity(_jit._signature((x, 1.5)))
-    meta, obj = _jit._read(name)
-    assert "exp" in meta["undefined"] and meta["undefined"] == _native.symbols(obj)[0]
+    name = _scaled_sum._identity(jit._signature((x, 1.5)))
+    meta, obj = jit._read(name)
+    assert "exp" in meta["undefined"] and meta["undefined"] == native.symbols(obj)[0]
     assert meta["signature"] == "(Array(float64, 1, 'C', False, aligned=True), float64)"
-    assert _native.symbols(b"not an object file") is None
+    assert native.symbols(b"not an object file") is None
 
 
 def test_a_damaged_stored_object_is_compiled_again():
     x = np.linspace(0, 1, 7)
     _scaled_sum(x, 3.0)
-    name = _scaled_sum._identity(_jit._signature((x, 3.0)))
+    name = _scaled_sum._identity(jit._signature((x, 3.0)))
     path = cache._path("native", name, ".o")
     good = path.read_bytes()
     path.write_bytes(good[:-40] + b"\0" * 40)  # the same length, the last bytes zeroed
-    fresh = _jit.Kernel(_scaled_sum.py_func, True, {"nogil": True})
+    fresh = jit.Kernel(_scaled_sum.py_func, True, {"nogil": True})
     assert fresh(x, 3.0) == _scaled_sum(x, 3.0)
-    assert fresh._calls[_jit._signature((x, 3.0))] is not None
-    assert _jit._read(name) is not None and path.read_bytes() != good[:-40] + b"\0" * 40  # stored again
+    assert fresh._calls[jit._signature((x, 3.0))] is not None
+    assert jit._read(name) is not None and path.read_bytes() != good[:-40] + b"\0" * 40  # stored again
     # Whole, but not what this riskmc stores (say, another version's header): the same.
-    _jit._write(name, {"symbol": "f"}, b"\x7fELF")
-    again = _jit.Kernel(_scaled_sum.py_func, True, {"nogil": True})
-    assert again(x, 3.0) == _scaled_sum(x, 3.0) and again._calls[_jit._signature((x, 3.0))] is not None
-    assert "wrapper" in _jit._read(name)[0]
+    jit._write(name, {"symbol": "f"}, b"\x7fELF")
+    again = jit.Kernel(_scaled_sum.py_func, True, {"nogil": True})
+    assert again(x, 3.0) == _scaled_sum(x, 3.0) and again._calls[jit._signature((x, 3.0))] is not None
+    assert "wrapper" in jit._read(name)[0]
 
 
 def _python(code: str, env: dict, cwd) -> str:
@@ -217,20 +217,20 @@ def test_stored_code_follows_its_sources_and_their_constants(tmp_path):
     (tmp_path / "konst.py").write_text("K = 2.0\n")
     (tmp_path / "helper.py").write_text("import numba\n\n@numba.njit\ndef shift(x):\n    return x + 1.0\n")
     (tmp_path / "kern.py").write_text(textwrap.dedent("""
-        from riskmc import _jit
+        from riskmc.numeric import jit
         from konst import K
         from helper import shift
 
-        @_jit.njit(nogil=True)
+        @jit.njit(nogil=True)
         def f(x):
             return shift(x * K)
         """))
     env = {**os.environ, "RISKMC_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
     # Prints the result and whether numba compiled the kernel in this process.
-    code = ("from riskmc import _jit\n"
+    code = ("from riskmc.numeric import jit\n"
             "built = []\n"
-            "real = _jit.Kernel._build\n"
-            "_jit.Kernel._build = lambda self, args: built.append(1) or real(self, args)\n"
+            "real = jit.Kernel._build\n"
+            "jit.Kernel._build = lambda self, args: built.append(1) or real(self, args)\n"
             "import kern\n"
             "print(kern.f(10.0), bool(built))")
     assert _python(code, env, tmp_path).split() == ["21.0", "True"]
@@ -252,9 +252,9 @@ def test_a_compiled_callee_that_prints_or_raises_finds_its_environment(tmp_path)
     """Each function in an object file finds its numba environment through its own global:
     a callee printing with an unset one used to hang the process."""
     (tmp_path / "callee.py").write_text(textwrap.dedent("""
-        from riskmc import _jit
+        from riskmc.numeric import jit
 
-        @_jit.njit(nogil=True)
+        @jit.njit(nogil=True)
         def shout(x):
             print("callee", x)
             if x < 0:
@@ -262,10 +262,10 @@ def test_a_compiled_callee_that_prints_or_raises_finds_its_environment(tmp_path)
             return x * 2.0
         """))
     (tmp_path / "caller.py").write_text(textwrap.dedent("""
-        from riskmc import _jit
+        from riskmc.numeric import jit
         from callee import shout
 
-        @_jit.njit(nogil=True)
+        @jit.njit(nogil=True)
         def f(x):
             return shout(x) + 1.0
         """))
@@ -288,10 +288,10 @@ def test_code_numba_will_not_cache_is_left_to_numba(tmp_path):
     """A global array over 1 MB is compiled in as this process's address: never stored."""
     (tmp_path / "kern.py").write_text(textwrap.dedent("""
         import numpy as np
-        from riskmc import _jit
+        from riskmc.numeric import jit
         TABLE = np.arange(300_000.0)
 
-        @_jit.njit(nogil=True)
+        @jit.njit(nogil=True)
         def f(i):
             return TABLE[i] + 0.5
         """))
@@ -305,15 +305,15 @@ def test_closures_module_attributes_and_defaults_are_part_of_a_kernel(tmp_path):
     (tmp_path / "konst.py").write_text("K = 2.0\n")
     (tmp_path / "kern.py").write_text(textwrap.dedent("""
         import konst
-        from riskmc import _jit
+        from riskmc.numeric import jit
 
         def make(k):
-            @_jit.njit(nogil=True)
+            @jit.njit(nogil=True)
             def f(x):
                 return x * k
             return f
 
-        @_jit.njit(nogil=True)
+        @jit.njit(nogil=True)
         def g(x, scale=10.0):
             return x * konst.K * scale
         """))

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import riskmc
-from riskmc.reduce import PROBS
-from riskmc.summarize import probability, summarize
+from riskmc.kernel.reduce import PROBS
+from riskmc.kernel.summarize import probability, summarize
 
 
 @pytest.mark.parametrize("dist", ["normal", "lognormal", "beta", "mixture"])

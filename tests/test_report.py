@@ -105,7 +105,7 @@ def test_target_mcse_outcome_is_in_diagnostics(tmp_path):
 def test_prior_pictures_come_from_the_cache_as_drawn(base_run, tmp_path, monkeypatch):
     """The priors' pictures are drawn once and read back from riskmc's cache: the same
     report either way; a change to the code that draws them draws them afresh."""
-    from riskmc import cache
+    from riskmc.numeric import cache
     from riskmc.report import html as report_html
     monkeypatch.setenv("RISKMC_CACHE_DIR", str(tmp_path))
     cache.directory.cache_clear()

@@ -4,7 +4,7 @@ import arviz as az
 import numpy as np
 import pytest
 
-from riskmc.summarize import PROBS, summarize
+from riskmc.kernel.summarize import PROBS, summarize
 
 
 def test_iid_mcse_matches_arviz():
@@ -21,7 +21,7 @@ def test_iid_mcse_matches_arviz():
 @pytest.mark.parametrize("sampler", ["mc", "lhs"])
 def test_mcse_is_calibrated_over_seeds(sampler):
     """Over 200 seeds the spread of each estimate matches its mean reported MCSE within 20%."""
-    from riskmc.sample import sample
+    from riskmc.kernel.uniforms import sample
     n, chunks = 4096, 16
     est = {k: [] for k in ("mean", "p50", "p95")}
     rep = {k: [] for k in est}

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import interrupt
-from ..engine import CHUNK_SIZE, draw_inputs
-from ..marginals import Marginals
+from ..kernel.engine import CHUNK_SIZE, draw_inputs
+from ..kernel.marginals import Marginals
+from ..kernel.streams import chunk_stream, handle_seed, seed_entropy
+from ..kernel.uniforms import sample
 from ..priors import PriorSet
-from ..rng import chunk_stream, handle_seed, seed_entropy
-from ..sample import sample
 
 BOOTSTRAP = 300
 CONFIDENCE = 0.95

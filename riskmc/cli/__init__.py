@@ -41,7 +41,7 @@ def _check_environment() -> None:
     import sys
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        from ..timestamp import TimestampError, from_epoch
+        from ..store.timestamp import TimestampError, from_epoch
         try:
             from_epoch(epoch)
         except TimestampError as exc:

@@ -36,13 +36,13 @@ def ask(
     Events: comparisons of output[year] or an input with numbers, joined by and, or,
     not; output[y1:y2] rises (or falls).
     """
-    from ..io import dumps_json
-    from ..query import ask as do_ask
+    from ..ask.query import ask as do_ask
+    from ..store.io import dumps_json
 
     with user_errors(out):
         tx = None
         if out is not None:
-            from ..commit import Transaction
+            from ..store.commit import Transaction
             tx = Transaction(out, kind="ask", inputs=run_inputs(run_dir))
         res = do_ask(run_dir, event, given=given, stress=stress, workers=workers)
         if tx is not None:

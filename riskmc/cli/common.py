@@ -14,7 +14,7 @@ import typer
 
 from .. import interrupt
 from ..errors import EXIT_CODES, RiskmcError
-from ..limits import DEFAULT_DRAWS, SAVE_DRAWS_BYTES
+from ..settings import DEFAULT_DRAWS, SAVE_DRAWS_BYTES
 
 EXIT_TABLE = "\n\n".join(f"{code}: {text}" for code, text in EXIT_CODES.items())
 
@@ -64,7 +64,7 @@ def default_out(priors: Path, scenario: str | None) -> Path:
 def run_inputs(*run_dirs: Path) -> list:
     """What a command that reads these run folders reads: the folders, and the priors and
     model files their runs were made from (an --out must be none of them)."""
-    from ..io import read_summary
+    from ..store.io import read_summary
     out: list = []
     for d in run_dirs:
         s = read_summary(d)
@@ -200,7 +200,7 @@ def _short(text: str, limit: int = 120) -> str:
 def finish(code) -> int:
     """The process's exit code: a signal recorded after the work was done still says so."""
     code = 0 if code is None else code if isinstance(code, int) else 1
-    jit = sys.modules.get("riskmc._jit")
+    jit = sys.modules.get("riskmc.numeric.jit")
     for note in jit.NOTES if jit else ():
         say(f"riskmc: note: {note}")
     signum = interrupt.received()

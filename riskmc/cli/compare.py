@@ -26,10 +26,10 @@ def compare(
     beside the first.
     """
     from ..analyze.compare import compare as do_compare
-    from ..commit import Transaction
     from ..errors import SamplingError
-    from ..io import dumps_json, read_draws, read_summary
     from ..report import render_compare
+    from ..store.commit import Transaction
+    from ..store.io import dumps_json, read_draws, read_summary
 
     with user_errors(out):
         if len(runs) < 2:

@@ -25,9 +25,9 @@ def export(
 ) -> None:
     """Export a run's summary per output and year, its claims, and its draws when saved."""
     from .. import interrupt
-    from ..commit import Transaction
     from ..errors import OutputError, SamplingError
-    from ..io import defused, export_tables, os_words, read_draws, read_summary
+    from ..store.commit import Transaction
+    from ..store.io import defused, export_tables, os_words, read_draws, read_summary
 
     with user_errors(out):
         if not (csv or xlsx):

@@ -29,9 +29,9 @@ def record(
 ) -> None:
     """Record each run's claim probabilities (± MCSE) with its date, priors hash, seed and
     version. Recording the same run again changes nothing."""
-    from ..commit import check_file_output
-    from ..io import read_summary_bytes
-    from ..ledger import Ledger, parse_date
+    from ..store.commit import check_file_output
+    from ..store.io import read_summary_bytes
+    from ..store.ledger import Ledger, parse_date
     with user_errors():
         if date is not None:
             date = parse_date(date, "--date")
@@ -66,7 +66,7 @@ def resolve(
     quiet: Quiet = False,
 ) -> None:
     """Record whether a claim came true; forecasts dated on or before it are then scored."""
-    from ..ledger import Ledger, LedgerUsageError, parse_date
+    from ..store.ledger import Ledger, LedgerUsageError, parse_date
     with user_errors():
         outcome = outcome.lower()
         if outcome not in ("true", "false"):
@@ -85,8 +85,8 @@ def show(
     quiet: Quiet = False,
 ) -> None:
     """List the claims: each one's probability at every recorded run, and its outcome."""
-    from ..ledger import Ledger
     from ..report import fmt
+    from ..store.ledger import Ledger
     with user_errors():
         path = ledger or DEFAULT
         with Ledger(path, create=False, write=False) as led:
@@ -117,10 +117,10 @@ def report(
 ) -> None:
     """Write the track record: each claim's probability over time, Brier and log scores of
     the resolved ones, and a calibration diagram once enough have resolved."""
-    from ..commit import Transaction
-    from ..io import dumps_json
-    from ..ledger import Ledger, LedgerUsageError, report_data
     from ..report.html import render_ledger
+    from ..store.commit import Transaction
+    from ..store.io import dumps_json
+    from ..store.ledger import Ledger, LedgerUsageError, report_data
     with user_errors(out):
         if (out / "summary.json").exists():
             raise LedgerUsageError(f"{out} holds a run: the ledger's page goes in a folder of its own",

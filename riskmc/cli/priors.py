@@ -63,9 +63,9 @@ def show(
     with user_errors():
         ps = load(file, scenario=scenario)
         if html is not None:
-            from ..commit import check_file_output, write_file
             from ..errors import OutputError
             from ..report import render_priors
+            from ..store.commit import check_file_output, write_file
             if not (html.parent if str(html.parent) else Path(".")).is_dir():
                 raise OutputError("cannot write the page: its folder does not exist", file=html)
             check_file_output(html, ps.sources, option="--html")

@@ -15,9 +15,9 @@ def report(
     quiet: Quiet = False,
 ) -> None:
     """Re-render report.html from a run folder's summary.json, without sampling again."""
-    from ..commit import Transaction
-    from ..io import read_sensitivity, read_summary
     from ..report import render
+    from ..store.commit import Transaction
+    from ..store.io import read_sensitivity, read_summary
 
     with user_errors():
         tx = Transaction(run_dir, replace_run=False)

@@ -105,7 +105,7 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
     from .. import interrupt
     from ..api import Running, load, settings_for
     from ..api import write as write_run
-    from ..commit import Transaction, write_file
+    from ..store.commit import Transaction, write_file
 
     with user_errors(out):
         out = out or default_out(priors, scenario)
@@ -148,7 +148,7 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
                 say(f"riskmc: note: {note}")
     head = None
     if as_json:
-        from ..io import headline
+        from ..store.io import headline
         head = headline(result.summary, out)
     elif not quiet:
         from . import show
@@ -167,16 +167,16 @@ def _same_folder(a: Path, b: Path) -> bool:
 def _check_depfile_name(depfile: Path) -> None:
     """A depfile in the output folder is committed with the run: not under a name the run's
     own files (or its manifest) take."""
-    from ..commit import RUN_FILES, plain_name
     from ..errors import UsageError
+    from ..store.commit import RUN_FILES, plain_name
     if depfile.name in RUN_FILES or not plain_name(depfile.name):
         raise UsageError(f"--depfile {depfile} would take the name of a file the run writes, or a hidden one; "
                          "nothing was written", hint="name it e.g. deps.mk")
 
 
 def _check_depfile(depfile: Path, sources, out: Path) -> None:
-    from ..commit import check_file_output
     from ..errors import OutputError, UsageError
+    from ..store.commit import check_file_output
     if _same_folder(depfile, out) or Path(os.path.realpath(out)) in Path(os.path.realpath(depfile)).parents:
         raise UsageError(f"--depfile {depfile} names the output folder {out} or a folder inside it; nothing was "
                          "written", hint="name a file, e.g. --depfile " + str(out / "deps.mk"))

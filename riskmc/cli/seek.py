@@ -29,7 +29,7 @@ def seek(
     Each step re-runs the model with the same seed (common random numbers), so the
     search is smooth and deterministic.
     """
-    from ..seek import seek as do_seek
+    from ..ask.seek import seek as do_seek
 
     with user_errors():
         res = do_seek(file, vary=vary, target=target, draws=draws, seed=seed, sampler=sampler, workers=workers,

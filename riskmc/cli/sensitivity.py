@@ -30,11 +30,11 @@ def sensitivity(
 ) -> None:
     """Sobol indices with bootstrap intervals, a tornado and rank correlations per output."""
     from ..api import sensitivity as api_sensitivity
-    from ..commit import Transaction
     from ..errors import SamplingError
-    from ..io import dumps_json, read_summary
     from ..loading import load
     from ..report import render
+    from ..store.commit import Transaction
+    from ..store.io import dumps_json, read_summary
 
     with user_errors(out):
         if draws < 64:

@@ -55,7 +55,7 @@ def resolve(ref: str, base: Path | None = None, *, where: tuple[str | None, int 
     if not exists:
         raise ModelError(f"no model file at {path}", file=file, line=line,
                          hint="the path is relative to the priors file that names it")
-    from ..textfile import read_text
+    from ..store.textfile import read_text
     try:
         read_text(path, what="model file", error=ModelError)  # a folder, a FIFO, binary: this line's mistake
     except ModelError as exc:
@@ -74,7 +74,7 @@ def load_model(path: str | Path) -> Model:
     The file runs as a module named after it (riskmc_model_STEM), so numba can cache its
     compiled code beside it; loading the same bytes twice returns the same Model.
     """
-    from ..textfile import read_text
+    from ..store.textfile import read_text
     path = Path(path)
     text, raw = read_text(path, what="model file", error=ModelError)
     sha = hashlib.sha256(raw).hexdigest()

@@ -282,7 +282,7 @@ class Model:
 
         For notebooks and tests; the engine works on blocks (`fill`).
         """
-        from .. import blocks
+        from ..numeric import blocks
         rows = [np.asarray(inputs[name], dtype=float).ravel() for name in self.input_names]
         n = len(rows[0])
         x = blocks.empty((len(rows), n))
@@ -327,7 +327,7 @@ def compile_driver(model: Model):
     import importlib
     import sys
 
-    from .. import _jit
+    from ..numeric import jit
 
     fn = model.compiled
     module = sys.modules.get(fn.__module__)
@@ -347,11 +347,11 @@ def compile_driver(model: Model):
         module = importlib.import_module(fn.__module__)
     space = module.__dict__
     _compile_helpers(fn, space)
-    space[fname] = _jit.njit(nogil=True, cached=False)(fn)
+    space[fname] = jit.njit(nogil=True, cached=False)(fn)
     filename = getattr(module, "__file__", None) or "<riskmc-model>"
     exec(compile(src, filename, "exec"), space)
-    drive = _jit.njit(nogil=True, cached=filename != "<riskmc-model>")(space[name])
-    from .. import blocks
+    drive = jit.njit(nogil=True, cached=filename != "<riskmc-model>")(space[name])
+    from ..numeric import blocks
     years = np.asarray(model.years or (0,), dtype=float)
     # The same array layouts the engine passes (padded blocks), so this is the one
     # signature numba compiles and caches.
@@ -375,14 +375,14 @@ def _compile_helpers(fn, space: dict, seen: set | None = None) -> None:
     that they call): a compiled model may use helpers without decorating them itself."""
     import types
 
-    from .. import _jit
+    from ..numeric import jit
     seen = set() if seen is None else seen
     for name in fn.__code__.co_names:
         g = space.get(name)
         if isinstance(g, types.FunctionType) and g.__module__ == fn.__module__ and name not in seen:
             seen.add(name)
             _compile_helpers(g, space, seen)
-            space[name] = _jit.njit(nogil=True, cached=False)(g)
+            space[name] = jit.njit(nogil=True, cached=False)(g)
 
 
 # Bump when the generated loop changes shape, so no cached loop of an older riskmc is reused.

@@ -31,7 +31,7 @@ class Dependence:
         """Correlate rows `index` of u (priors x draws) in place, in one compiled pass; return u."""
         if self.cholesky is None:
             return u
-        from .._sampling import copula
+        from ..numeric.lookup import copula
         copula(u, np.asarray(self.index, dtype=np.intp), self.cholesky, np.empty(len(self.index)))
         return u
 

@@ -2,7 +2,7 @@
 
 A reported figure (an output in a year, or an input) with its measurement error, a bound
 ("at least"), or a count of successes in trials. Each becomes a likelihood that weighs
-the prior's draws (riskmc.likelihood); the checks here catch what can be caught before a
+the prior's draws (riskmc.kernel.likelihood); the checks here catch what can be caught before a
 single draw: unknown outputs, years, units, values the target can never take, and
 pieces of evidence that cannot all hold.
 """
@@ -13,8 +13,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from .. import normal
 from ..errors import PriorsError
+from ..numeric import normal
 
 EVIDENCE_KEYS = ("output", "input", "year", "value", "sd", "range", "confidence", "distribution", "df",
                  "above", "below", "successes", "trials", "unit", "description", "source", "date")
@@ -263,9 +263,9 @@ def _percent_slip(err, unit, lo, hi, numbers: dict) -> None:
 
 
 def _t_quantile(p: float, df: float) -> float:
-    """Student's t quantile; SciPy's, kept in riskmc.cache (importing SciPy for it took
+    """Student's t quantile; SciPy's, kept in riskmc.numeric.cache (importing SciPy for it took
     0.4 s of every run with evidence given as an interval)."""
-    from .. import cache
+    from ..numeric import cache
     k = cache.key("t-quantile", p, df)
     hit = cache.load_json("implied", k)
     if hit is not None:

@@ -2,7 +2,7 @@
 
 Every family maps uniforms to values by its inverse CDF (`ppf`), so one path serves
 plain Monte Carlo, Latin hypercube, Sobol and the copula alike. Densities and CDFs are
-numpy (and the normal functions of riskmc.normal); only a beta's exact quantiles and
+numpy (and the normal functions of riskmc.numeric.normal); only a beta's exact quantiles and
 CDF ask SciPy, imported then: reading priors and drawing a report need no SciPy.
 `scipy()` gives each family's SciPy distribution, the reference the tests hold it to.
 """
@@ -15,8 +15,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .. import normal
 from ..errors import PriorsError
+from ..numeric import normal
 
 
 def _special():
@@ -57,7 +57,7 @@ class Family:
         raise NotImplementedError
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Inverse CDF, vectorised and exact (sampling uses riskmc.tables instead)."""
+        """Inverse CDF, vectorised and exact (sampling uses riskmc.numeric.tables instead)."""
         return self.scipy().ppf(u)
 
     def ppf_into(self, u: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import cache, normal
 from ..errors import FitError, PriorsError
+from ..numeric import cache, normal
 from .families import Family, make
 
 # The fitted distribution must reproduce each stated quantile to within this
@@ -48,7 +48,7 @@ def fit(probs, qs, family: str | None = None, bounds: dict[str, float] | None = 
 
     Raises FitError saying by how much the best fit misses, and which family fits,
     when no parameters of `family` reproduce the quantiles within TOLERANCE. A fit is
-    kept in riskmc.cache, so the same statement is fitted once, not at every run.
+    kept in riskmc.numeric.cache, so the same statement is fitted once, not at every run.
     """
     probs = tuple(float(p) for p in probs)
     qs = tuple(float(q) for q in qs)

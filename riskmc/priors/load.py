@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import PriorsError
 from ..settings import FILE_KEYS as RUN_KEYS  # the settings a priors file's [run] table may give
-from ..textfile import read_text
+from ..store.textfile import read_text
 from . import evidence as evidence_tables
 from .copula import Dependence, build_dependence
 from .evidence import Evidence
@@ -124,10 +124,10 @@ IMPLIED = (0.05, 0.5, 0.95)
 
 
 def implied3(fam: Family) -> np.ndarray:
-    """The family's p05, p50 and p95, exactly; a beta's (which need SciPy) kept in riskmc.cache."""
+    """The family's p05, p50 and p95, exactly; a beta's (which need SciPy) kept in riskmc.numeric.cache."""
     if fam.name not in ("beta", "pert", "pool"):
         return fam.quantiles(IMPLIED)
-    from .. import cache
+    from ..numeric import cache
     k = cache.key("implied", fam.name, fam.key() if fam.name == "pool" else sorted(fam.values.items()), IMPLIED)
     hit = cache.load_json("implied", k)
     if hit is not None and len(hit.get("q", ())) == 3:
@@ -152,7 +152,7 @@ class Claim:
     above: float | None = None
     below: float | None = None
     rises: bool = False
-    event: Any = None  # a riskmc.event.Event, for a claim written as `event = "..."`
+    event: Any = None  # a riskmc.model.events.Event, for a claim written as `event = "..."`
 
     def describe(self) -> str:
         if self.event is not None:
@@ -925,8 +925,8 @@ def _mass_outside(fam: Family, lower: float, upper: float) -> float:
     lo, hi = fam.support()
     if lo >= lower and hi <= upper:
         return 0.0
-    if fam.name in ("beta", "pert"):  # SciPy's incomplete beta: kept in riskmc.cache
-        from .. import cache
+    if fam.name in ("beta", "pert"):  # SciPy's incomplete beta: kept in riskmc.numeric.cache
+        from ..numeric import cache
         k = cache.key("outside", fam.name, sorted(fam.values.items()), lower, upper)
         hit = cache.load_json("implied", k)
         if hit is not None and isinstance(hit.get("mass"), float):
@@ -952,7 +952,7 @@ def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years: 
         if key not in CLAIM_KEYS:
             raise err(f"unknown key '{key}'", key, hint=_did_you_mean(key, CLAIM_KEYS))
     if "event" in t:
-        from ..event import EventError, resolve
+        from ..model.events import EventError, resolve
         others = [k for k in t if k not in ("event", "text")]
         if others:
             raise err(f"give the event one way: event = \"...\", or output with a condition, not both "

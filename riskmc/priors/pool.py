@@ -116,7 +116,7 @@ class Pool(Family):
         return _log_pool_grid(self.parts, self.weights, self.support())
 
     def key(self) -> list:
-        """Everything the pool's numbers depend on, for riskmc.cache keys."""
+        """Everything the pool's numbers depend on, for riskmc.numeric.cache keys."""
         return [self.kind, list(self.weights),
                 [[p.name, sorted(p.values.items()), list(getattr(p, "probs", ())), list(getattr(p, "qs", ()))]
                  for p in self.parts]]

@@ -36,11 +36,11 @@ def _env() -> jinja2.Environment:
 
 
 def _template_cache():
-    """Compiled templates kept in riskmc.cache's folder: compiling them takes longer than
+    """Compiled templates kept in riskmc.numeric.cache's folder: compiling them takes longer than
     rendering a report. None where that folder cannot be made."""
     import contextlib
 
-    from .. import cache
+    from ..numeric import cache
     d = cache.directory()
     if d is None:
         return None
@@ -92,7 +92,7 @@ def model_doc(text: str) -> str:
     The same text gives the same HTML, so it is kept in riskmc's cache (keyed, like the
     priors' pictures, by this file's source): rendering it took a tenth of a second of
     every run."""
-    from .. import cache
+    from ..numeric import cache
     k = cache.key("model-doc", cache.sources(sys.modules[__name__]), cache.stamp("markdown", "__meta__.py"), text)
     kept = cache.load_bytes("model-doc", k, ".html")
     if kept is not None:
@@ -138,7 +138,7 @@ def _prior_pictures(entries: dict) -> list[str]:
     """Each prior's picture. They depend on the priors alone, not on the run, so they are
     kept in riskmc's cache, keyed by what they are drawn from and the code that draws
     them: drawing 33 took half the time of writing a run's files."""
-    from .. import cache, normal
+    from ..numeric import cache, normal
     from ..priors import families, pool, records
     drawn = [(n, p["distribution"], p.get("stated"), p.get("unit"), p.get("implied")) for n, p in entries.items()]
     code = cache.sources(sys.modules[__name__], svg, fmt, records, families, pool, normal)

@@ -1,6 +1,6 @@
 """The compiled weighted reduction of a block of draws (the posterior's, under evidence).
 
-Like riskmc._fused for the prior: each output adds to what its arrays hold, float sums
+Like riskmc.numeric.fused for the prior: each output adds to what its arrays hold, float sums
 run in a fixed order. Two weights per draw, `w` and `w2` (w squared for a draw of the
 run; the change in both when the Pareto-smoothed tail replaces a draw's weight), so the
 same pass serves the run and the correction of its tail.
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _jit
+from . import jit
 
 
-@_jit.njit(nogil=True, fastmath=False)
+@jit.njit(nogil=True, fastmath=False)
 def reduce_weighted(x, w, w2, lo, inv_width, center, nbins, atom_var, atom_val,
                     hist, sums, atoms, idx):  # pragma: no cover - compiled
     """For each variable j of x (V, n), with d = x - center[j]:
@@ -91,7 +91,7 @@ def reduce_weighted(x, w, w2, lo, inv_width, center, nbins, atom_var, atom_val,
         atoms[a, 1] += s1
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def weights(ll, w, w2):  # pragma: no cover - compiled
     """w = exp(ll), w2 = w^2; returns (sum w, sum w2) in a fixed order."""
     s = s2 = 0.0
@@ -104,7 +104,7 @@ def weights(ll, w, w2):  # pragma: no cover - compiled
     return s, s2
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def coarse_mass(x, w, lo, step, mass):  # pragma: no cover - compiled
     """mass[j, k] += the weights of the draws of variable j in coarse bin k (of width
     step[j] from lo[j]; below the range or NaN: the first bin, above it: the last);

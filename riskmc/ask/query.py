@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import OutputError, PriorsError, SamplingError
-from .event import Cmp, Event, EventError, Trend, Var, resolve
-from .reduce import PROBS, Binning, _cdf_points, _quantile
+from ..errors import OutputError, PriorsError, SamplingError
+from ..kernel.reduce import PROBS, Binning, _cdf_points, _quantile
+from ..model.events import Cmp, Event, EventError, Trend, Var, resolve
 
 # Fewer draws than this meeting a condition give no conditional answer.
 MIN_GIVEN = 100
@@ -74,7 +74,7 @@ def claim_event(claim, model) -> Event:
     """A priors file's claim as an event over the model's rows."""
     if claim.event is not None:
         return claim.event
-    from .event import BoolOp
+    from ..model.events import BoolOp
     if claim.rises:
         tree = Trend(claim.output, claim.years[0], claim.years[-1], True)
     else:
@@ -213,9 +213,9 @@ def simulate(summary: dict, folder: Path, asker_for, workers: int) -> tuple[Redu
     `asker_for(kernel, first_rows)` builds the Asker from the first chunk's rows (which fix
     the bins); returns the merged Reduction and the kernel.
     """
-    from .engine import Kernel, Plan, check_workers, map_chunks
-    from .loading import load
-    from .rng import handle_seed
+    from ..kernel.engine import Kernel, Plan, check_workers, map_chunks
+    from ..kernel.streams import handle_seed
+    from ..loading import load
     verify_sources(summary, folder)
     ps = load(summary["priors_files"][0]["path"], scenario=summary["scenario"], allow_unused=True)
     m = ps.model
@@ -243,7 +243,7 @@ def simulate(summary: dict, folder: Path, asker_for, workers: int) -> tuple[Redu
 
 def _saved_rows(summary: dict, folder: Path, model) -> np.ndarray:
     """draws.parquet as the kernel's rows (outputs by year, then inputs)."""
-    from .io import output_column, read_draws
+    from ..store.io import output_column, read_draws
     frame = read_draws(folder, summary)
     cols = [output_column(o, y) for o in model.output_names for y in (model.years or [None])]
     cols += list(model.input_names)
@@ -281,7 +281,7 @@ def _view(g: dict, b: Binning):
 def _group_stats(g: dict, b: Binning, j: int, vmin, vmax) -> dict:
     """Mean, sd and quantiles of tracked row j in a group, with MCSE (order-statistic bands).
     A row that is one value in the group (a constant) is that value, with no error."""
-    from .reduce import _one_sigma_band
+    from ..kernel.reduce import _one_sigma_band
     n = g["n"]
     if "min" in g:
         vmin, vmax = g["min"], g["max"]
@@ -328,7 +328,7 @@ def ask(folder: str | Path, event: str | None = None, *, given: str | None = Non
     """Answer questions of a finished run (JSON-ready): P(event); with `given`, the
     conditional probability and what else holds; with `stress`, the least reweighting of
     the draws that makes it hold and which beliefs it moves."""
-    from .io import read_summary
+    from ..store.io import read_summary
     folder = Path(folder)
     summary = read_summary(folder)
     if "evidence" in summary:

@@ -6,12 +6,12 @@ file of a few kilobytes: llvmlite (numba's own LLVM binding, 0.04 s to import) l
 into the process, and the function is called through the wrapper numba compiled into the
 same object, made a Python function as numba makes it (numba._dynfunc.make_function):
 arguments are unboxed in C, the GIL released, exceptions raised with numba's messages.
-riskmc._jit decides when; this module only loads.
+riskmc.numeric.jit decides when; this module only loads.
 
 Symbols an object file needs are resolved as numba resolves them: numba's runtime and
 helper functions from its C extension modules (loaded from their files, without the
 numba package, in milliseconds), the Python C API and libm from the running process. An
-object needing anything else is not loaded (riskmc._jit then uses numba's dispatcher).
+object needing anything else is not loaded (riskmc.numeric.jit then uses numba's dispatcher).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def symbols(obj: bytes) -> tuple[list[str], list[str]] | None:
     """What an ELF64 little-endian object file needs from elsewhere, and the global
     variables through which each function in it finds its numba environment (the
     kernel's own and those of the compiled functions it calls); None if it is not one
-    (another platform: riskmc._jit then keeps numba's own loading)."""
+    (another platform: riskmc.numeric.jit then keeps numba's own loading)."""
     if obj[:6] != b"\x7fELF\x02\x01":
         return None
     shoff, = struct.unpack_from("<Q", obj, 0x28)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._fused import count_below, reduce_block
+from ..numeric.fused import count_below, reduce_block
 
 PROBS = {"p5": 0.05, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p95": 0.95}
 STATS = ("mean", "sd", *PROBS)
@@ -47,7 +47,7 @@ class Binning:
     atom_var: np.ndarray  # (A,) variable of each atom
     atom_val: np.ndarray  # (A,) its value
     bins: int = BINS
-    weighted: Binning | None = None  # the posterior's, with evidence (riskmc.weighted)
+    weighted: Binning | None = None  # the posterior's, with evidence (riskmc.inference.weighted)
 
     @functools.cached_property
     def inv_width(self) -> np.ndarray:
@@ -123,7 +123,7 @@ class Totals:
     b_below: np.ndarray = None       # (MAX_BATCHES, V, 5)
     b_hits: np.ndarray = None        # (MAX_BATCHES, C)
     b_chunks: np.ndarray = None      # (MAX_BATCHES,) whole chunks in each batch
-    weighted: object = None          # riskmc.weighted.WeightedSums, with evidence
+    weighted: object = None          # riskmc.inference.weighted.WeightedSums, with evidence
 
     def __post_init__(self):
         self.sums = np.zeros((3, self.v))
@@ -164,7 +164,7 @@ class ChunkReduction:
     below: np.ndarray | None  # only for batch-means MCSE
     hits: np.ndarray
     atoms: np.ndarray
-    weighted: object = None  # riskmc.weighted.WeightedSums, with evidence
+    weighted: object = None  # riskmc.inference.weighted.WeightedSums, with evidence
 
 
 class ChunkSums:

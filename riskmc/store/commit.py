@@ -27,8 +27,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, interrupt
-from .errors import OutputError, UsageError
+from .. import __version__, interrupt
+from ..errors import OutputError, UsageError
 
 MANIFEST = "manifest.json"
 

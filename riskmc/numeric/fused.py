@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _jit
+from . import jit
 
 
-@_jit.njit(nogil=True, fastmath=False)
+@jit.njit(nogil=True, fastmath=False)
 def reduce_block(x, lo, inv_width, center, nbins, atom_var, atom_val,
                  hist, sums, vmin, vmax, atoms, idx):  # pragma: no cover - compiled
     v, n = x.shape
@@ -94,7 +94,7 @@ def reduce_block(x, lo, inv_width, center, nbins, atom_var, atom_val,
         atoms[a] += hits
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def count_below(x, levels, below):  # pragma: no cover - compiled
     """below[j, k] += draws of variable j at or below levels[j, k] (batch-means MCSE)."""
     v, n = x.shape

@@ -1,6 +1,6 @@
 """Files in and out: summary.json, draws.parquet and draws.nc.
 
-What a command writes reaches its folder through riskmc.commit, all at once; this module
+What a command writes reaches its folder through riskmc.store.commit, all at once; this module
 turns results into bytes and reads run folders back.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import OutputError
+from ..errors import OutputError
 
 
 def dumps_json(obj) -> bytes:
@@ -234,7 +234,7 @@ def _arrow(a: np.ndarray):
 class DrawsWriter:
     """Stream draws.parquet to `path` one chunk (one row group) at a time.
 
-    Write to a staged path (riskmc.commit.Transaction.path): the file reaches the run
+    Write to a staged path (riskmc.store.commit.Transaction.path): the file reaches the run
     folder only once the whole run's files are complete.
 
     Columns: `draw` (int64), `chunk` (int32), every input, then every output as

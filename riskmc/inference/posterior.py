@@ -1,8 +1,8 @@
 """The posterior of a run with evidence, and what the evidence changed.
 
-Importance sampling of the run's own draws first (riskmc.weighted, Pareto-smoothed);
+Importance sampling of the run's own draws first (riskmc.inference.weighted, Pareto-smoothed);
 when its diagnostics say the weights cannot be trusted (k-hat above the limit, too few
-effective draws, or no weight at all), tempered sequential Monte Carlo (riskmc.smc)
+effective draws, or no weight at all), tempered sequential Monte Carlo (riskmc.inference.smc)
 instead, and the posterior says which ran and why.
 """
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import PriorsError
-from .reduce import _cdf_points, _quantile, display_histogram
+from ..errors import PriorsError
+from ..kernel.reduce import _cdf_points, _quantile, display_histogram
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def infer(kernel, totals, binning, names: list[str], *, claims, workers: int = 1
 def _check_reachable(kernel, totals) -> None:
     """Hard bounds no prior draw met: the prior gives them no probability. Say so plainly,
     with the range the prior's draws spanned."""
-    from .report import fmt
+    from ..report import fmt
     lik = kernel.likelihood
     for e, row in zip(lik.evidence, lik.row):
         if e.kind != "bound" or e.sd is not None:
@@ -151,10 +151,10 @@ def surprise(evidence, row: int, totals, binning) -> dict:
     if e.kind in ("normal", "student_t"):
         z = (e.value - mid) / e.sd
         if e.kind == "normal":
-            from .normal import ndtr
+            from ..numeric.normal import ndtr
             f = ndtr(z)
         else:
-            from .incbeta import t_cdf
+            from ..numeric.incbeta import t_cdf
             f = t_cdf(e.df, z)
         out["percentile"] = float(np.sum(mass * f))
     elif e.kind == "bound":
@@ -163,11 +163,11 @@ def surprise(evidence, row: int, totals, binning) -> dict:
         if e.sd is None:
             p = float(np.sum(mass[(mid >= a) & (mid <= b)]))
         else:
-            from .normal import ndtr
+            from ..numeric.normal import ndtr
             p = float(np.sum(mass * ndtr((mid - a) / e.sd) * ndtr((b - mid) / e.sd)))
         out["probability"] = p
     else:
-        from .incbeta import binomial_cdf
+        from ..numeric.incbeta import binomial_cdf
         out["percentile"] = float(np.sum(mass * binomial_cdf(e.successes, e.trials, np.clip(mid, 0, 1))))
     return out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _jit
+from ..numeric import jit
 from ..priors import Claim
 
 
@@ -40,7 +40,7 @@ class ClaimCounter:
     def __init__(self, claims: list[Claim], outputs: tuple[str, ...], years) -> None:
         years = [0] if years is None else [int(y) for y in years]
         c = len(claims)
-        # Claims written as events (riskmc.event) are evaluated with numpy on the rows;
+        # Claims written as events (riskmc.model.events) are evaluated with numpy on the rows;
         # the others in one compiled pass, where these count nothing.
         self.events = [(k, cl.event) for k, cl in enumerate(claims) if cl.event is not None]
         self.rows = np.full((c, len(years)), -1, dtype=np.intp)
@@ -83,7 +83,7 @@ class ClaimCounter:
         return out
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def _holding(x, c, rows, count, above, below, rises, ok):  # pragma: no cover - compiled
     """ok[i] = whether claim c holds for draw i: one branch-free pass per year it names
     (a branch per draw, taken at random, cost more than the comparisons)."""
@@ -106,7 +106,7 @@ def _holding(x, c, rows, count, above, below, rises, ok):  # pragma: no cover - 
                 ok[i] &= (v > lo) & (v < hi)
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def _count(x, rows, count, above, below, rises, out, ok):  # pragma: no cover - compiled
     for c in range(rows.shape[0]):
         _holding(x, c, rows, count, above, below, rises, ok)
@@ -116,7 +116,7 @@ def _count(x, rows, count, above, below, rises, out, ok):  # pragma: no cover - 
         out[c] += m
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def _count_weighted(x, rows, count, above, below, rises, w, w2, out, ok):  # pragma: no cover - compiled
     for c in range(rows.shape[0]):
         _holding(x, c, rows, count, above, below, rises, ok)

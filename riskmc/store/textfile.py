@@ -9,8 +9,8 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import PriorsError, RiskmcError
-from .limits import MAX_FILE_BYTES
+from ..errors import PriorsError, RiskmcError
+from ..settings import MAX_FILE_BYTES
 
 
 def read_text(path: Path, what: str = "priors file",

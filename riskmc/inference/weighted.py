@@ -1,10 +1,10 @@
 """The posterior by importance sampling: the prior's draws, weighted by the evidence.
 
-Every draw's weight is its likelihood, exp(loglik) <= 1 (riskmc.likelihood). A chunk
+Every draw's weight is its likelihood, exp(loglik) <= 1 (riskmc.kernel.likelihood). A chunk
 adds weighted sums, weighted histograms (of w and w^2, on the prior's bins) and weighted
 claim hits, exactly as the prior's reduction adds counts; it also keeps its largest
 weights with the draws that carry them. At the end the largest tail_length(S) weights
-of the whole run are Pareto-smoothed (riskmc.psis) and the sums corrected for the
+of the whole run are Pareto-smoothed (riskmc.inference.psis) and the sums corrected for the
 change, so the estimates are PSIS estimates without the run ever holding every draw.
 
 Monte Carlo errors follow from the self-normalised estimator's delta method: for an
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._weighted import coarse_mass, reduce_weighted, weights
+from ..kernel.reduce import PROBS, Binning, _cdf_points, _quantile
+from ..numeric.fused_weighted import coarse_mass, reduce_weighted, weights
 from .psis import Smoothed, khat_limit, smooth_tail, tail_length
-from .reduce import PROBS, Binning, _cdf_points, _quantile
 
 # The posterior's histograms: fewer bins than the prior's (2^13), over the posterior's own
 # range, so each variable's (w, w^2) bins fit a core's L1 cache while the scatter runs.

@@ -1,6 +1,6 @@
 """Every prior's inverse CDF over a block of uniforms: the marginals of the joint draw.
 
-Priors with a table (normal, lognormal, beta, PERT: riskmc.tables) are looked up in one
+Priors with a table (normal, lognormal, beta, PERT: riskmc.numeric.tables) are looked up in one
 compiled pass over all their rows, clipped to the model's bounds on the way; the rest
 use their own `ppf_into`. One pass instead of a Python call per prior per chunk: the
 calls held the GIL, so two workers queued for it.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import tables
-from ._sampling import lookup_rows
-from .priors import PriorSet
+from ..numeric import tables
+from ..numeric.lookup import lookup_rows
+from ..priors import PriorSet
 
 
 class Marginals:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import SamplingError
+from ..errors import SamplingError
+from ..settings import SAMPLERS
 
-SAMPLERS = ("mc", "lhs", "sobol")
 # Keeps inverse CDFs finite: no double is closer to 0 or 1 than a sampler could mean.
 _EPS = 2.0 ** -53
 

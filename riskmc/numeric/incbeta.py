@@ -1,7 +1,7 @@
 """The regularised incomplete beta function, and the Student-t and binomial CDFs it gives,
 without SciPy.
 
-A run with evidence places each observation in the prior predictive (riskmc.posterior's
+A run with evidence places each observation in the prior predictive (riskmc.inference.posterior's
 surprise meter) with these CDFs over a few thousand points: importing SciPy for them took
 0.4 s, more than the rest of the evidence's work. The continued fraction is the classic
 modified Lentz evaluation (Numerical Recipes, 3rd ed., 6.4), used where it converges

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import RiskmcError
+from ..errors import RiskmcError
 
 
 class EventError(RiskmcError):

@@ -19,16 +19,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import blocks, interrupt
-from .errors import ModelError, SamplingError
-from .likelihood import Likelihood
-from .marginals import Marginals
-from .model.spec import Model
-from .priors import PriorSet
-from .reduce import BINS, Binning, ChunkReduction, ChunkSums, Totals, merge, sub_blocks
-from .rng import chunk_stream
-from .sample import sample as uniforms
-from .settings import (  # noqa: F401 (the plan's names, where the kernel's users look for them)
+from .. import interrupt
+from ..errors import ModelError, SamplingError
+from ..inference.weighted import WeightedSums, posterior_binning, tail_capacity
+from ..model.spec import Model
+from ..numeric import blocks
+from ..priors import PriorSet
+from ..settings import (  # noqa: F401 (the plan's names, where the kernel's users look for them)
     BACKENDS,
     BATCH_DRAWS,
     CHUNK_SIZE,
@@ -41,7 +38,11 @@ from .settings import (  # noqa: F401 (the plan's names, where the kernel's user
     default_workers,
     plan,
 )
-from .weighted import WeightedSums, posterior_binning, tail_capacity
+from .likelihood import Likelihood
+from .marginals import Marginals
+from .reduce import BINS, Binning, ChunkReduction, ChunkSums, Totals, merge, sub_blocks
+from .streams import chunk_stream
+from .uniforms import sample as uniforms
 
 
 def draw_inputs(priors: PriorSet, specs, u: np.ndarray,

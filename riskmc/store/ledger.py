@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import RiskmcError
+from ..errors import RiskmcError
 
 SCHEMA = 1
 BUSY_MS = 10_000
@@ -320,7 +320,7 @@ class Ledger:
 
     def _write(self, fn):
         """fn(db) in one immediate transaction: all of it, or nothing."""
-        from . import interrupt
+        from .. import interrupt
         try:
             self._retry(lambda: self.db.execute("BEGIN IMMEDIATE"))
         except sqlite3.Error as exc:

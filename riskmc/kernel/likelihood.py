@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from . import _jit
-from ._sampling import ndtr1
-from .priors.evidence import Evidence
+from ..numeric import jit
+from ..numeric.lookup import ndtr1
+from ..priors.evidence import Evidence
 
 KINDS = {"normal": 0, "student_t": 1, "bound": 2, "binomial": 3}
 
@@ -73,7 +73,7 @@ class Likelihood:
         return out
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def log_ndtr(z):  # pragma: no cover - compiled
     """log Phi(z), accurate far into the lower tail (Phi underflows below z = -38)."""
     if z > -37.0:
@@ -85,7 +85,7 @@ def log_ndtr(z):  # pragma: no cover - compiled
             + math.log(1.0 - 1.0 / z2 + 3.0 / (z2 * z2) - 15.0 / (z2 * z2 * z2)))
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def _loglik(x, row, kind, value, scale, df, lo, hi, peak, out):  # pragma: no cover - compiled
     n = x.shape[1]
     for i in range(n):

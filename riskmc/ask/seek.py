@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .errors import PriorsError, SamplingError
-from .priors.families import Family
+from ..errors import PriorsError, SamplingError
+from ..priors.families import Family
 
 MAX_STEPS = 30
 
@@ -90,8 +90,8 @@ def seek(priors, *, vary: str, target: str, draws: int | None = None, seed=None,
     "mean(output[year]) = x") holds, everything else as the priors say (JSON-ready)."""
     import difflib
 
-    from .api import settings_for
-    from .loading import load
+    from ..api import settings_for
+    from ..loading import load
     from .query import parse_stress
     ps = load(priors, scenario=scenario)
     if ps.evidence:
@@ -182,7 +182,7 @@ def _num(v: float) -> str:
 
 def _estimate(ps, goal, s) -> tuple[float, float]:
     """The target's estimate and MCSE from one run of `ps` (same seed every time)."""
-    from .engine import Kernel, map_chunks
+    from ..kernel.engine import Kernel, map_chunks
     m = ps.model
     uses_inputs = goal.kind == "probability" and goal.event.uses_inputs or (
         goal.kind == "mean" and goal.row >= len(m.outputs) * m.width)

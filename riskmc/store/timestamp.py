@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from .errors import SamplingError
+from ..errors import SamplingError
 
 
 class TimestampError(SamplingError):

@@ -1,13 +1,13 @@
 """Compiled kernels: numba compiles each once, later processes run its machine code without numba.
 
 `njit` returns a Kernel. Called with arrays and numbers, it looks for machine code for
-those argument types: in memory, then in riskmc's cache (riskmc.cache, kind "native"),
+those argument types: in memory, then in riskmc's cache (riskmc.numeric.cache, kind "native"),
 keyed by the bytecode numba compiles (the kernel's and that of every function it calls),
 the constants, arrays and closure cells they read, numba's and LLVM's versions and this
 CPU. Only when there is none is numba imported: it compiles afresh, and riskmc keeps the
 object file it made. Loading that file takes milliseconds where importing numba and
 readying its compiler takes most of a second, which is what a short run used to pay
-before drawing anything (riskmc._native).
+before drawing anything (riskmc.numeric.native).
 
 The code run is the code numba compiled, called through numba's own wrapper, so results
 are the same bits and exceptions numba's. Wherever this path does not apply (an argument
@@ -35,7 +35,7 @@ import types
 
 import numpy as np
 
-from . import _native, cache
+from . import cache, native
 
 # What the command line should tell the user once (riskmc.cli.common.finish prints it).
 NOTES: list[str] = []
@@ -137,7 +137,7 @@ class Kernel:
         if meta.get("numba"):
             return None
         try:
-            return _native.load(obj, meta, self.py_func)
+            return native.load(obj, meta, self.py_func)
         except Exception:  # pragma: no cover - an LLVM that will not link it: numba's way
             return None
 
@@ -160,8 +160,8 @@ class Kernel:
             plain = not cres.environment.consts and not cres.library.has_dynamic_globals
         except Exception:  # pragma: no cover - a numba whose internals moved: its own way
             return None
-        found = _native.symbols(obj)
-        if not plain or found is None or not _native.resolvable(found[0]):
+        found = native.symbols(obj)
+        if not plain or found is None or not native.resolvable(found[0]):
             return None
         return {**meta, "undefined": found[0], "envs": found[1]}, obj
 

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .errors import SamplingError
+from ..errors import SamplingError
 
 SeedLike = int | np.random.SeedSequence | None
 

@@ -1,6 +1,6 @@
 """The compiled loops that turn uniforms into inputs: the copula and the tabulated inverse CDFs.
 
-They call the normal CDF and its inverse (AS241, as in riskmc.normal) compiled in this
+They call the normal CDF and its inverse (AS241, as in riskmc.numeric.normal) compiled in this
 same file: numba's cache watches the file a function is defined in, so a kernel and
 every function it calls live together here. Each loop releases the GIL, so worker
 threads run it in parallel.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from . import _jit
+from . import jit
 
 # The bulk of a table: u in [EDGE, 1 - EDGE] on a uniform grid of BULK steps.
 BULK, EDGE = 2 ** 14, 1 / 64
@@ -22,9 +22,9 @@ TAILS_NORMAL, TAILS_LOGIT, TAILS_PLAIN = 0, 1, 2
 SQRT2 = math.sqrt(2.0)
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def ndtri1(p):  # pragma: no cover - compiled
-    """Wichura's AS241: x with Phi(x) = p (the same numbers as riskmc.normal.ndtri)."""
+    """Wichura's AS241: x with Phi(x) = p (the same numbers as riskmc.numeric.normal.ndtri)."""
     if p <= 0.0:
         return -math.inf
     if p >= 1.0:
@@ -65,12 +65,12 @@ def ndtri1(p):  # pragma: no cover - compiled
     return -x if q < 0.0 else x
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def ndtr1(x):  # pragma: no cover - compiled
     return 0.5 * math.erfc(-x / SQRT2)
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def copula(u, rows, chol, z):  # pragma: no cover - compiled
     """Correlate rows `rows` of u (priors x draws) in place through a Gaussian copula:
     u <- Phi(chol @ Phi^-1(u)), draw by draw. `z` is scratch of len(rows)."""
@@ -85,7 +85,7 @@ def copula(u, rows, chol, z):  # pragma: no cover - compiled
             u[rows[a], i] = ndtr1(s)
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def lookup_rows(u, out, rows, which, x, tails, ty, loc, scale, exp_, lo, hi):  # pragma: no cover - compiled
     """out[j] = clip(inverse CDF of row p at u[j], lo, hi) for each tabulated row p, j = rows[p],
     looked up in table which[p] of x and ty (priors of one shape share a table, and its cache lines).

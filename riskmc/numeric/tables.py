@@ -1,4 +1,4 @@
-"""Inverse CDFs as tables, looked up by the compiled marginals (riskmc._sampling).
+"""Inverse CDFs as tables, looked up by the compiled marginals (riskmc.numeric.lookup).
 
 For u in [1/64, 63/64], linear interpolation on a uniform grid of 2^14 steps costs a few
 nanoseconds a point; outside it the curve bends too sharply for the grid, and normal
@@ -6,7 +6,7 @@ and lognormal rows get the exact inverse (AS241) while beta rows get a table in 
 space, where their power-law tails are nearly straight. Accuracy, h^2/8 times the
 curve's bend, stays within 1e-6 of the spread (tests/test_families.py checks against
 SciPy). Every normal and lognormal prior shares one standard normal table; a beta's
-table is built once for its shape (a, b) and kept in riskmc.cache.
+table is built once for its shape (a, b) and kept in riskmc.numeric.cache.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from . import cache as disk
 from . import normal
-from ._sampling import BULK, EDGE, LOGIT_HI, LOGIT_LO, LOGIT_STEPS, TAILS_LOGIT, TAILS_NORMAL, TAILS_PLAIN
+from .lookup import BULK, EDGE, LOGIT_HI, LOGIT_LO, LOGIT_STEPS, TAILS_LOGIT, TAILS_NORMAL, TAILS_PLAIN
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def beta(a: float, b: float) -> Table:
 
 def pooled(fam) -> Table:
     """A pool of experts' table (riskmc.priors.pool): its CDF inverted on the bulk grid and
-    on the logit(u) grid of the tails; kept in riskmc.cache, as a beta's."""
+    on the logit(u) grid of the tails; kept in riskmc.numeric.cache, as a beta's."""
     k = disk.key("pool-table", "x, ty", fam.key(), BULK, EDGE, LOGIT_LO, LOGIT_HI, LOGIT_STEPS)
     got = disk.load_arrays("tables", k)
     if got is not None and set(got) == {"x", "ty"}:

@@ -46,10 +46,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _jit, blocks, interrupt
-from ._sampling import ndtr1
-from .engine import CHUNK_SIZE
-from .errors import ModelError, PriorsError
+from .. import interrupt
+from ..errors import ModelError, PriorsError
+from ..kernel.engine import CHUNK_SIZE
+from ..numeric import blocks, jit
+from ..numeric.lookup import ndtr1
 
 REPLICATES = 32
 MAX_STAGES = 100
@@ -304,7 +305,7 @@ class Tempering:
 
         def one(part):
             a, e = part
-            # Padded blocks, as the kernel's (riskmc.blocks: rows 4 KiB apart alias in L1).
+            # Padded blocks, as the kernel's (riskmc.numeric.blocks: rows 4 KiB apart alias in L1).
             u = blocks.empty((self.d, e - a))
             _uniforms(np.ascontiguousarray(z[:, a:e]), u, self.corr_rows, self.chol)  # the copula, from z
             x = blocks.empty((self.d, e - a))
@@ -380,7 +381,7 @@ def estimates(rows: np.ndarray, names: list[str], claims=None) -> tuple[dict, li
     final particles (R x V x n): pooled values, MCSE from the replicates' spread. A
     variable with few distinct values (a 0/1 input) has quantiles that are values it
     takes; a constant is itself, with no error."""
-    from .reduce import PROBS
+    from ..kernel.reduce import PROBS
     r, v, n = rows.shape
     pooled = rows.transpose(1, 0, 2).reshape(v, r * n)
     levels = list(PROBS.values())
@@ -418,7 +419,7 @@ def estimates(rows: np.ndarray, names: list[str], claims=None) -> tuple[dict, li
     return out, probs
 
 
-@_jit.njit(nogil=True)
+@jit.njit(nogil=True)
 def _uniforms(z, u, rows, chol):  # pragma: no cover - compiled
     """The priors' uniforms from copula-space z: u = Phi(z), except that rows `rows` are
     first correlated, Phi(chol @ z[rows]) (riskmc.priors.copula, without its round trip

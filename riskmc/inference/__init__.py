@@ -1,0 +1,1 @@
+"""Posteriors: importance sampling with Pareto-smoothed weights, tempered SMC when it fails."""

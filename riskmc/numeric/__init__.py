@@ -1,0 +1,1 @@
+"""The ground floor: compiled helpers, tables, special functions, blocks, the native cache."""

@@ -1,0 +1,1 @@
+"""What riskmc keeps: all-or-nothing folders and their manifests, run files, the ledger."""
