@@ -21,9 +21,6 @@ from .errors import SamplingError
 # Limits riskmc holds everywhere: beyond them a request is a mistake, refused with one line.
 # The most draws one run takes: about five days of sampling on a 2-core machine.
 MAX_DRAWS = 10 ** 12
-# A priors or model file is a page or two of text; far larger is not one (and reading
-# /dev/zero, or a FIFO nobody writes to, must not hang or exhaust memory).
-MAX_FILE_BYTES = 1 << 20
 # Draws a run takes when neither the command line nor the priors file's [run] says.
 DEFAULT_DRAWS = 100_000
 # draws.parquet is saved by default only while it stays small: ~1 KB a draw.
@@ -146,10 +143,10 @@ def check_seed(v):
     if v is None:
         return None
     if type(v).__name__ == "SeedSequence":  # numpy's: one that an int made replays as that int
-        from .kernel.streams import seed_entropy
-        if v.spawn_key:
-            raise SettingError("seed must be a root SeedSequence (no spawn key), or its integer")
-        return seed_entropy(v)
+        if v.spawn_key or not _whole(v.entropy):
+            raise SettingError("seed must be a root SeedSequence made from an integer (no spawn key), or that "
+                               "integer: a run records its seed to be replayed")
+        return int(v.entropy)
     if not _whole(v) or v < 0:
         raise SettingError(f"seed must be a non-negative integer, got {v!r}",
                            file_message="seed must be a non-negative integer")

@@ -90,8 +90,8 @@ def seek(priors, *, vary: str, target: str, draws: int | None = None, seed=None,
     "mean(output[year]) = x") holds, everything else as the priors say (JSON-ready)."""
     import difflib
 
-    from ..api import settings_for
     from ..loading import load
+    from ..settings import resolve
     from .query import parse_stress
     ps = load(priors, scenario=scenario)
     if ps.evidence:
@@ -105,7 +105,7 @@ def seek(priors, *, vary: str, target: str, draws: int | None = None, seed=None,
     if fam.discrete or fam.name == "fixed":
         raise SamplingError(f"prior '{vary}' is {fam.describe()}: seek moves a continuous prior's median")
     goal = parse_stress(target, ps.model)
-    s = settings_for(ps, draws=draws, seed=seed, sampler=sampler, workers=workers)
+    s = resolve(ps.run, draws=draws, seed=seed, sampler=sampler, workers=workers)
     spec = next(i for i in ps.model.inputs if i.name == vary)
     lo, hi = fam.support()
     lo, hi = max(lo, spec.lower), min(hi, spec.upper)

@@ -16,13 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..kernel.weighted import tail_length  # noqa: F401 (the kernel keeps this many)
+
 # Vehtari et al. (2024): above this k-hat importance sampling is unreliable at any size.
 KHAT_LIMIT = 0.7
-
-
-def tail_length(draws: int) -> int:
-    """How many of the largest weights are smoothed: 3 sqrt(S), or S / 5 in a small run."""
-    return int(math.floor(3 * math.sqrt(draws))) if draws > 225 else draws // 5
 
 
 def khat_limit(draws: int) -> float:

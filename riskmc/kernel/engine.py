@@ -21,7 +21,6 @@ import numpy as np
 
 from .. import interrupt
 from ..errors import ModelError, SamplingError
-from ..inference.weighted import WeightedSums, posterior_binning, tail_capacity
 from ..model.spec import Model
 from ..numeric import blocks
 from ..priors import PriorSet
@@ -43,6 +42,7 @@ from .marginals import Marginals
 from .reduce import BINS, Binning, ChunkReduction, ChunkSums, Totals, merge, sub_blocks
 from .streams import chunk_stream
 from .uniforms import sample as uniforms
+from .weighted import WeightedSums, posterior_binning, tail_capacity
 
 
 def draw_inputs(priors: PriorSet, specs, u: np.ndarray,

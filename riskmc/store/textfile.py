@@ -10,7 +10,10 @@ import stat
 from pathlib import Path
 
 from ..errors import PriorsError, RiskmcError
-from ..settings import MAX_FILE_BYTES
+
+# A priors or model file is a page or two of text; far larger is not one (and reading
+# /dev/zero, or a FIFO nobody writes to, must not hang or exhaust memory).
+MAX_FILE_BYTES = 1 << 20
 
 
 def read_text(path: Path, what: str = "priors file",
