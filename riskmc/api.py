@@ -21,7 +21,8 @@ from . import __version__, interrupt
 from .analyze import ClaimCounter, rank_drivers
 from .errors import SamplingError
 from .kernel.engine import CHUNK_SIZE, Kernel, sample
-from .kernel.reduce import Totals, display_histogram, finalize, probabilities
+from .kernel.finalize import display_histogram, finalize, probabilities
+from .kernel.reduce import Totals
 from .kernel.streams import SeedLike
 from .loading import load
 from .model import Model

@@ -75,6 +75,19 @@ class OutputError(RiskmcError):
     exit_code = 4
 
 
+class LedgerError(RiskmcError):
+    """The ledger cannot be used: corrupt, locked too long, or made by a newer riskmc."""
+
+    exit_code = 6
+
+
+class LedgerUsageError(RiskmcError):
+    """A request the ledger cannot honour as asked: an unknown claim, a malformed date."""
+
+    exit_code = 2
+
+
+
 # Documented in `riskmc --help` and the README; pipelines branch on these.
 EXIT_CODES = {
     0: "success",

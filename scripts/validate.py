@@ -95,7 +95,7 @@ sd = 4.0
 def prior_study(folder: Path) -> None:
     from riskmc.analyze import ClaimCounter
     from riskmc.kernel.engine import Kernel, execute, plan
-    from riskmc.kernel.reduce import finalize, probabilities
+    from riskmc.kernel.finalize import finalize, probabilities
     from riskmc.kernel.streams import handle_seed
     from riskmc.model import Input, Model, Output
     from riskmc.priors import Claim, load

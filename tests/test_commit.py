@@ -10,7 +10,7 @@ import time
 import pytest
 
 from riskmc.errors import OutputError
-from riskmc.store import commit
+from riskmc.store import commit, folders
 
 STEPS = ["kept", "manifest", "synced", "swapped"]
 
@@ -52,11 +52,11 @@ def test_commit_writes_manifest_last_and_verify_checks_it(tmp_path):
     folder = tmp_path / "run"
     paths = write_run(folder, "A")
     assert [p.name for p in paths] == ["summary.json", "draws.parquet", "report.html"]
-    doc = commit.verify(folder)
+    doc = folders.verify(folder)
     assert sorted(doc["files"]) == ["draws.parquet", "report.html", "summary.json"]
     (folder / "report.html").write_text("changed")
     with pytest.raises(OutputError) as e:
-        commit.verify(folder)
+        folders.verify(folder)
     assert str(e.value) == (f"{folder}: report.html differs from the file riskmc wrote (its SHA-256 does not "
                             "match manifest.json) (re-run the command that wrote this folder)")
     assert not hidden_siblings(folder)
@@ -76,7 +76,7 @@ def test_a_fault_between_any_two_steps_leaves_one_whole_run(runs, monkeypatch, s
     got = snapshot(folder)
     # Before the swap the folder is the earlier run; after it, the new one.
     assert got == (after_b if step == "swapped" else before)
-    commit.verify(folder)
+    folders.verify(folder)
     assert not hidden_siblings(folder)
 
 
@@ -138,7 +138,7 @@ def test_a_crash_between_any_two_steps_leaves_one_whole_run(runs, step, exchange
     commit.recover(folder)
     got = snapshot(folder)
     assert got == (after_b if step == "swapped" else before)
-    commit.verify(folder)
+    folders.verify(folder)
     assert not hidden_siblings(folder)
 
 
@@ -156,7 +156,7 @@ def test_kill_9_at_random_instants(runs):
         commit.recover(folder)
         got = snapshot(folder)
         assert got in (before, after_b)
-        commit.verify(folder)
+        folders.verify(folder)
         seen.add(got == before)
         assert not hidden_siblings(folder)
     assert seen == {True, False}, "the trials never caught both runs: the instants were not random enough"
@@ -171,7 +171,7 @@ def test_sensitivity_style_update_keeps_the_rest(runs):
     assert got["sensitivity.json"] == b"{}\n"
     assert {k: v for k, v in got.items() if k not in ("sensitivity.json", "manifest.json")} == \
         {k: v for k, v in before.items() if k != "manifest.json"}
-    assert "sensitivity.json" in commit.verify(folder)["files"]
+    assert "sensitivity.json" in folders.verify(folder)["files"]
     # A new run replaces every riskmc file, sensitivity.json included.
     write_run(folder, "C")
     assert "sensitivity.json" not in snapshot(folder)
@@ -185,7 +185,7 @@ def test_the_users_own_files_are_kept(runs):
     write_run(folder, "B")
     assert (folder / "notes.txt").read_text() == "mine"
     assert (folder / "sub" / "a.csv").read_text() == "1,2"
-    assert "notes.txt" not in commit.verify(folder)["files"]
+    assert "notes.txt" not in folders.verify(folder)["files"]
 
 
 def test_a_folder_of_riskmc_names_replaced_by_folders_is_replaced_whole(runs):

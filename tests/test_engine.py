@@ -67,7 +67,7 @@ def toy_run(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2):
 
 def toy_summary(write_toml, sampler="mc", draws=2 ** 17, seed=11, workers=2):
     """The kernel's own streamed summaries of the toy model."""
-    from riskmc.kernel.reduce import finalize
+    from riskmc.kernel.finalize import finalize
     ps = load(write_toml(TOY), model=TOY_MODEL)
     kernel = Kernel(ps, TOY_MODEL, handle_seed(seed), plan(draws, sampler))
     b, t = execute(kernel, workers)

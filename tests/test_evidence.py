@@ -501,7 +501,7 @@ def test_evidence_the_prior_cannot_reach_is_refused_at_its_line(tmp_path):
 def test_discrete_and_constant_quantiles_are_exact(tmp_path):
     """A 0/1 input's quantiles are 0 or 1, a constant's the constant with no error: in the
     tempered posterior, and in ask --given and --stress."""
-    from riskmc.inference.smc import estimates
+    from riskmc.inference.replicates import estimates
     rows = np.zeros((32, 3, 100))
     rng = np.random.default_rng(0)
     rows[:, 0] = rng.random((32, 100)) < 0.3       # 0/1

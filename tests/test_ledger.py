@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from riskmc.cli import app
 from riskmc.store import ledger as L
+from riskmc.store import scores as S
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -33,7 +34,7 @@ def test_scores_match_hand_computed_values(tmp_path):
         led.record(*summary({"A": (0.7, 0.01), "B": (0.2, 0.02)}), "r1", "2026-01-01")
         led.resolve("A", True, "2026-06-30", "report")
         led.resolve("B", False, "2026-06-30", "report")
-        scores, unscored = led.scores()
+        scores, unscored = S.scored(led)
     by = {s.claim: s for s in scores}
     assert unscored == []
     # A: (0.7 - 1)^2 = 0.09, ln 0.7; B: (0.2 - 0)^2 = 0.04, ln 0.8.
@@ -42,7 +43,7 @@ def test_scores_match_hand_computed_values(tmp_path):
     # Monte Carlo errors by the delta method: |d(p - o)^2/dp| = 2|p - o|, |d ln p/dp| = 1/p.
     assert by["A"].brier_mcse == pytest.approx(2 * 0.3 * 0.01) and by["B"].brier_mcse == pytest.approx(2 * 0.2 * 0.02)
     assert by["A"].log_mcse == pytest.approx(0.01 / 0.7) and by["B"].log_mcse == pytest.approx(0.02 / 0.8)
-    mean = L.mean_score(scores, "brier")
+    mean = S.mean_score(scores, "brier")
     assert mean.value == pytest.approx(0.065)
     assert mean.mcse == pytest.approx((0.006 + 0.008) / 2)  # an upper bound: one run's claims share draws
     assert mean.se == pytest.approx(math.sqrt(((0.09 - 0.065) ** 2 + (0.04 - 0.065) ** 2) / 1 / 2))
@@ -53,7 +54,7 @@ def test_a_certain_forecast_that_fails_is_scored_as_half_a_draw(tmp_path):
     with L.Ledger(tmp_path / "l.sqlite") as led:
         led.record(*summary({"A": (0.0, 0.0)}, draws=10_000), "r1", "2026-01-01")
         led.resolve("A", True, "2026-06-30", "report")
-        (s,), _ = led.scores()
+        (s,), _ = S.scored(led)
     assert s.brier == 1.0 and s.log == pytest.approx(math.log(0.5 / 10_000))
 
 
@@ -63,7 +64,7 @@ def test_the_forecast_on_record_when_the_claim_resolved_is_scored(tmp_path):
         led.record(*summary({"A": (0.6, 0.01)}, seed=2), "r2", "2026-05-01")
         led.record(*summary({"A": (0.99, 0.01)}, seed=3), "r3", "2026-08-01")  # after the fact
         led.resolve("A", True, "2026-06-30", "report")
-        (s,), _ = led.scores()
+        (s,), _ = S.scored(led)
         assert [f.probability for f in led.history("A")] == [0.3, 0.6, 0.99]
     assert s.forecast.probability == 0.6 and s.brier == pytest.approx(0.16)
 
@@ -162,11 +163,11 @@ def test_calibration_bins_with_jeffreys_intervals(tmp_path):
         led.record(*summary(claims), "r1", "2026-01-01")
         for k in range(12):  # 1 of 6 low forecasts came true, 5 of 6 high ones
             led.resolve(f"c{k}", (k == 0) or (k >= 6 and k != 11), "2026-06-30", "report")
-        scores, _ = led.scores()
-    bins = L.calibration(scores)
+        scores, _ = S.scored(led)
+    bins = S.calibration(scores)
     assert [(b.lo, b.n, b.observed) for b in bins] == [(0.0, 6, pytest.approx(1 / 6)), (0.8, 6, pytest.approx(5 / 6))]
     assert bins[0].interval == pytest.approx(tuple(stats.beta(1.5, 5.5).ppf([0.05, 0.95])))
-    assert L.calibration(scores[:9]) is None  # fewer than MIN_CALIBRATION
+    assert S.calibration(scores[:9]) is None  # fewer than MIN_CALIBRATION
 
 
 def test_a_newer_or_foreign_database_is_refused_unchanged(tmp_path):

@@ -93,7 +93,7 @@ def test_signals_at_random_instants_land_as_one_line(tmp_path):
     earlier run or the new one, whole."""
     import random
 
-    from riskmc.store.commit import verify
+    from riskmc.store.folders import verify
     out = tmp_path / "run"
     assert subprocess.run([sys.executable, "-m", "riskmc", "run", str(BASE), "--draws", "5000",
                            "--seed", "1", "--out", str(out), "--quiet"], cwd=ROOT).returncode == 0
@@ -274,7 +274,7 @@ def test_depfile_is_committed_with_the_run_and_escaped_for_make(tmp_path):
     esc = str(out).replace(" ", "\\ ")
     assert (out / "deps.mk").read_text() == (f"{esc}/draws.parquet {esc}/summary.json {esc}/report.html: "
                                              f"{BASE}\n")
-    from riskmc.store.commit import verify
+    from riskmc.store.folders import verify
     assert "deps.mk" in verify(out)["files"]
 
 

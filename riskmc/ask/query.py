@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OutputError, PriorsError, SamplingError
-from ..kernel.reduce import PROBS, Binning, _cdf_points, _quantile
+from ..kernel.finalize import _cdf_points, _quantile
+from ..kernel.reduce import PROBS, Binning
 from ..model.events import Cmp, Event, EventError, Trend, Var, resolve
 
 # Fewer draws than this meeting a condition give no conditional answer.
@@ -281,7 +282,7 @@ def _view(g: dict, b: Binning):
 def _group_stats(g: dict, b: Binning, j: int, vmin, vmax) -> dict:
     """Mean, sd and quantiles of tracked row j in a group, with MCSE (order-statistic bands).
     A row that is one value in the group (a constant) is that value, with no error."""
-    from ..kernel.reduce import _one_sigma_band
+    from ..kernel.finalize import _one_sigma_band
     n = g["n"]
     if "min" in g:
         vmin, vmax = g["min"], g["max"]

@@ -29,7 +29,7 @@ def record(
 ) -> None:
     """Record each run's claim probabilities (± MCSE) with its date, priors hash, seed and
     version. Recording the same run again changes nothing."""
-    from ..store.commit import check_file_output
+    from ..store.folders import check_file_output
     from ..store.io import read_summary_bytes
     from ..store.ledger import Ledger, parse_date
     with user_errors():
@@ -87,12 +87,13 @@ def show(
     """List the claims: each one's probability at every recorded run, and its outcome."""
     from ..report import fmt
     from ..store.ledger import Ledger
+    from ..store.scores import scored
     with user_errors():
         path = ledger or DEFAULT
         with Ledger(path, create=False, write=False) as led:
             rows = [(c, led.history(c)) for c in led.claims()]
             outcomes = led.outcomes()
-            scores = {s.claim: s for s in led.scores()[0]}
+            scores = {s.claim: s for s in scored(led)[0]}
     if quiet:
         return
     for c, hist in rows:
@@ -120,7 +121,8 @@ def report(
     from ..report.html import render_ledger
     from ..store.commit import Transaction
     from ..store.io import dumps_json
-    from ..store.ledger import Ledger, LedgerUsageError, report_data
+    from ..store.ledger import Ledger, LedgerUsageError
+    from ..store.scores import report_data
     with user_errors(out):
         if (out / "summary.json").exists():
             raise LedgerUsageError(f"{out} holds a run: the ledger's page goes in a folder of its own",

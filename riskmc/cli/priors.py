@@ -65,7 +65,8 @@ def show(
         if html is not None:
             from ..errors import OutputError
             from ..report import render_priors
-            from ..store.commit import check_file_output, write_file
+            from ..store.commit import write_file
+            from ..store.folders import check_file_output
             if not (html.parent if str(html.parent) else Path(".")).is_dir():
                 raise OutputError("cannot write the page: its folder does not exist", file=html)
             check_file_output(html, ps.sources, option="--html")

@@ -168,7 +168,7 @@ def _check_depfile_name(depfile: Path) -> None:
     """A depfile in the output folder is committed with the run: not under a name the run's
     own files (or its manifest) take."""
     from ..errors import UsageError
-    from ..store.commit import RUN_FILES, plain_name
+    from ..store.folders import RUN_FILES, plain_name
     if depfile.name in RUN_FILES or not plain_name(depfile.name):
         raise UsageError(f"--depfile {depfile} would take the name of a file the run writes, or a hidden one; "
                          "nothing was written", hint="name it e.g. deps.mk")
@@ -176,7 +176,7 @@ def _check_depfile_name(depfile: Path) -> None:
 
 def _check_depfile(depfile: Path, sources, out: Path) -> None:
     from ..errors import OutputError, UsageError
-    from ..store.commit import check_file_output
+    from ..store.folders import check_file_output
     if _same_folder(depfile, out) or Path(os.path.realpath(out)) in Path(os.path.realpath(depfile)).parents:
         raise UsageError(f"--depfile {depfile} names the output folder {out} or a folder inside it; nothing was "
                          "written", hint="name a file, e.g. --depfile " + str(out / "deps.mk"))

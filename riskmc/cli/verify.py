@@ -15,7 +15,7 @@ def verify(
     quiet: Quiet = False,
 ) -> None:
     """Check a run folder against its manifest.json (every file's SHA-256); exit 4 if it differs."""
-    from ..store.commit import verify as check
+    from ..store.folders import verify as check
     from ..store.io import read_summary
 
     with user_errors():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import PriorsError
-from ..kernel.reduce import _cdf_points, _quantile, display_histogram
+from ..kernel.finalize import _cdf_points, _quantile, display_histogram
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ def infer(kernel, totals, binning, names: list[str], *, claims, workers: int = 1
         return Posterior("importance", None, imp.stats, imp.claims, {"importance": diag},
                          lambda j: display_histogram(imp.view, binning.weighted, j))
     hard = [e for e in kernel.likelihood.evidence if e.kind == "bound" and e.sd is None]
-    from .smc import REPLICATES, Tempering, estimates, particles_per_replicate
+    from .replicates import estimates
+    from .smc import REPLICATES, Tempering, particles_per_replicate
     n = particles_per_replicate(kernel.plan.draws)
     try:
         sampler = Tempering(kernel, kernel.root, n, workers)

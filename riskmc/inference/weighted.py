@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernel.reduce import PROBS, Binning, _cdf_points, _quantile
+from ..kernel.finalize import _cdf_points, _quantile
+from ..kernel.reduce import PROBS, Binning
 from ..kernel.weighted import WeightedSums, tail_length
 from ..numeric.fused_weighted import reduce_weighted
 from .psis import Smoothed, khat_limit, smooth_tail

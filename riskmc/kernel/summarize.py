@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .reduce import BINS, PROBS, STATS, Binning, ChunkReduction, Totals, finalize, merge, reduce_chunk
+from .finalize import finalize
+from .reduce import BINS, PROBS, STATS, Binning, ChunkReduction, Totals, merge, reduce_chunk
 
 __all__ = ["PROBS", "STATS", "probability", "summarize"]
 
@@ -34,7 +35,7 @@ def summarize(x: np.ndarray, chunk_sizes: list[int], sampler: str) -> dict[str, 
 
 def probability(hit: np.ndarray, chunk_sizes: list[int], sampler: str) -> dict[str, float]:
     """The probability of an event (boolean per draw) with its MCSE."""
-    from .reduce import probabilities
+    from .finalize import probabilities
     hit = np.asarray(hit, dtype=bool)
     counts = [int(c.sum()) for c in np.split(hit, np.cumsum(chunk_sizes)[:-1])]
     t, _ = _reduce(hit.astype(float), chunk_sizes, sampler, hits=counts)

@@ -37,7 +37,7 @@ def _read_json(folder: Path, name: str, schema: str) -> tuple[dict, bytes]:
     """
     import jsonschema
 
-    from .commit import check_listing
+    from .folders import check_listing
     from .textfile import read_regular
     path = folder / name
     try:
@@ -77,7 +77,7 @@ def _short(text: str, limit: int = 120) -> str:
 def _check_manifest(folder: Path, name: str, raw: bytes) -> None:
     import hashlib
 
-    from .commit import check_listed
+    from .folders import check_listed
     check_listed(folder, name, hashlib.sha256(raw).hexdigest(), len(raw))
 
 
@@ -296,7 +296,7 @@ def read_draws(folder: str | Path, summary: dict):
     columns present, one row per draw."""
     import polars as pl
 
-    from .commit import check_listed, sha256_file
+    from .folders import check_listed, sha256_file
     folder = Path(folder)
     path = folder / "draws.parquet"
     try:

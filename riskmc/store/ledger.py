@@ -1,17 +1,12 @@
-"""A track record of claims: each run's claim probabilities, outcomes as they resolve, scores.
+"""A track record of claims: each run's claim probabilities and outcomes as they resolve
+(riskmc.store.scores scores them).
 
-The ledger is one SQLite file (docs/ledger.md documents its schema). Every change is
-one transaction begun with BEGIN IMMEDIATE, so concurrent writers queue (up to
-BUSY_MS) instead of interleaving, and a failure leaves the ledger as it was. WAL
-journaling lets readers read while one process writes. The schema's version is
-SQLite's `user_version`; MIGRATIONS bring an older ledger up to date, in a transaction.
-
-Scores: a resolved claim is scored on the last forecast dated on or before its outcome
-(later ones knew the answer). Brier score (p - o)^2, lower is better; log score ln p(o),
-higher is better, 0 perfect. A probability of exactly 0 or 1 from N draws is not
-certainty: the log score reads it as 0.5/N or 1 - 0.5/N. Each score carries its Monte
-Carlo error (the delta method on each probability's MCSE) and, over several claims, its
-sampling error across claims.
+The ledger is one SQLite file (docs/ledger.md documents its schema, ledger_schema.py
+holds it). Every change is one transaction begun with BEGIN IMMEDIATE, so concurrent
+writers queue (up to BUSY_MS) instead of interleaving, and a failure leaves the ledger as
+it was. The journal is a rollback journal: nothing is left beside the ledger between
+commands, and a read-only one can still be read. The schema's version is SQLite's
+`user_version`; MIGRATIONS bring an older ledger up to date, in a transaction.
 """
 
 from __future__ import annotations
@@ -19,72 +14,28 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import math
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import RiskmcError
+from ..errors import LedgerError, LedgerUsageError
+from .ledger_schema import (
+    MIGRATIONS,
+    SCHEMA,
+    _bit,
+    _check,
+    _date,
+    _draws,
+    _mcse,
+    _prob,
+    _statements,
+    _text,
+    check_values,
+    wal_at_rest,
+)
 
-SCHEMA = 1
 BUSY_MS = 10_000
-# A calibration diagram needs this many resolved claims.
-MIN_CALIBRATION = 10
-BINS = 5
-INTERVAL = 0.9
-
-MIGRATIONS = {
-    1: """
-CREATE TABLE runs (
-    id            INTEGER PRIMARY KEY,
-    run_key       TEXT NOT NULL UNIQUE,  -- SHA-256 of summary.json: the same run is recorded once
-    created       TEXT NOT NULL,         -- the forecast's date, YYYY-MM-DD
-    title         TEXT NOT NULL,
-    priors        TEXT NOT NULL,         -- the priors file's path, as the run recorded it
-    priors_sha256 TEXT NOT NULL,
-    model         TEXT NOT NULL,
-    model_sha256  TEXT NOT NULL,
-    scenario      TEXT,
-    seed          INTEGER NOT NULL,
-    draws         INTEGER NOT NULL,
-    version       TEXT NOT NULL,         -- riskmc's version
-    run_dir       TEXT NOT NULL,
-    recorded      TEXT NOT NULL          -- when it was recorded, UTC
-);
-CREATE TABLE forecasts (
-    run_id      INTEGER NOT NULL REFERENCES runs(id),
-    claim       TEXT NOT NULL,
-    text        TEXT NOT NULL,
-    event       TEXT NOT NULL,
-    probability REAL NOT NULL CHECK (probability BETWEEN 0 AND 1),
-    mcse        REAL NOT NULL CHECK (mcse >= 0),
-    PRIMARY KEY (run_id, claim)
-);
-CREATE INDEX forecasts_by_claim ON forecasts(claim);
-CREATE TABLE outcomes (
-    claim    TEXT PRIMARY KEY,
-    outcome  INTEGER NOT NULL CHECK (outcome IN (0, 1)),
-    date     TEXT NOT NULL,
-    source   TEXT NOT NULL,
-    recorded TEXT NOT NULL
-);
-""",
-}
-
-
-class LedgerError(RiskmcError):
-    """The ledger cannot be used: corrupt, locked too long, or made by a newer riskmc."""
-
-    exit_code = 6
-
-
-class LedgerUsageError(RiskmcError):
-    """A request the ledger cannot honour as asked: an unknown claim, a malformed date."""
-
-    exit_code = 2
-
-
 @dataclass(frozen=True)
 class Forecast:
     claim: str
@@ -102,37 +53,6 @@ class Outcome:
     outcome: bool
     date: str
     source: str
-
-
-@dataclass(frozen=True)
-class Score:
-    """One resolved claim scored on the forecast on record when it resolved."""
-
-    claim: str
-    outcome: bool
-    date: str
-    forecast: Forecast
-    brier: float
-    brier_mcse: float
-    log: float
-    log_mcse: float
-
-
-@dataclass(frozen=True)
-class Estimate:
-    value: float
-    mcse: float        # Monte Carlo error, from the probabilities' MCSE
-    se: float | None   # sampling error across claims (None for fewer than two)
-
-
-@dataclass(frozen=True)
-class Bin:
-    lo: float
-    hi: float
-    n: int
-    forecast: float    # mean forecast probability in the bin
-    observed: float    # share that came true
-    interval: tuple[float, float]  # INTERVAL Jeffreys interval of the true rate
 
 
 def parse_date(text: str, what: str = "date") -> str:
@@ -197,7 +117,7 @@ class Ledger:
         opened read-only from a folder SQLite cannot write its index into: then it is
         read as immutable (nothing can be writing there anyway)."""
         uri = self.path.resolve().as_uri()
-        if _wal_at_rest(self.path):
+        if wal_at_rest(self.path):
             # Opened plainly, SQLite would create -wal and -shm files beside it to read it.
             return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=BUSY_MS / 1000,
                                    isolation_level=None)
@@ -256,7 +176,7 @@ class Ledger:
                                   "is brought up to date the next time a run is recorded", file=self.path)
             self._retry(self._create)
         self._check_tables()
-        self._check_values()
+        check_values(self.db, self.path)
         if self.write:
             # A rollback journal, not WAL: nothing is left beside the ledger between commands,
             # and it can be read from a read-only folder. Writers still queue (BEGIN IMMEDIATE).
@@ -432,7 +352,7 @@ class Ledger:
             "SELECT f.claim, r.created, f.probability, f.mcse, r.draws, r.title, r.run_dir FROM forecasts f "
             "JOIN runs r ON r.id = f.run_id WHERE f.claim = ? ORDER BY r.created, r.id", (claim,))
         for r in rows:
-            self._check(r, ("forecasts.claim", _text), ("runs.created", _date), ("forecasts.probability", _prob),
+            _check(self.path, r, ("forecasts.claim", _text), ("runs.created", _date), ("forecasts.probability", _prob),
                         ("forecasts.mcse", _mcse), ("runs.draws", _draws), ("runs.title", _text),
                         ("runs.run_dir", _text))
         return [Forecast(*r) for r in rows]
@@ -442,195 +362,21 @@ class Ledger:
         rows = self._read("SELECT f.claim, f.text, f.event FROM forecasts f JOIN runs r ON r.id = f.run_id "
                           "ORDER BY r.created, r.id")
         for r in rows:
-            self._check(r, ("forecasts.claim", _text), ("forecasts.text", _text), ("forecasts.event", _text))
+            _check(self.path, r, ("forecasts.claim", _text), ("forecasts.text", _text), ("forecasts.event", _text))
         return {c: (t, e) for c, t, e in rows}
 
     def outcomes(self) -> dict[str, Outcome]:
         rows = self._read("SELECT claim, outcome, date, source FROM outcomes ORDER BY claim")
         for r in rows:
-            self._check(r, ("outcomes.claim", _text), ("outcomes.outcome", _bit), ("outcomes.date", _date),
+            _check(self.path, r, ("outcomes.claim", _text), ("outcomes.outcome", _bit), ("outcomes.date", _date),
                         ("outcomes.source", _text))
         return {r[0]: Outcome(r[0], bool(r[1]), r[2], r[3]) for r in rows}
 
     def runs(self) -> int:
         return self._read("SELECT count(*) FROM runs")[0][0]
 
-    def _check_values(self) -> None:
-        """Every value is one riskmc writes, before anything is read or written: a ledger
-        edited by hand into nonsense is refused whole, and left as it is."""
-        runs = ("SELECT created, title, priors, priors_sha256, model, model_sha256, seed, draws, version, run_dir "
-                "FROM runs")
-        for r in self.db.execute(runs):
-            self._check(r, ("runs.created", _date), ("runs.title", _text), ("runs.priors", _text),
-                        ("runs.priors_sha256", _text), ("runs.model", _text), ("runs.model_sha256", _text),
-                        ("runs.seed", _whole), ("runs.draws", _draws), ("runs.version", _text),
-                        ("runs.run_dir", _text))
-        for r in self.db.execute("SELECT claim, text, event, probability, mcse FROM forecasts"):
-            self._check(r, ("forecasts.claim", _text), ("forecasts.text", _text), ("forecasts.event", _text),
-                        ("forecasts.probability", _prob), ("forecasts.mcse", _mcse))
-        for r in self.db.execute("SELECT claim, outcome, date, source FROM outcomes"):
-            self._check(r, ("outcomes.claim", _text), ("outcomes.outcome", _bit), ("outcomes.date", _date),
-                        ("outcomes.source", _text))
-
-    def _check(self, row: tuple, *columns) -> None:
-        """A value riskmc never writes (edited by hand: 0 draws, an MCSE of 1e308, a text
-        stored as bytes) makes the ledger unusable as a record: say which, change nothing."""
-        for value, (name, ok) in zip(row, columns):
-            if not ok(value):
-                shown = repr(value) if not isinstance(value, bytes) else f"{len(value)} bytes of binary data"
-                raise LedgerError(f"the ledger holds a value riskmc never writes: {name} = {_clip(shown)}; nothing "
-                                  "was changed", file=self.path,
-                                  hint="restore it from a backup, or record into a new --ledger PATH")
-
-    def scores(self) -> tuple[list[Score], list[str]]:
-        """Each resolved claim's score; and the claims resolved before any forecast of them."""
-        out, unscored = [], []
-        for claim, o in self.outcomes().items():
-            before = [f for f in self.history(claim) if f.created <= o.date]
-            if not before:
-                unscored.append(claim)
-                continue
-            out.append(score(claim, o, before[-1]))
-        return out, unscored
-
-
 def _short(path, limit: int = 120) -> str:
     text = str(path)
     return text if len(text) <= limit else text[:limit // 2 - 2] + "..." + text[-(limit // 2 - 2):]
 
 
-def _text(v) -> bool:
-    return isinstance(v, str)
-
-
-def _date(v) -> bool:
-    if not isinstance(v, str) or len(v) != 10:
-        return False
-    try:
-        dt.date.fromisoformat(v)
-    except ValueError:
-        return False
-    return True
-
-
-def _prob(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0
-
-
-def _mcse(v) -> bool:
-    # A probability's Monte Carlo error is at most 0.5.
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 0.5
-
-
-def _whole(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _draws(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
-
-
-def _bit(v) -> bool:
-    return v in (0, 1) and not isinstance(v, float)
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _wal_at_rest(path: Path) -> bool:
-    """A ledger an older riskmc left in WAL mode (its header says so), that no one is
-    writing now (no -wal file beside it)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(20)
-    except OSError:
-        return False
-    wal = Path(str(path) + "-wal")
-    return len(head) == 20 and head[:16] == b"SQLite format 3\x00" and head[18:20] == b"\x02\x02" and not wal.exists()
-
-
-def score(claim: str, o: Outcome, f: Forecast) -> Score:
-    """Brier and log score of forecast f for outcome o, each with its Monte Carlo error."""
-    y = 1.0 if o.outcome else 0.0
-    p = f.probability
-    brier = (p - y) ** 2
-    q = min(max(p, 0.5 / f.draws), 1 - 0.5 / f.draws)
-    q_true = q if o.outcome else 1 - q
-    return Score(claim, o.outcome, o.date, f, brier, 2 * abs(p - y) * f.mcse, math.log(q_true), f.mcse / q_true)
-
-
-def mean_score(scores: list[Score], attr: str) -> Estimate | None:
-    if not scores:
-        return None
-    v = [getattr(s, attr) for s in scores]
-    m = [getattr(s, attr + "_mcse") for s in scores]
-    n = len(v)
-    mean = sum(v) / n
-    se = math.sqrt(sum((x - mean) ** 2 for x in v) / (n - 1) / n) if n > 1 else None
-    # Claims of one run share its draws, so their errors may move together: the sum of
-    # the errors, an upper bound whatever their correlation, not the root sum of squares.
-    return Estimate(mean, sum(abs(x) for x in m) / n, se)
-
-
-def calibration(scores: list[Score]) -> list[Bin] | None:
-    """Forecasts in BINS equal bins of probability: mean forecast against the observed rate
-    with its Jeffreys interval; None below MIN_CALIBRATION resolved claims."""
-    if len(scores) < MIN_CALIBRATION:
-        return None
-    from scipy import stats
-    out = []
-    for k in range(BINS):
-        lo, hi = k / BINS, (k + 1) / BINS
-        inside = [s for s in scores if lo <= s.forecast.probability < hi or (k == BINS - 1 and s.forecast.probability == 1)]
-        if not inside:
-            continue
-        n, hits = len(inside), sum(s.outcome for s in inside)
-        a = (1 - INTERVAL) / 2
-        ci = stats.beta(hits + 0.5, n - hits + 0.5).ppf([a, 1 - a])
-        out.append(Bin(lo, hi, n, sum(s.forecast.probability for s in inside) / n, hits / n,
-                       (float(ci[0]) if hits > 0 else 0.0, float(ci[1]) if hits < n else 1.0)))
-    return out
-
-
-def _statements(script: str) -> list[str]:
-    """A migration's statements, run one by one inside its transaction (executescript
-    would commit on its own)."""
-    return [part.strip() for part in script.split(";") if part.strip()]
-
-
-def report_data(ledger: Ledger) -> dict:
-    """Everything `riskmc ledger report` shows, JSON-ready: each claim's history, the
-    outcomes, the scores with their errors, and the calibration bins."""
-    outcomes = ledger.outcomes()
-    texts = ledger.texts()
-    scores, unscored = ledger.scores()
-    by_claim = {s.claim: s for s in scores}
-
-    def est(e: Estimate | None):
-        return None if e is None else {"value": e.value, "mcse": e.mcse, "se": e.se}
-
-    claims = {}
-    for c in ledger.claims():
-        o = outcomes.get(c)
-        s = by_claim.get(c)
-        claims[c] = {
-            "text": texts[c][0], "event": texts[c][1],
-            "history": [{"date": f.created, "probability": f.probability, "mcse": f.mcse, "draws": f.draws,
-                         "title": f.title, "run_dir": f.run_dir} for f in ledger.history(c)],
-            "outcome": None if o is None else {"value": o.outcome, "date": o.date, "source": o.source},
-            "score": None if s is None else {"forecast_date": s.forecast.created, "run_dir": s.forecast.run_dir,
-                                             "probability": s.forecast.probability,
-                                             "brier": s.brier, "brier_mcse": s.brier_mcse, "log": s.log,
-                                             "log_mcse": s.log_mcse},
-        }
-    bins = calibration(scores)
-    return {
-        "schema": SCHEMA, "runs": ledger.runs(), "claims": claims, "resolved": len(outcomes),
-        "scored": len(scores), "unscored": unscored,
-        "brier": est(mean_score(scores, "brier")), "log": est(mean_score(scores, "log")),
-        "calibration": None if bins is None else [
-            {"lo": b.lo, "hi": b.hi, "n": b.n, "forecast": b.forecast, "observed": b.observed,
-             "interval": list(b.interval)} for b in bins],
-        "min_calibration": MIN_CALIBRATION,
-    }
