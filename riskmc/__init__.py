@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "RunResult": ".api", "load": ".loading", "load_priors": ".loading", "run": ".api",
-    "sensitivity": ".api", "write": ".api",
+    "sensitivity": ".analyze.sensitivity", "write": ".api",
     "Input": ".model", "Model": ".model", "Output": ".model", "load_model": ".model",
     "ModelError": ".errors", "OutputError": ".errors", "PriorsError": ".errors",
     "RiskmcError": ".errors", "SamplingError": ".errors",

@@ -320,11 +320,9 @@ def test_claims_if_each_expert_is_right_known_answer(files):
 def test_claims_if_right_errors_cover_over_many_seeds(files, monkeypatch):
     """The weighted estimate's MCSE is honest: over 400 seeds of 2,000 draws each, the
     truth lies within 2 MCSE about 95% of the time (fixed seeds: the count is fixed)."""
-    from types import SimpleNamespace
-
-    import riskmc.api
-    from riskmc.api import _whom
-    monkeypatch.setattr(riskmc.api, "BOOTSTRAP_WHOM", 2)  # S1's intervals are not what this checks
+    import riskmc.analyze.experts
+    from riskmc.analyze.experts import whom
+    monkeypatch.setattr(riskmc.analyze.experts, "BOOTSTRAP_WHOM", 2)  # S1's intervals are not what this checks
     ps = load_file(_bob_at_four(files))
     truth = stats.norm.sf(math.sqrt(2))  # if ann is right
     inside = 0
@@ -333,8 +331,8 @@ def test_claims_if_right_errors_cover_over_many_seeds(files, monkeypatch):
         k = rng.random(2000) < 0.5
         s = np.where(k, rng.normal(4.0, 1.0, 2000), rng.normal(0.0, 1.0, 2000))
         t = rng.normal(0.0, 1.0, 2000)
-        run = SimpleNamespace(inputs={"s": s, "t": t}, outputs={"y": s + t})
-        p = _whom(ps, ps.model, run, {"y": s + t}, seed)[0]["experts"][0]["claims_if_right"]["high"]
+        p = whom(ps, ps.model, {"s": s, "t": t}, {"y": s + t}, {"y": s + t}, seed)[0]["experts"][0][
+            "claims_if_right"]["high"]
         inside += abs(p["value"] - truth) < 2 * p["mcse"]
     assert 0.92 <= inside / 400 <= 0.98, inside
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import interrupt
+from .. import __version__, interrupt
+from ..errors import SamplingError
 from ..kernel.engine import CHUNK_SIZE, draw_inputs
 from ..kernel.marginals import Marginals
 from ..kernel.streams import chunk_stream, handle_seed, seed_entropy
@@ -158,3 +159,99 @@ def tornado(priors: PriorSet, model, pick) -> list[dict]:
                      "at_low": y_lo.tolist(), "at_high": y_hi.tolist(),
                      "swing": (y_hi - y_lo).tolist()})
     return [{"base": base.tolist()}] + rows
+
+
+
+def sensitivity(priors, *, model=None, output: str | None = None, year: int | None = None, draws: int = 2 ** 14,
+                seed=None, workers: int | None = None, scenario: str | None = None, allow_unused: bool = False) -> dict:
+    """What drives the outputs: Sobol indices, a tornado and rank correlations (JSON-ready).
+
+    By default the headline outputs in the last year; `output`/`year` pick one. Sobol
+    indices take draws x (factors + 2) model evaluations.
+    """
+    import difflib
+
+    from ..loading import load
+    from ..settings import resolve
+    from .drivers import rank_drivers
+    from .experts import finite_or_none, whom
+    from .summary import DRIVER_DRAWS
+
+    ps = priors if isinstance(priors, PriorSet) else load(priors, model=model, scenario=scenario,
+                                                          allow_unused=allow_unused)
+    m = ps.model
+    st = resolve(ps.run, seed=seed, workers=workers)
+    seed, workers = st.seed, st.workers
+    if m.years is None:
+        if year is not None:
+            raise SamplingError(f"model '{m.name}' has no years: drop --year")
+        j = 0
+    else:
+        year = m.years[-1] if year is None else int(year)
+        if year not in m.years:
+            raise SamplingError(f"year must be one of {m.years[0]}-{m.years[-1]}, got {year}")
+        j = m.years.index(year)
+    names = [o.name for o in m.outputs if o.headline] if output is None else [output]
+    for n in names:
+        if n not in m.output_names:
+            close = difflib.get_close_matches(n, m.output_names, n=1)
+            raise SamplingError(f"unknown output '{n}'", hint=f"did you mean '{close[0]}'?" if close
+                                else f"model '{m.name}' has {', '.join(m.output_names)}")
+
+    def pick(out):
+        return np.column_stack([out[n][:, j] if out[n].ndim == 2 else out[n] for n in names])
+
+    res = sobol(ps, m, pick, draws=draws, seed=seed, workers=workers)
+    tor = tornado(ps, m, pick)
+    inputs, outputs = _ordinary(ps, st.with_(seed=res["seed"], draws=DRIVER_DRAWS))
+    grouped = [f for f in res["factors"] if len(f.members) > 1]
+    note = ("Sobol indices assume independent factors; correlated priors are analysed as groups: "
+            + "; ".join(f.name for f in grouped)) if grouped else None
+    logs = [n for n, p in ps.priors.items() if len(p.experts) > 1 and p.pool == "log"]
+    if logs:
+        note = ((note + ". ") if note else "") + (
+            f"{', '.join(logs)} pool{'s' if len(logs) == 1 else ''} experts logarithmically, into one consensus "
+            "view: no draw comes from one expert, so there is no 'whom you believe' (pool = \"linear\" has it)")
+    out = {
+        "riskmc_version": __version__,
+        "priors_files": [{"path": f.path, "sha256": f.sha256} for f in ps.files],
+        "scenario": ps.scenario, "seed": res["seed"], "draws": draws,
+        "evaluations": res["evaluations"], "year": year, "outputs": {}, "note": note,
+        "method": "Saltelli (2010) first-order, Jansen (1999) total; 95% bootstrap intervals",
+        "factors": [{"name": f.name, "members": list(f.members)} for f in res["factors"]],
+    }
+    column = {n: outputs[n][:, j] if m.years is not None else outputs[n][:, 0] for n in names}
+    out["experts"] = whom(ps, m, inputs, outputs, column, res["seed"])
+    spearman = rank_drivers(inputs, column)
+    by_name = {o.name: o for o in m.outputs}
+    for k, n in enumerate(names):
+        rows = [{"factor": f.name, "S1": finite_or_none(res["S1"][k, g]), "ST": finite_or_none(res["ST"][k, g]),
+                 "S1_ci": [finite_or_none(v) for v in res["S1_ci"][:, k, g]],
+                 "ST_ci": [finite_or_none(v) for v in res["ST_ci"][:, k, g]]} for g, f in enumerate(res["factors"])]
+        rows.sort(key=lambda r: -(r["ST"] or 0.0))
+        trows = [{"input": r["input"], "low": r["low"], "high": r["high"], "at_low": r["at_low"][k],
+                  "at_high": r["at_high"][k], "swing": r["swing"][k]} for r in tor[1:]]
+        trows.sort(key=lambda r: -abs(r["swing"]))
+        out["outputs"][n] = {
+            "label": by_name[n].label, "unit": by_name[n].unit,
+            "sobol": rows,
+            "tornado": {"base": tor[0]["base"][k], "rows": trows},
+            "spearman": spearman[n],
+        }
+    return out
+
+
+
+
+def _ordinary(ps: PriorSet, s) -> tuple[dict, dict]:
+    """The first DRIVER_DRAWS draws of a plain run of these priors (the run's own draws, for
+    the rank correlations and for whom-you-believe): inputs and outputs by name."""
+    from ..kernel.engine import Kernel, sample
+    m = ps.model
+    kernel = Kernel(ps, m, s.root, s.plan)
+    chunks = [c for state in sample(kernel, s.workers, keep_below=s.plan.n_chunks) for c in state.chunks]
+    inputs = {k: np.concatenate([c.inputs[k] for c in chunks]) for k in m.input_names}
+    outputs = {k: np.concatenate([c.outputs[k] for c in chunks]) for k in m.output_names}
+    if m.years is None:
+        outputs = {k: v.reshape(len(v), -1) for k, v in outputs.items()}
+    return inputs, outputs

@@ -29,7 +29,7 @@ def sensitivity(
     quiet: Quiet = False,
 ) -> None:
     """Sobol indices with bootstrap intervals, a tornado and rank correlations per output."""
-    from ..api import sensitivity as api_sensitivity
+    from ..analyze.sensitivity import sensitivity as api_sensitivity
     from ..errors import SamplingError
     from ..loading import load
     from ..report import render
