@@ -16,11 +16,19 @@ Studies:
            exact posterior of aws_revenue[2025] is normal, mean 135.7188, sd 0.2943),
            toy31 (y = x1 + x2 observed at 4 +- 0.2, with 29 more inputs no output uses),
            beta-binomial (a beta(2, 5) share, 1,500 of 2,500 trials succeeded), and the
-           test suite's linear model (a = 8 +- 0.5).
+           test suite's linear model (a = 8 +- 0.5);
+  ask      questions of finished runs: of a conjugate posterior (a ~ N(1, 2^2) observed at
+           4 +- 1) an event, a conditional probability, means given a condition, a
+           probability stress and a mean stress; of a prior run, a mean stress (tilting
+           a normal keeps its sd; the other inputs do not move);
+  compare  paired shifts between runs of one seed: y = 2a + b with a ~ N(1, 2^2) against
+           a ~ N(1.5, 2.5^2) (mc, lhs, sobol) or against a's posterior (weighted draws):
+           the shifts of y's mean, p5, p50, p95 and P(y > 5).
 
 Too slow for CI (about half an hour here); the test suite keeps fast fixed-seed
 versions of each. VALIDATE_SEEDS sets the seeds per case (default: 400 prior, 200
-importance, 60 tempered); VALIDATE_ONLY=prior|importance|tempered runs one study.
+importance, 60 tempered, 400 ask and compare); VALIDATE_ONLY=prior|importance|tempered|ask|compare runs one
+study.
 The latest table is in docs/validation.md.
 """
 
@@ -310,6 +318,93 @@ def posterior_study(folder: Path, study: str) -> None:
                   f"{np.mean(inside):>7.1%} [{lo:.1%}, {hi:.1%}]", flush=True)
 
 
+# ------------------------------------------------------------------ ask: questions of finished runs
+def ask_study(folder: Path) -> None:
+    from scipy import integrate
+
+    from riskmc.ask.query import ask
+    from riskmc.runs import Run
+    (folder / "lin.py").write_text(LIN_MODEL)
+    base = textwrap.dedent(LIN_PRIORS).split("[evidence.obs]")[0] + '[claims.big]\noutput = "y"\nabove = 5.0\n'
+    (folder / "ask-prior.toml").write_text(base)
+    (folder / "ask-post.toml").write_text(base + '[evidence.obs]\ninput = "a"\nvalue = 4.0\nsd = 1.0\n'
+                                          'source = "test"\n')
+    mu, sd = 3.4, 1.25 ** -0.5
+    q = stats.norm.sf(0.5)
+    za = (4 - mu) / sd
+    post = {"event": stats.norm.sf(4, mu, sd),
+            "conditional": integrate.quad(lambda b: stats.norm.pdf(b) * stats.norm.sf((8 - b) / 2, mu, sd),
+                                          0.5, np.inf)[0] / q,
+            "b given": stats.norm.pdf(0.5) / q, "a given": mu,
+            "stressed mean": 0.5 * (mu + sd * stats.norm.pdf(za) / stats.norm.sf(za))
+            + 0.5 * (mu - sd * stats.norm.pdf(za) / stats.norm.cdf(za)),
+            "stressed p95": mu + sd * stats.norm.isf(0.1 * stats.norm.sf(za)),
+            "tilted sd": sd, "tilted claim": stats.norm.sf(5, 6, math.sqrt(4 * sd * sd + 1))}
+    prior = {"tilted a sd": 2.0, "tilted b mean": 0.0, "tilted p mean": 0.4, "tilted y mean": 6.0,
+             "tilted claim": stats.norm.sf(5, 6, math.sqrt(17))}
+
+    def after(res):
+        return {m["name"]: m["after"] for m in res["moved"]}
+
+    def post_questions(run):
+        a1 = ask(run, "y > 8", given="b > 0.5", workers=1)
+        a2 = ask(run, stress="P(a > 4) = 0.5", workers=1)
+        a3 = ask(run, "a > 4", stress="mean(a) = 3.0", workers=1)
+        g, s2, s3 = after(a1), after(a2["stress"]), after(a3["stress"])
+        return {"event": a3["probability"], "conditional": a1["conditional"], "b given": g["b"]["mean"],
+                "a given": g["a"]["mean"], "stressed mean": s2["a"]["mean"], "stressed p95": s2["a"]["p95"],
+                "tilted sd": s3["a"]["sd"], "tilted claim": a3["stress"]["claims"]["big"]}
+
+    def prior_questions(run):
+        a = ask(run, stress="mean(a) = 3.0", workers=1)
+        m = after(a["stress"])
+        return {"tilted a sd": m["a"]["sd"], "tilted b mean": m["b"]["mean"], "tilted p mean": m["p"]["mean"],
+                "tilted y mean": m["y"]["mean"], "tilted claim": a["stress"]["claims"]["big"]}
+    for case, path, exact, questions, sizes in (
+            ("posterior", "ask-post.toml", post, post_questions, (4_096, 20_000)),
+            ("prior, mc", "ask-prior.toml", prior, prior_questions, (4_096, 16_384))):
+        for draws in sizes:
+            got = []
+            for seed in seeds(400):
+                r = riskmc.run(str(folder / path), draws=draws, seed=seed + 1, workers=1)
+                got.append(questions(Run.of(r.summary, r.priors)))
+            for stat, e in exact.items():
+                record("ask", case, draws, stat, [g[stat]["value"] for g in got], [g[stat]["mcse"] for g in got], e)
+
+
+# ------------------------------------------------------------------ compare: paired shifts
+def compare_study(folder: Path) -> None:
+    from riskmc.analyze.compare import compare
+    from riskmc.runs import Run
+    (folder / "lin.py").write_text(LIN_MODEL)
+    base = textwrap.dedent(LIN_PRIORS).split("[evidence.obs]")[0] + '[claims.big]\noutput = "y"\nabove = 5.0\n'
+    (folder / "cmp-a.toml").write_text(base)
+    (folder / "cmp-wider.toml").write_text(base.replace("mean = 1.0\nsd = 2.0", "mean = 1.5\nsd = 2.5"))
+    (folder / "cmp-post.toml").write_text(base + '[evidence.obs]\ninput = "a"\nvalue = 4.0\nsd = 1.0\n'
+                                          'source = "test"\n')
+    z = stats.norm.ppf(0.95)
+    ya = (2.0, math.sqrt(17))
+    for case, other, yb, samplers in (("wider", "cmp-wider.toml", (3.0, math.sqrt(26)), ("mc", "lhs", "sobol")),
+                                       ("posterior", "cmp-post.toml", (6.8, math.sqrt(4 / 1.25 + 1)), ("mc",))):
+        exact = {"mean": yb[0] - ya[0], "p5": (yb[0] - z * yb[1]) - (ya[0] - z * ya[1]), "p50": yb[0] - ya[0],
+                 "p95": (yb[0] + z * yb[1]) - (ya[0] + z * ya[1]),
+                 "claim": stats.norm.sf(5, *yb) - stats.norm.sf(5, *ya)}
+        for sampler in samplers:
+            for draws in (4_096, 32_768):
+                got = []
+                for seed in seeds(400):
+                    ra = riskmc.run(str(folder / "cmp-a.toml"), draws=draws, seed=seed + 1, workers=1, sampler=sampler)
+                    rb = riskmc.run(str(folder / other), draws=draws, seed=seed + 1, workers=1, sampler=sampler)
+                    res = compare([ra.summary, rb.summary], ["a", "b"],
+                                  [Run.of(ra.summary, ra.priors), Run.of(rb.summary, rb.priors)])
+                    row = res["outputs"]["y"]["years"]["all"]
+                    got.append({k: row[k]["shifts"][1] for k in ("mean", "p5", "p50", "p95")}
+                               | {"claim": res["claims"]["big"]["shifts"][1]})
+                for stat, e in exact.items():
+                    record("compare", f"{case}, {sampler}", draws, stat, [g[stat]["value"] for g in got],
+                           [g[stat]["mcse"] for g in got], e)
+
+
 def main() -> None:
     print("study      case              draws statistic          seeds  cover2 [95% interval]")
     with tempfile.TemporaryDirectory() as tmp:
@@ -320,6 +415,10 @@ def main() -> None:
             posterior_study(folder, "importance")
         if ONLY in (None, "tempered"):
             posterior_study(folder, "tempered")
+        if ONLY in (None, "ask"):
+            ask_study(folder)
+        if ONLY in (None, "compare"):
+            compare_study(folder)
     bad = [r for r in ROWS if not r[6] <= 0.95 <= r[7] and not (r[0] != "prior" and r[7] >= 0.946)]
     print(f"\n{len(ROWS)} coverages; {len(ROWS) - len(bad)} hold 95% (94.6% for replicates) inside their interval")
     for r in bad:

@@ -4,16 +4,16 @@ exactly which priors differ (a readable diff of the priors, not of the files).
 The first run is the baseline; every other run is compared with it, so two runs read as
 "before -> after" and a scenario grid (base, bull, bear) as columns. Runs made with the
 same seed, draws and sampler use common random numbers: draw i of each comes from the same
-uniforms, so their difference varies far less than either run. When runs saved their
-draws, the paired error of each mean shift is computed from them.
+uniforms, so their difference varies far less than either run. Their draws are re-created
+(or read from draws.parquet) and every shift, quantiles and claims included, gets its
+paired error (riskmc.analyze.paired); other runs get the independent runs' error, and
+compare.json and the page say which each shift carries.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-
-import numpy as np
 
 STATS = ("mean", "p5", "p50", "p95")
 
@@ -79,16 +79,87 @@ def _at(o: dict, y):
     return o["stats"] if y is None else o["years"][y]
 
 
-def compare(summaries: list[dict], paths: list[str], draws: list | None = None) -> dict:
-    """Everything compare.json holds; `draws` (polars frames or None, one per run) add
-    paired errors for runs with common random numbers."""
+def open_runs(paths: list, summaries: list[dict]) -> tuple[list, list[str]]:
+    """Each run opened for pairing with the first (riskmc.runs.Run), or None, and why not:
+    a run of another seed, draws or sampler, a tempered posterior, or one whose priors or
+    model files changed since it ran keeps the independent error (a damaged run folder
+    is refused, as everywhere)."""
+    from ..errors import ModelError, PriorsError
+    from ..runs import Run
+    from ..store.io import read_draws
+    from .paired import common_random_numbers, pairable
     base = summaries[0]
-    draws = draws or [None] * len(summaries)
+    want = [j == 0 or (common_random_numbers(base, s) and pairable(s) and pairable(base))
+            for j, s in enumerate(summaries)]
+    if not any(want[1:]):
+        want = [False] * len(paths)
+    runs, notes = [], []
+    for p, s, w in zip(paths, summaries, want):
+        if not w:
+            if (Path(p) / "draws.parquet").exists():
+                read_draws(p, s)  # not read for pairing, but checked as every file a verb finds
+            runs.append(None)
+            continue
+        try:
+            runs.append(Run.open(p))
+        except (PriorsError, ModelError) as exc:  # sources changed or gone; a damaged folder is an error
+            if (Path(p) / "draws.parquet").exists():
+                read_draws(p, s)
+            runs.append(None)
+            notes.append(f"{p}: its draws cannot be re-created ({exc.message}), so its shifts carry the independent "
+                         "runs' error")
+    if runs[0] is None:
+        runs = [None] * len(paths)
+    return runs, notes
+
+
+def compare(summaries: list[dict], paths: list[str], runs: list | None = None, *, workers: int = 1,
+            notes: list[str] | None = None) -> dict:
+    """Everything compare.json holds. `runs` (riskmc.runs.Run or None, one per run; see
+    open_runs) pair the draws of runs with common random numbers with the first's."""
+    from .paired import Quantity, common_random_numbers, paired_errors
+    base = summaries[0]
+    runs = runs or [None] * len(summaries)
     names = labels(summaries, paths)
     crn = [s["seed"] == base["seed"] and s["draws"] == base["draws"] and s["sampler"] == base["sampler"]
            for s in summaries]
-    paired = [c and draws[0] is not None and d is not None for c, d in zip(crn, draws)]
+    paired = [j > 0 and runs[0] is not None and runs[j] is not None and common_random_numbers(base, summaries[j])
+              for j in range(len(summaries))]
     years = [str(y) for y in base["years"]] if base["years"] else [None]
+
+    # The figures both runs report, and their paired errors.
+    errors: list[dict] = [{}]
+    for j in range(1, len(summaries)):
+        if not paired[j]:
+            errors.append({})
+            continue
+        a, b, sb = runs[0], runs[j], summaries[j]
+        qs = []
+        for name in base["outputs"]:
+            if name not in sb["outputs"]:
+                continue
+            for y in years:
+                try:
+                    sa_, sb_ = _at(base["outputs"][name], y), _at(sb["outputs"][name], y)
+                except KeyError:
+                    continue
+                ya = None if y is None else int(y)
+                for k in STATS:
+                    qs.append(Quantity((name, y, k), (a.row(name, ya), b.row(name, ya)),
+                                       (sa_[k]["value"], sb_[k]["value"]), k))
+        order_a, order_b = list(a.priors.claims), list(b.priors.claims)
+        for name in base["claims"]:
+            if name in sb["claims"] and name in order_a and name in order_b:
+                qs.append(Quantity(("claim", name), (order_a.index(name), order_b.index(name)),
+                                   (base["claims"][name]["probability"]["value"],
+                                    sb["claims"][name]["probability"]["value"]), "claim"))
+        errors.append(paired_errors(a, b, qs, a.claim_events(), b.claim_events(), workers))
+
+    def shift(j: int, key: tuple, value: float, independent: float) -> dict:
+        sh = {"value": value, "mcse": independent, "mcse_independent": independent, "paired": False}
+        if key in errors[j]:
+            sh.update(mcse=errors[j][key], mcse_paired=errors[j][key], paired=True)
+        return sh
 
     outputs = {}
     for name, o0 in base["outputs"].items():
@@ -103,16 +174,9 @@ def compare(summaries: list[dict], paths: list[str], draws: list | None = None) 
             row = {}
             for k in STATS:
                 vals = [st[k]["value"] for st in stats]
-                shifts = [None]
-                for j in range(1, len(summaries)):
-                    sh = {"value": vals[j] - vals[0],
-                          "mcse_independent": math.hypot(stats[0][k]["mcse"], stats[j][k]["mcse"])}
-                    if k == "mean" and paired[j]:
-                        col = name if y is None else f"{name}_y{y}"
-                        diff = draws[j][col].to_numpy() - draws[0][col].to_numpy()
-                        sh["mcse_paired"] = float(np.std(diff, ddof=1) / np.sqrt(len(diff)))
-                    shifts.append(sh)
-                row[k] = {"values": vals, "shifts": shifts}
+                row[k] = {"values": vals, "shifts": [None] + [
+                    shift(j, (name, y, k), vals[j] - vals[0], math.hypot(stats[0][k]["mcse"], stats[j][k]["mcse"]))
+                    for j in range(1, len(summaries))]}
             per_year["all" if y is None else y] = row
         outputs[name] = {"label": o0["label"], "unit": o0["unit"], "headline": o0["headline"],
                          "years": per_year,
@@ -121,14 +185,16 @@ def compare(summaries: list[dict], paths: list[str], draws: list | None = None) 
     claims = {}
     for name, c0 in base["claims"].items():
         ps = [s["claims"].get(name, {}).get("probability") for s in summaries]
-        shifts = [None] + [None if p is None else {"value": p["value"] - ps[0]["value"],
-                                                   "mcse": math.hypot(ps[0]["mcse"], p["mcse"])}
-                           for p in ps[1:]]
+        shifts = [None] + [None if p is None else shift(j + 1, ("claim", name), p["value"] - ps[0]["value"],
+                                                        math.hypot(ps[0]["mcse"], p["mcse"]))
+                           for j, p in enumerate(ps[1:])]
         claims[name] = {"text": c0["text"], "event": c0["event"], "probabilities": ps, "shifts": shifts}
 
     return {
         "runs": [_meta(s, p, n) for s, p, n in zip(summaries, paths, names)],
         "common_random_numbers": all(crn), "paired_errors": all(paired[1:]),
+        "errors": ["baseline"] + ["paired" if paired[j] else "independent" for j in range(1, len(summaries))],
+        "notes": list(notes or []),
         "claims": claims, "outputs": outputs,
         "priors_diff": [[]] + [priors_diff(base["inputs"], s["inputs"]) for s in summaries[1:]],
         "evidence_diff": [[]] + [evidence_diff(base, s) for s in summaries[1:]],

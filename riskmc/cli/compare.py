@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import Quiet, command_app, run_inputs, user_errors
+from .common import Quiet, Workers, command_app, run_inputs, user_errors
 
 app = command_app()
 
@@ -18,18 +18,22 @@ def compare(
                                                help="Two or more run folders; the first is the baseline.")],
     out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Folder for compare.html and "
                                              "compare.json (default: reports/compare-A-B...).")] = None,
+    workers: Workers = None,
     quiet: Quiet = False,
 ) -> None:
     """Compare runs: claims before and after, shifted distributions, the priors that differ.
 
     Two runs read as before -> after; more (a scenario grid: base, bull, bear) as columns
-    beside the first.
+    beside the first. Runs with the same seed, draws and sampler are paired draw by draw
+    (their draws re-created): every shift carries its paired error.
     """
     from ..analyze.compare import compare as do_compare
+    from ..analyze.compare import open_runs
     from ..errors import SamplingError
     from ..report import render_compare
+    from ..settings import check_workers
     from ..store.commit import Transaction
-    from ..store.io import dumps_json, read_draws, read_summary
+    from ..store.io import dumps_json, read_summary
 
     with user_errors(out):
         if len(runs) < 2:
@@ -37,8 +41,8 @@ def compare(
         out = out or Path("reports") / ("compare-" + "-".join(r.name for r in runs))
         tx = Transaction(out, kind="compare", inputs=run_inputs(*runs))
         summaries = [read_summary(r) for r in runs]
-        draws = [read_draws(r, s) if (r / "draws.parquet").exists() else None for r, s in zip(runs, summaries)]
-        res = do_compare(summaries, [str(r) for r in runs], draws)
+        opened, notes = open_runs(runs, summaries)
+        res = do_compare(summaries, [str(r) for r in runs], opened, workers=check_workers(workers), notes=notes)
         with tx.begin():
             tx.write("compare.json", dumps_json(res))
             tx.write("compare.html", render_compare(res).encode())

@@ -23,7 +23,11 @@ def export(
                                              "(default: RUN_DIR-export, beside the run folder).")] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Export a run's summary per output and year, its claims, and its draws when saved."""
+    """Export a run's summary per output and year, its claims, and its draws when saved.
+
+    A run weighed by importance sampling exports each draw's posterior weight beside it
+    (the run's own Pareto-smoothed weights, scaled to a mean of 1).
+    """
     from .. import interrupt
     from ..errors import OutputError, SamplingError
     from ..store.commit import Transaction
@@ -36,7 +40,12 @@ def export(
         tx = Transaction(out, kind="export", inputs=run_inputs(run_dir))
         summary = read_summary(run_dir)
         draws = read_draws(run_dir, summary) if (run_dir / "draws.parquet").exists() else None
-        tables = export_tables(summary, draws)
+        weights = None
+        if draws is not None and summary.get("evidence", {}).get("method") == "importance":
+            # The draws are the prior's: their posterior weights go beside them.
+            from ..runs import Run
+            weights = Run.open(run_dir).posterior_weights(workers=1)
+        tables = export_tables(summary, draws, weights)
         with tx.begin():
             try:
                 if csv:

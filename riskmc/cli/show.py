@@ -110,8 +110,11 @@ def compare(res: dict, page) -> None:
     c = _console()
     runs = res["runs"]
     c.print(" -> ".join(r["label"] for r in runs) + ("  (common random numbers)" if res["common_random_numbers"] else ""))
+    for note in res.get("notes", []):
+        c.print(f"note: {note}", overflow="fold")
     if res["claims"]:
-        heads = ["claim"] + [r["label"] for r in runs] + (["shift"] if len(runs) == 2 else [])
+        heads = ["claim"] + [r["label"] for r in runs] + (
+            [("paired shift" if res["errors"][1] == "paired" else "shift")] if len(runs) == 2 else [])
         rows = []
         for name, cl in res["claims"].items():
             row = [name] + [fmt.prob_value(p["value"], p["mcse"]) if p else "-" for p in cl["probabilities"]]
@@ -177,13 +180,14 @@ def ask(res: dict, page) -> None:
     c = _console()
     r = res["run"]
     c.print(r["title"], overflow="ellipsis", no_wrap=True)
-    c.print(f"{r['draws']:,} draws ({r['sampler']}), seed {r['seed']}: the run's draws, re-created", overflow="ellipsis",
+    c.print(f"{r['draws']:,} draws ({r['sampler']}), seed {r['seed']}: {_source(res)}", overflow="ellipsis",
             no_wrap=True)
     if "event" in res:
         c.print(f"P({res['event']}) = {_pp(res['probability'])}", overflow="fold")
     g = res.get("given")
     if g:
-        c.print(f"given {g['event']}: {g['draws']:,} draws, P = {_pp(g['probability'])}", overflow="fold")
+        eff = f" ({g['effective_draws']:,.0f} effective)" if "effective_draws" in g else ""
+        c.print(f"given {g['event']}: {g['draws']:,} draws{eff}, P = {_pp(g['probability'])}", overflow="fold")
         if "conditional" in res:
             c.print(f"P({res['event']} | given) = {_pp(res['conditional'])}", overflow="fold")
         _moved_table(c, res["moved"], "given it", "what else holds")
@@ -205,6 +209,17 @@ def ask(res: dict, page) -> None:
         c.print(t)
     if page is not None:
         c.print(str(page), overflow="ignore", crop=False)
+
+
+def _source(res: dict) -> str:
+    """Where an answer's draws came from: the run's own, or its posterior."""
+    post = res.get("posterior")
+    if post is None:
+        return "the run's draws, re-created"
+    if post["method"] == "importance":
+        return (f"the run's posterior, its draws re-created and weighed by the evidence "
+                f"({post['effective_draws']:,.0f} effective draws)")
+    return f"the run's tempered posterior, {post['particles']:,} particles in {post['replicates']} replicates"
 
 
 def _moved_table(c, rows: list[dict], after: str, title: str) -> None:

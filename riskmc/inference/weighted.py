@@ -21,7 +21,7 @@ import numpy as np
 
 from ..kernel.finalize import _cdf_points, _quantile
 from ..kernel.reduce import PROBS, Binning
-from ..kernel.weighted import WeightedSums, tail_length
+from ..kernel.weighted import Tail, WeightedSums, tail_length
 from ..numeric.fused_weighted import reduce_weighted
 from .psis import Smoothed, khat_limit, smooth_tail
 
@@ -55,6 +55,32 @@ class _View:
         self.hist, self.atoms, self.n, self.vmin, self.vmax = hist, atoms, n, vmin, vmax
 
 
+@dataclass(frozen=True)
+class Correction:
+    """What Pareto smoothing changes: the smoothed draws (their indices, and inputs as
+    inputs x m), and the change of each one's weight and squared weight."""
+
+    index: np.ndarray
+    inputs: np.ndarray
+    dw: np.ndarray
+    dw2: np.ndarray
+    smoothed: Smoothed
+
+
+def correction(tail: Tail, draws: int, carrying: int) -> Correction | None:
+    """Smooth the largest tail_length(draws) weights of a run (its `tail`, of which
+    `carrying` draws weigh more than 0); None when too few draws carry weight to fit."""
+    m = tail_length(draws)
+    if not (carrying > m and m >= 5):
+        return None
+    order = tail.order()
+    sm = smooth_tail(tail.ll[order][-(m + 1):], draws)
+    pick = order[-m:]
+    old = np.exp(tail.ll[pick])
+    new = np.exp(sm.log_weights)
+    return Correction(tail.index[pick], tail.inputs[:, pick], new - old, new * new - old * old, sm)
+
+
 def finish(ws: WeightedSums, b: Binning, totals, names: list[str], rows_of, claims=None) -> Importance:
     """Smooth the tail, correct the sums for it, and finalise every statistic.
 
@@ -63,29 +89,20 @@ def finish(ws: WeightedSums, b: Binning, totals, names: list[str], rows_of, clai
     ClaimCounter, to move the tail draws' claim weights too.
     """
     s = totals.n
-    tail = ws.tail
-    m = tail_length(s)
     limit = khat_limit(s)
     # Work on copies: a snapshot (--target-mcse) must leave the running sums alone.
     w, w2 = ws.w, ws.w2
     sums, hist, atom_w, hits = ws.sums.copy(), ws.hist.copy(), ws.atom_w.copy(), ws.hits.copy()
-    sm: Smoothed | None = None
-    if ws.carrying > m and m >= 5:
-        order = tail.order()
-        top = tail.ll[order][-(m + 1):]
-        sm = smooth_tail(top, s)
-        pick = order[-m:]
-        old = np.exp(tail.ll[pick])
-        new = np.exp(sm.log_weights)
-        dw, dw2 = new - old, new * new - old * old
-        if np.any(dw != 0):
-            rows = rows_of(tail.inputs[:, pick])
-            reduce_weighted(rows, dw, dw2, b.lo, b.inv_width, b.center, b.bins, b.atom_var, b.atom_val,
-                            hist, sums, atom_w, np.empty(rows.shape[1], dtype=np.int64))
-            if claims is not None and len(hits):
-                claims.weighted(rows, dw, dw2, hits)
-            w += float(np.sum(dw))
-            w2 += float(np.sum(dw2))
+    fix = correction(ws.tail, s, ws.carrying)
+    sm = fix.smoothed if fix is not None else None
+    if fix is not None and np.any(fix.dw != 0):
+        rows = rows_of(fix.inputs)
+        reduce_weighted(rows, fix.dw, fix.dw2, b.lo, b.inv_width, b.center, b.bins, b.atom_var, b.atom_val,
+                        hist, sums, atom_w, np.empty(rows.shape[1], dtype=np.int64))
+        if claims is not None and len(hits):
+            claims.weighted(rows, fix.dw, fix.dw2, hits)
+        w += float(np.sum(fix.dw))
+        w2 += float(np.sum(fix.dw2))
     khat = sm.khat if sm is not None else math.inf
     ess = w * w / w2 if w2 > 0 else 0.0
     why = None
@@ -103,7 +120,7 @@ def finish(ws: WeightedSums, b: Binning, totals, names: list[str], rows_of, clai
                    sums, w, w2, b, names) if w2 > 0 else {}
     probs = [_probability(h, h2, w, w2, ess) for h, h2 in hits] if w2 > 0 else []
     return Importance(stats=stats, claims=probs, khat=float(khat), khat_limit=limit, ess=float(ess),
-                     tail=m, draws=s, carrying=ws.carrying, reliable=why is None, why=why, view=view)
+                     tail=tail_length(s), draws=s, carrying=ws.carrying, reliable=why is None, why=why, view=view)
 
 
 def _stats(view: _View, view2: _View, sums, w, w2, b: Binning, names) -> dict:

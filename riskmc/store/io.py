@@ -149,9 +149,10 @@ def headline(summary: dict, folder) -> dict:
     return out
 
 
-def export_tables(summary: dict, draws=None) -> dict:
+def export_tables(summary: dict, draws=None, weights=None) -> dict:
     """A run as plain tables (polars frames) for spreadsheets: every output's statistics
-    per year with their MCSE, the claims, and the draws when the run saved them."""
+    per year with their MCSE, the claims, and the draws when the run saved them (with
+    `weights`, each draw's posterior weight in a column `weight`)."""
     import polars as pl
     years = summary["years"] or [None]
     ev = summary.get("evidence")
@@ -185,7 +186,7 @@ def export_tables(summary: dict, draws=None) -> dict:
             schema={"evidence": pl.String, "observation": pl.String, "source": pl.String, "date": pl.String,
                     "prior_percentile": pl.Float64, "prior_probability": pl.Float64})
     if draws is not None:
-        out["draws"] = draws
+        out["draws"] = draws if weights is None else draws.with_columns(pl.Series("weight", weights))
     return out
 
 
