@@ -25,24 +25,12 @@ MAX_DRAWS = 10 ** 12
 DEFAULT_DRAWS = 100_000
 # draws.parquet is saved by default only while it stays small: ~1 KB a draw.
 SAVE_DRAWS_BYTES = 32 * 2 ** 20
-# The samplers' names (riskmc.kernel.uniforms draws them); here so that checking a setting
-# imports nothing heavy (`riskmc --help` reads these limits).
-SAMPLERS = ("mc", "lhs", "sobol")
+# The samplers (riskmc.numeric.samplers: each knows its chunks and draws); the chunk size
+# and the fewest replicates of a stratified sampler are theirs.
+from .numeric.samplers import CHUNK_SIZE, MIN_CHUNK, MIN_REPLICATES, SAMPLERS, SMALL_RUN, sampler  # noqa: E402,F401
 
-# Fixed, not tuned to the worker count: results must not depend on it. A power of two
-# so every chunk is a whole Sobol block.
-CHUNK_SIZE = 2 ** 14
 # Draws a worker reduces per task: fewer, larger hand-overs to the main thread.
 BATCH_DRAWS = 4 * CHUNK_SIZE
-# LHS and Sobol runs estimate their Monte Carlo error from the spread between chunks,
-# each an independent randomisation: at least MIN_REPLICATES of them (so at least
-# MIN_REPLICATES * 64 draws). Below SMALL_RUN draws, chunks of MIN_CHUNK draws, 64 or
-# more of them: with 32 larger ones a quantile's error bar covered 90-93% instead of 95%
-# (a stratified quantile's error has a part, of order n^-3/4, that a few large blocks
-# under-represent; make validate holds the coverage).
-MIN_REPLICATES = 32
-MIN_CHUNK = 32
-SMALL_RUN = 8 * 1024
 BACKENDS = ("local", "dask")
 # --target-mcse's ceiling when no --max-draws is given: this many times --draws.
 TARGET_GROWTH = 100
@@ -75,35 +63,25 @@ class Plan:
     def size(self, chunk: int) -> int:
         return min(self.chunk_size, self.draws - chunk * self.chunk_size)
 
-
-def chunk_size_for(draws: int, sampler: str) -> int:
-    """Plain Monte Carlo: CHUNK_SIZE. LHS and Sobol: MIN_CHUNK in a run under SMALL_RUN
-    draws, else the largest power of two that still gives MIN_REPLICATES chunks, at most
-    CHUNK_SIZE. Fixed by the draws alone, never by the workers."""
-    if sampler == "mc":
-        return CHUNK_SIZE
-    if draws < SMALL_RUN:
-        return MIN_CHUNK
-    return min(CHUNK_SIZE, 2 ** int(math.floor(math.log2(draws / MIN_REPLICATES))))
+    @property
+    def batch_means(self) -> bool:
+        """Whether figures' errors come from the spread between whole chunks (a stratified
+        sampler), not from the draws themselves."""
+        return not sampler(self.sampler).iid
 
 
-def plan(draws: int, sampler: str = "mc", chunk_size: int | None = None) -> Plan:
-    """Validate the run's size and sampler; Sobol rounds up to whole chunks and says so."""
-    sampler = check_sampler(sampler)
+def plan(draws: int, sampler_name: str = "mc", chunk_size: int | None = None) -> Plan:
+    """Validate the run's size and sampler: chunks as the sampler sizes them, Sobol rounded
+    up to whole chunks (and saying so)."""
+    s = sampler(check_sampler(sampler_name))
     draws = check_draws(draws)
-    least = MIN_REPLICATES * 64
-    if sampler != "mc" and draws < least:
-        raise SamplingError(f"{sampler} needs at least {least:,} draws, got {draws:,}: its Monte Carlo error "
+    if draws < s.least:
+        raise SamplingError(f"{s.name} needs at least {s.least:,} draws, got {draws:,}: its Monte Carlo error "
                             f"comes from the spread between {MIN_REPLICATES} independent blocks",
-                            hint=f"use --draws {least} or more, or --sampler mc")
-    chunk_size = chunk_size or chunk_size_for(draws, sampler)
-    notes = ()
-    if sampler == "sobol" and draws % chunk_size:
-        rounded = math.ceil(draws / chunk_size) * chunk_size
-        notes = (f"sobol needs whole blocks of {chunk_size} draws: ran {rounded} draws "
-                 f"instead of {draws}",)
-        draws = rounded
-    return Plan(draws, chunk_size, sampler, notes)
+                            hint=f"use --draws {s.least} or more, or --sampler mc")
+    chunk_size = chunk_size or s.chunk_size(draws)
+    draws, note = s.rounded(draws, chunk_size)
+    return Plan(draws, chunk_size, s.name, (note,) if note else ())
 
 
 # ------------------------------------------------------------------ one validator a setting

@@ -40,10 +40,10 @@ sd = 1.0
 
 @pytest.mark.parametrize("sampler", ["mc", "lhs", "sobol"])
 def test_marginals_and_rank_correlations(write_toml, sampler):
-    from riskmc.kernel.uniforms import sample
+    from riskmc.numeric.samplers import SAMPLERS
     ps = load(write_toml(FILE), model=spec_model(SPECS))
     n = 2 ** 16
-    x = draw_inputs(ps, SPECS, sample(sampler, n, 3, np.random.default_rng(0)))
+    x = draw_inputs(ps, SPECS, SAMPLERS[sampler].draw(n, 3, np.random.default_rng(0)))
     # Marginals: Kolmogorov-Smirnov against each prior's SciPy distribution, at the 0.1% level.
     for name in ("s", "g", "n"):
         assert stats.kstest(x[name], ps.priors[name].family.scipy().cdf).pvalue > 1e-3, name

@@ -16,8 +16,9 @@ from riskmc.kernel.marginals import Marginals
 from riskmc.loading import load as load_file
 from riskmc.model import Input
 from riskmc.priors.families import make
+from riskmc.priors.families import rebuild as from_dict
+from riskmc.priors.families import record as to_dict
 from riskmc.priors.pool import make_pool, overlap
-from riskmc.priors.records import from_dict, to_dict
 from tests.conftest import ROOT
 
 runner = CliRunner()

@@ -60,12 +60,11 @@ upper = 10.0
 def test_each_table_is_stored_once_and_read_exactly():
     """Priors of one shape read one table (every normal and lognormal prior the standard
     normal's), and the bulk is that table's linear interpolation to the last bit."""
-    from riskmc.numeric import tables
     from riskmc.numeric.lookup import BULK, EDGE
     ps = load_bound(BASE)
     inputs = ps.model.inputs
     m = Marginals(ps, inputs)
-    looks = [look for look in (tables.for_family(ps.priors[s.name].family) for s in inputs) if look]
+    looks = [look for look in (ps.priors[s.name].family.lookup() for s in inputs) if look]
     assert len(m.x) == len({id(look.table) for look in looks}) < len(looks)
     u = np.random.default_rng(3).uniform(EDGE, 1 - EDGE, (len(inputs), 20_000))
     out = m(u, blocks.empty(u.shape))

@@ -121,7 +121,7 @@ def paired_errors(run_a, run_b, quantities: list[Quantity], claims_a: list, clai
                 f = _density(hist[at[k][j]], bins[k], int(at[k][j]), PROBS[q.stat], ess)
                 scale[k, j] = scale[k, j] / f if math.isfinite(f) and f > 0 else 0.0
     ka, kb = scale
-    if plan.sampler == "mc":
+    if not plan.batch_means:
         saa, sbb, sab = (sum(getattr(c, a) for c in parts) for a in ("aa", "bb", "ab"))
         var = (kb * kb * sbb + ka * ka * saa - 2 * ka * kb * sab) / (n * n)
     else:

@@ -25,7 +25,7 @@ from ..errors import SamplingError
 from ..kernel.engine import CHUNK_SIZE, draw_inputs
 from ..kernel.marginals import Marginals
 from ..kernel.streams import chunk_stream, handle_seed, seed_entropy
-from ..kernel.uniforms import sample
+from ..numeric.samplers import sampler
 from ..priors import PriorSet
 
 BOOTSTRAP = 300
@@ -42,7 +42,7 @@ class Factor:
 
 def factors(priors: PriorSet, specs) -> list[Factor]:
     """Varying priors as factors; correlated priors merged into groups (connected pairs)."""
-    varying = [s.name for s in specs if priors.priors[s.name].family.name != "fixed"]
+    varying = [s.name for s in specs if priors.priors[s.name].family.varies]
     parent = {n: n for n in varying}
 
     def root(n):
@@ -66,7 +66,7 @@ def _chunk(priors, specs, evaluate, pick, root, i, n, facs, col_of, marginals):
     interrupt.check()
     """f(A), f(B) and f(AB_g) for one chunk's rows, from stream i alone."""
     d = len(specs)
-    u = sample("mc", n, 2 * d, chunk_stream(root, i))
+    u = sampler("mc").draw(n, 2 * d, chunk_stream(root, i))
     ua, ub = u[:d], u[d:]
 
     def f(u):
@@ -92,7 +92,7 @@ def sobol(priors: PriorSet, model, pick, *, draws: int = 2 ** 14,
     root = handle_seed(seed)
     specs, evaluate = model.inputs, model.evaluate
     facs = factors(priors, specs) if grouped else [Factor(s.name, (s.name,)) for s in specs
-                                                    if priors.priors[s.name].family.name != "fixed"]
+                                                    if priors.priors[s.name].family.varies]
     col_of = {s.name: j for j, s in enumerate(specs)}
     n_chunks = -(-draws // CHUNK_SIZE)
     sizes = [min(CHUNK_SIZE, draws - i * CHUNK_SIZE) for i in range(n_chunks)]
@@ -150,7 +150,7 @@ def tornado(priors: PriorSet, model, pick) -> list[dict]:
     rows = []
     for s in specs:
         fam = priors.priors[s.name].family
-        if fam.name == "fixed":
+        if not fam.varies:
             continue
         lo, hi = fam.quantiles([0.05, 0.95])
         y_lo = pick(evaluate({**med, s.name: np.array([lo])}))[0]

@@ -102,7 +102,7 @@ def seek(priors, *, vary: str, target: str, draws: int | None = None, seed=None,
                             else f"the priors are {', '.join(ps.priors)}")
     prior = ps.priors[vary]
     fam = prior.family
-    if fam.discrete or fam.name == "fixed":
+    if fam.discrete or not fam.varies:
         raise SamplingError(f"prior '{vary}' is {fam.describe()}: seek moves a continuous prior's median")
     goal = parse_stress(target, ps.model)
     s = resolve(ps.run, draws=draws, seed=seed, sampler=sampler, workers=workers)
@@ -196,7 +196,7 @@ def _estimate(ps, goal, s) -> tuple[float, float]:
     parts = list(map_chunks(one, range(s.plan.n_chunks), s.workers))
     n = sum(p[0] for p in parts)
     mean = sum(p[1] for p in parts) / n
-    if s.plan.sampler == "mc":
+    if not s.plan.batch_means:
         var = max(sum(p[2] for p in parts) / n - mean * mean, 0.0)
         se = math.sqrt(var / n)
         if goal.kind == "probability":

@@ -141,12 +141,4 @@ def fit_cmd(
 def snippet(f, given: dict, bounds: dict) -> list[str]:
     """TOML that gives this prior: the quantiles as stated with the family (and bounds), so
     riskmc fits the same thing again; parameters where the family has them."""
-    fam = f.family
-    if fam.name == "metalog":
-        lines = ['family = "metalog"'] + [f"p{round(100 * p):02d} = {v:.6g}" for p, v in given.items()]
-        return lines + [f"{k} = {v:g}" for k, v in bounds.items()]
-    lines = [f'family = "{fam.name}"']
-    for k, v in fam.values.items():
-        if v == v and abs(v) != float("inf"):
-            lines.append(f"{k} = {v:.6g}")
-    return lines
+    return f.family.toml_lines(given, bounds)

@@ -97,7 +97,7 @@ class Tempering:
         self.workers = workers
         specs = kernel.model.inputs
         self.d = len(specs)
-        fixed = [kernel.priors.priors[s.name].family.name == "fixed" for s in specs]
+        fixed = [not kernel.priors.priors[s.name].family.varies for s in specs]
         self.moving = np.flatnonzero(~np.asarray(fixed, dtype=bool))        # inputs whose z matters
         self.k = len(self.moving)
         self.evaluations = 0

@@ -16,13 +16,13 @@ import numpy as np
 from ..errors import ModelError
 from ..model.spec import Model
 from ..numeric import blocks
+from ..numeric.samplers import sampler
 from ..priors import PriorSet
 from ..settings import Plan
 from .likelihood import Likelihood
 from .marginals import Marginals
 from .reduce import Binning, ChunkReduction, ChunkSums, sub_blocks
 from .streams import chunk_stream
-from .uniforms import sample as uniforms
 from .weighted import WeightedSums, posterior_binning, tail_capacity
 
 
@@ -163,7 +163,7 @@ class Kernel:
         """Chunk i's inputs block (inputs x draws) and its rows by name."""
         specs = self.model.inputs
         n, d = self.plan.size(i), len(specs)
-        u = uniforms(self.plan.sampler, n, d, chunk_stream(self.root, i),
+        u = sampler(self.plan.sampler).draw(n, d, chunk_stream(self.root, i),
                    out=_SCRATCH.block("u", (d, n), padded=False) if scratch else None)
         block = _SCRATCH.block("x", (d, n)) if scratch else blocks.empty((d, n))
         return block, draw_inputs(self.priors, specs, u, out=block, marginals=self.marginals)

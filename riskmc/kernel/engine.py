@@ -29,7 +29,6 @@ from ..settings import (  # noqa: F401 (the plan's names, where the kernel's use
     SMALL_RUN,
     Plan,
     check_workers,
-    chunk_size_for,
     default_workers,
     plan,
 )
@@ -55,7 +54,7 @@ def reduce_batch(kernel: Kernel, b: Binning, first: int, last: int, keep_below: 
     hist = np.zeros((len(b.lo), BINS + 2), dtype=np.int64)
     whist = np.zeros((len(b.lo), b.weighted.bins + 2, 2)) if kernel.likelihood is not None else None
     reds, kept = [], []
-    batch_means = kernel.plan.sampler != "mc"
+    batch_means = kernel.plan.batch_means
     pilot_chunks = pilot_chunks or {}
     for i in range(first, last):
         interrupt.check()
@@ -167,7 +166,7 @@ def sample(kernel: Kernel, workers: int, *, stops: list[int] | None = None, keep
     if backend not in BACKENDS:
         raise SamplingError(f"unknown backend '{backend}'", hint=f"use one of {', '.join(BACKENDS)}")
     b, first = pilot(kernel)
-    totals = Totals(len(b.lo), c=kernel.claims, batch_means=kernel.plan.sampler != "mc")
+    totals = Totals(len(b.lo), c=kernel.claims, batch_means=kernel.plan.batch_means)
     if kernel.likelihood is not None:
         totals.weighted = WeightedSums(len(b.lo), kernel.claims, len(b.atom_var), kernel.tail_size,
                                        len(kernel.model.inputs))

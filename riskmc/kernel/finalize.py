@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ..numeric.samplers import SAMPLERS
 from .reduce import PROBS, STATS, Binning, Totals
 
 DENSITY_DRAWS = 80
@@ -88,7 +89,7 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
     sd = np.sqrt(mu2 * n / max(n - 1, 1))
     # The order statistics' one-sigma band for each level: the same for every variable.
     band = {key: _one_sigma_band(n, p) for key, p in PROBS.items()}
-    reps = _replicates(t) if sampler != "mc" else None
+    reps = None if SAMPLERS[sampler].iid else _replicates(t)
     out = {}
     for j, name in enumerate(names):
         if only is not None and j not in only:
@@ -176,7 +177,7 @@ def probabilities(t: Totals, sampler: str) -> list[dict[str, float]]:
     batch means over whole chunks.
     """
     out = []
-    reps = _replicates(t) if sampler != "mc" else None
+    reps = None if SAMPLERS[sampler].iid else _replicates(t)
     for i in range(len(t.hits)):
         h = int(t.hits[i])
         p = h / t.n

@@ -1,6 +1,6 @@
 """Every prior's inverse CDF over a block of uniforms: the marginals of the joint draw.
 
-Priors with a table (normal, lognormal, beta, PERT: riskmc.numeric.tables) are looked up in one
+Priors whose family has a table (normal, lognormal, beta, PERT, pools: `Family.lookup`) are looked up in one
 compiled pass over all their rows, clipped to the model's bounds on the way; the rest
 use their own `ppf_into`. One pass instead of a Python call per prior per chunk: the
 calls held the GIL, so two workers queued for it.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..numeric import tables
 from ..numeric.lookup import lookup_rows
 from ..priors import PriorSet
 
@@ -21,7 +20,7 @@ class Marginals:
     def __init__(self, priors: PriorSet, specs) -> None:
         self.fams = [priors.priors[s.name].family for s in specs]
         self.specs = specs
-        found = [(j, tables.for_family(f)) for j, f in enumerate(self.fams)]
+        found = [(j, f.lookup()) for j, f in enumerate(self.fams)]
         found = [(j, t) for j, t in found if t is not None]
         self.rows = np.array([j for j, _ in found], dtype=np.intp)
         looks = [t for _, t in found]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..numeric.samplers import SAMPLERS
 from .finalize import finalize
 from .reduce import BINS, PROBS, STATS, Binning, ChunkReduction, Totals, merge, reduce_chunk
 
@@ -17,11 +18,11 @@ __all__ = ["PROBS", "STATS", "probability", "summarize"]
 def _reduce(x: np.ndarray, chunk_sizes: list[int], sampler: str, hits=None) -> tuple[Totals, Binning]:
     parts = np.split(np.asarray(x, dtype=float), np.cumsum(chunk_sizes)[:-1])
     b = Binning.from_pilot(parts[0][None, :])
-    t = Totals(1, c=0 if hits is None else 1, batch_means=sampler != "mc")
+    t = Totals(1, c=0 if hits is None else 1, batch_means=not SAMPLERS[sampler].iid)
     for i, part in enumerate(parts):
         hist = np.zeros((1, BINS + 2), dtype=np.int64)
         h = np.array([int(hits[i])]) if hits is not None else np.zeros(0, dtype=np.int64)
-        r: ChunkReduction = reduce_chunk(part[None, :], b, hist, h, batch_means=sampler != "mc")
+        r: ChunkReduction = reduce_chunk(part[None, :], b, hist, h, batch_means=not SAMPLERS[sampler].iid)
         t.hist += hist
         merge(t, r)
     return t, b

@@ -79,19 +79,3 @@ def pooled(fam) -> Table:
     ty = fam.ppf(1.0 / (1.0 + np.exp(-t)))
     disk.save_arrays("tables", k, {"x": x, "ty": ty})
     return Table(x, TAILS_PLAIN, ty)
-
-
-def for_family(fam) -> Lookup | None:
-    """The table lookup for a prior's family, or None for families computed directly."""
-    v = fam.values
-    if fam.name == "normal":
-        return Lookup(standard_normal(), v["mean"], v["sd"])
-    if fam.name == "lognormal":
-        return Lookup(standard_normal(), v["mu"], v["sigma"], exp=True)
-    if fam.name in ("beta", "pert"):
-        b = fam.as_beta() if fam.name == "pert" else fam
-        w = b.values
-        return Lookup(beta(w["a"], w["b"]), w["lower"], w["upper"] - w["lower"])
-    if fam.name == "pool":
-        return Lookup(pooled(fam), 0.0, 1.0)
-    return None

@@ -8,15 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FitError, PriorsError
-from ..numeric import cache, normal
-from .families import Family, make
+from ..numeric import cache
+from .families import FAMILIES, Family, make
 
 # The fitted distribution must reproduce each stated quantile to within this
 # fraction of the stated interval's width (issue 3).
 TOLERANCE = 0.005
 
-QUANTILE_FAMILIES = ("normal", "lognormal", "beta", "uniform", "truncnormal",
-                     "triangular", "pert", "metalog")
+QUANTILE_FAMILIES = tuple(name for name, cls in FAMILIES.items() if cls.fittable)
 
 
 @dataclass(frozen=True)
@@ -142,92 +141,8 @@ def _result(fam: Family, probs, qs) -> Fit:
     return Fit(fam, tuple(probs), tuple(qs), tuple(float(v) for v in implied), err)
 
 
-def _in_support(name: str, qs, lo: float, hi: float) -> None:
-    if not all(lo < q < hi for q in qs):
-        raise PriorsError(f"stated quantiles {', '.join(f'{q:g}' for q in qs)} lie outside the "
-                          f"support of {name} ({lo:g} to {hi:g}); choose another family or widen "
-                          "its bounds")
-
-
 def _fit_unchecked(name: str, probs, qs, bounds) -> Fit:
-    p = np.asarray(probs)
-    x = np.asarray(qs)
-    z = normal.ndtri(p)
-    if name == "normal":
-        sd, mean = np.polyfit(z, x, 1)
-        if sd <= 0:
-            raise PriorsError("quantiles imply a non-positive sd")
-        return _result(make("normal", {"mean": mean, "sd": sd}), probs, qs)
-    if name == "lognormal":
-        _in_support(name, qs, 0.0, math.inf)
-        sigma, mu = np.polyfit(z, np.log(x), 1)
-        return _result(make("lognormal", {"mu": mu, "sigma": sigma}), probs, qs)
-    if name == "uniform":
-        slope, lower = np.polyfit(p, x, 1)
-        return _result(make("uniform", {"lower": lower, "upper": lower + slope}), probs, qs)
-    if name == "metalog":
-        lo, hi = bounds.get("lower", -math.inf), bounds.get("upper", math.inf)
-        _in_support(name, qs, lo, hi)
-        if len(probs) < 3:
-            raise PriorsError("metalog needs at least three quantiles")
-        if len(probs) > 5:
-            raise PriorsError("metalog takes at most five quantiles")
-        fam = make("metalog", {"lower": lo, "upper": hi}, probs=tuple(probs), qs=tuple(qs))
-        return _result(fam, probs, qs)
-    if name == "beta":
-        lo, hi = bounds.get("lower", 0.0), bounds.get("upper", 1.0)
-        _in_support(name, qs, lo, hi)
-        y = (x - lo) / (hi - lo)
-
-        def build(theta):
-            return make("beta", {"a": math.exp(theta[0]), "b": math.exp(theta[1]),
-                                 "lower": lo, "upper": hi})
-
-        # Start from the normal that matches the quantiles, by method of moments.
-        sd, m = np.polyfit(z, y, 1)
-        m = min(max(m, 1e-3), 1 - 1e-3)
-        v = min(max(sd, 1e-4) ** 2, m * (1 - m) * 0.9)
-        k = m * (1 - m) / v - 1
-        theta0 = np.log([max(m * k, 1e-2), max((1 - m) * k, 1e-2)])
-        return _least_squares(build, theta0, probs, qs)
-    if name == "truncnormal":
-        lo, hi = bounds.get("lower", -math.inf), bounds.get("upper", math.inf)
-        _in_support(name, qs, lo, hi)
-        sd0, m0 = np.polyfit(z, x, 1)
-
-        def build(theta):
-            return make("truncnormal", {"mean": theta[0], "sd": math.exp(theta[1]),
-                                        "lower": lo, "upper": hi})
-
-        return _least_squares(build, np.array([m0, math.log(max(sd0, 1e-9))]), probs, qs)
-    if name in ("triangular", "pert"):
-        if len(probs) < 3:
-            raise PriorsError(f"{name} needs lower, mode and upper, or at least three quantiles")
-        w = x.max() - x.min()
-
-        def build(theta):
-            lo = theta[0]
-            hi = lo + math.exp(theta[1])
-            mode = lo + (hi - lo) / (1.0 + math.exp(-theta[2]))
-            return make(name, {"lower": lo, "mode": mode, "upper": hi})
-
-        theta0 = np.array([x.min() - 0.5 * w, math.log(2 * w), 0.0])
-        return _least_squares(build, theta0, probs, qs)
-    raise PriorsError(f"family '{name}' cannot be fitted to quantiles")
-
-
-def _least_squares(build, theta0, probs, qs) -> Fit:
-    x = np.asarray(qs)
-    width = x.max() - x.min()
-
-    def resid(theta):
-        try:
-            fam = build(theta)
-        except PriorsError:
-            return np.full(len(x), 1e3)
-        return (fam.quantiles(probs) - x) / width
-
-    from scipy import optimize
-    sol = optimize.least_squares(resid, theta0, method="lm" if len(x) >= len(theta0) else "trf",
-                                 xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=4000)
-    return _result(build(sol.x), probs, qs)
+    cls = FAMILIES.get(name)
+    if cls is None or not cls.fittable:
+        raise PriorsError(f"family '{name}' cannot be fitted to quantiles")
+    return _result(cls.fit(probs, qs, bounds), probs, qs)

@@ -26,9 +26,8 @@ from ..store.textfile import read_text
 from . import evidence as evidence_tables
 from .copula import Dependence, build_dependence
 from .evidence import Evidence
-from .families import FAMILIES, Family, make
+from .families import FAMILIES, Family, make, record
 from .fit import Fit, fit
-from .records import to_dict
 from .toml_lines import LineIndex
 
 TOP_KEYS = ("title", "description", "model", "extends", "run", "priors", "correlations", "scenarios", "claims",
@@ -68,7 +67,7 @@ class Expert:
     def as_dict(self) -> dict:
         return {"name": self.name, "weight": self.weight, "source": self.source, "reviewed": self.reviewed,
                 "description": self.description, "line": self.line,
-                "distribution": to_dict(self.family),
+                "distribution": record(self.family),
                 "stated": {_qkey(k): v for k, v in sorted(self.stated.items())},
                 "implied": {_qkey(q): float(v) for q, v in zip(IMPLIED, implied3(self.family))},
                 "fit_error": self.fit_error}
@@ -99,7 +98,7 @@ class Prior:
 
     def as_dict(self) -> dict:
         """The prior as the expert wrote it and as riskmc understood it (JSON-ready)."""
-        dist = to_dict(self.family)
+        dist = record(self.family)
         return {
             "description": self.description, "unit": self.unit, "source": self.source,
             "owner": self.owner, "reviewed": self.reviewed, "file": self.file, "line": self.line,

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .families import Family, _need
+from .families.base import Family, need, rebuild, record, register
 
 POOLS = ("linear", "log")
 # Each part's quantiles at logit(u) from -T to T in STEPS steps (u from 1e-15 to 1 - 1e-15).
@@ -41,13 +41,13 @@ class Pool(Family):
     kind: str = "linear"
 
     def check(self):
-        _need(self.kind in POOLS, f"pool must be linear or log, got '{self.kind}'")
-        _need(len(self.parts) >= 1 and len(self.parts) == len(self.weights), "a pool needs its experts")
-        _need(abs(sum(self.weights) - 1.0) < 1e-9 and min(self.weights) > 0,
+        need(self.kind in POOLS, f"pool must be linear or log, got '{self.kind}'")
+        need(len(self.parts) >= 1 and len(self.parts) == len(self.weights), "a pool needs its experts")
+        need(abs(sum(self.weights) - 1.0) < 1e-9 and min(self.weights) > 0,
               "pool weights must be positive and sum to one")
         if self.kind == "log":
             lo, hi = self.support()
-            _need(lo < hi, "the experts' distributions share no values, so a log pool is empty; "
+            need(lo < hi, "the experts' distributions share no values, so a log pool is empty; "
                            "use pool = \"linear\"")
 
     def support(self):
@@ -115,6 +115,17 @@ class Pool(Family):
     def _log_grid(self) -> _Grid:
         return _log_pool_grid(self.parts, self.weights, self.support())
 
+    def lookup(self):
+        from ..numeric import tables
+        return tables.Lookup(tables.pooled(self), 0.0, 1.0)
+
+    def record_extra(self):
+        return {"kind": self.kind, "weights": list(self.weights), "parts": [record(p) for p in self.parts]}
+
+    @classmethod
+    def from_record(cls, params: dict, extra: dict) -> Pool:
+        return make_pool([rebuild(p) for p in extra["parts"]], extra["weights"], extra["kind"])
+
     def key(self) -> list:
         """Everything the pool's numbers depend on, for riskmc.numeric.cache keys."""
         return [self.kind, list(self.weights),
@@ -124,6 +135,9 @@ class Pool(Family):
     def describe(self) -> str:
         n = len(self.parts)
         return f"{self.kind} pool of {n} expert{'s' if n != 1 else ''}"
+
+
+register(Pool, stated=False)
 
 
 @dataclass(frozen=True)

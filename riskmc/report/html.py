@@ -111,15 +111,15 @@ def model_doc(text: str) -> str:
 # ---------------------------------------------------------------------------- priors
 def _prior_picture(name: str, entry: dict) -> str:
     """The prior's density over its central range, the stated quantiles marked."""
-    from ..priors.records import from_dict
+    from ..priors.families import rebuild
     d = entry["distribution"]
-    if d["family"] == "fixed":
+    fam = rebuild(d)
+    if not fam.varies:
         return ""
-    fam = from_dict(d)
     stated = list(entry["stated"].values())
     unit = entry["unit"]
     if fam.discrete:
-        xs = np.array(fam.points if d["family"] == "discrete" else (0.0, 1.0))
+        xs = np.array(fam.atoms())
         return svg.density(xs, fam.pdf(xs), [], True, fmt.tick(unit), fmt.label(name))
     lo, hi = fam.support()
     p05, p95 = entry["implied"]["p05"], entry["implied"]["p95"]
@@ -139,9 +139,11 @@ def _prior_pictures(entries: dict) -> list[str]:
     kept in riskmc's cache, keyed by what they are drawn from and the code that draws
     them: drawing 33 took half the time of writing a run's files."""
     from ..numeric import cache, normal
-    from ..priors import families, pool, records
+    from ..priors import pool
+    from ..priors.families import RECORDED, base
     drawn = [(n, p["distribution"], p.get("stated"), p.get("unit"), p.get("implied")) for n, p in entries.items()]
-    code = cache.sources(sys.modules[__name__], svg, fmt, records, families, pool, normal)
+    family_modules = sorted({sys.modules[c.__module__] for c in RECORDED.values()}, key=lambda m: m.__name__)
+    code = cache.sources(sys.modules[__name__], svg, fmt, base, pool, normal, *family_modules)
     # As JSON: a fit fresh from SciPy and one read back from the cache hold the same
     # numbers in different types (numpy floats, tuples), whose repr differs.
     k = cache.key("prior-svg", code, json.dumps(drawn, default=repr))
