@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from .errors import OutputError, PriorsError
+from .model import events
 from .priors import PriorSet
 from .settings import Plan
 
@@ -103,8 +104,7 @@ class Run:
 
     def claim_events(self) -> list:
         """The run's claims as events over its rows, in the priors file's order."""
-        from .ask.query import claim_event
-        return [claim_event(c, self.model) for c in self.priors.claims.values()]
+        return [events.claim_event(c, self.model) for c in self.priors.claims.values()]
 
     # ------------------------------------------------------------------ the draws
     def rows(self, i: int) -> np.ndarray:

@@ -25,7 +25,7 @@ def whom(ps: PriorSet, m: Model, inputs: dict[str, np.ndarray], outputs: dict[st
     own joint distribution, and S1 = sum_k w_k (E[Y | k] - E[Y])^2 / Var(Y). Errors: the
     self-normalised estimator's for the means and probabilities, a bootstrap over draws
     for S1."""
-    from ..ask.query import claim_event
+    from ..model.events import claim_event
     pooled = [n for n, p in ps.priors.items() if len(p.experts) > 1 and p.pool == "linear"]
     if not pooled:
         return []

@@ -20,8 +20,9 @@ import math
 import numpy as np
 
 from ..errors import SamplingError
-from ..kernel.finalize import _cdf_points, _one_sigma_band, _quantile
+from ..kernel.finalize import _cdf_points, _one_sigma_band, _quantile, binomial_se, stratum_floor
 from ..kernel.reduce import PROBS, Binning
+from ..numeric.samplers import SAMPLERS
 
 # Fewer (effective) draws than this meeting a condition give no conditional answer.
 MIN_GIVEN = 100
@@ -41,8 +42,7 @@ def constant(c: float) -> dict:
 
 def binomial(h: float, n: float) -> dict:
     """A proportion and its MCSE (the sd of Beta(h + 1, n - h + 1), as runs report claims)."""
-    a, b = h + 1.0, n - h + 1.0
-    return {"value": h / n if n else float("nan"), "mcse": math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))}
+    return {"value": h / n if n else float("nan"), "mcse": binomial_se(h, n)}
 
 
 class Counted:
@@ -51,7 +51,7 @@ class Counted:
     weighted = False
 
     def __init__(self, red, b: Binning, sampler: str = "mc", full: int = 0) -> None:
-        self.red, self.b, self.sampler, self.full = red, b, sampler, full
+        self.red, self.b, self.iid, self.full = red, b, SAMPLERS[sampler].iid, full
         self.groups = red.groups
 
     def size(self, g: str) -> float:
@@ -62,12 +62,12 @@ class Counted:
 
     def prob(self, num: str, den: str = "all") -> dict:
         """P(group num | group den): the share of den's draws in num."""
-        if self.sampler == "mc":
+        if self.iid:
             return binomial(self.groups[num]["n"], self.size(den))
         return self.batch(lambda c: c[1][num], den)
 
     def claim(self, k: int, g: str = "all") -> dict:
-        if self.sampler == "mc":
+        if self.iid:
             return binomial(int(self.groups[g]["claims"][k]), self.size(g))
         return self.batch(lambda c: c[2][g][k], g)
 
@@ -81,7 +81,7 @@ class Counted:
         tot_n = sum(c[1][group] for c in per_chunk)
         est = sum(num(c) for c in per_chunk) / tot_n
         se = float(np.std(vals, ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else float("nan")
-        return {"value": est, "mcse": max(se, 1.0 / (full * math.sqrt(6.0 * len(per_chunk))))}
+        return {"value": est, "mcse": max(se, stratum_floor(full, len(per_chunk)))}
 
     def complement(self, g: str) -> dict:
         """The draws of "all" not in group g."""

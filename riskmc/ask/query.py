@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import SamplingError
 from ..kernel.reduce import Binning
-from ..model.events import Cmp, Event, EventError, Trend, Var, resolve
+from ..model.events import Event, EventError, claim_event, resolve
 from .answers import Counted, Weighted, answer, binomial
 from .reduction import Asker, Reduction
 
@@ -62,27 +62,6 @@ def parse_stress(text: str, model) -> Stress:
     var = m.group("var")
     ev = resolve(f"{var} > 0", model)   # resolves the name and year, with did-you-mean
     return Stress("mean", value, row=ev.rows[0], label=var)
-
-
-def claim_event(claim, model) -> Event:
-    """A priors file's claim as an event over the model's rows."""
-    if claim.event is not None:
-        return claim.event
-    from ..model.events import BoolOp
-    if claim.rises:
-        tree = Trend(claim.output, claim.years[0], claim.years[-1], True)
-    else:
-        years = claim.years or (None,)
-        parts = []
-        for y in years:
-            v = Var(claim.output, y)
-            if claim.above is not None:
-                parts.append(Cmp(v, ">", claim.above))
-            if claim.below is not None:
-                parts.append(Cmp(v, "<", claim.below))
-        tree = parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts))
-    ev = resolve(tree.text(), model)
-    return Event(tree, ev.rows, ev.uses_inputs, ev._pairs)
 
 
 def track_rows(model) -> tuple[list[int], list[str], list[str]]:

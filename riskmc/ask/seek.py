@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import PriorsError, SamplingError
+from ..kernel.finalize import binomial_se
 from ..priors.families import Family
 
 MAX_STEPS = 30
@@ -200,9 +201,7 @@ def _estimate(ps, goal, s) -> tuple[float, float]:
         var = max(sum(p[2] for p in parts) / n - mean * mean, 0.0)
         se = math.sqrt(var / n)
         if goal.kind == "probability":
-            h = mean * n
-            a, b = h + 1.0, n - h + 1.0
-            se = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+            se = binomial_se(mean * n, n)
     else:  # batch means over whole chunks
         full = [p[1] / p[0] for p in parts if p[0] == s.plan.chunk_size]
         se = float(np.std(full, ddof=1) / math.sqrt(len(full))) if len(full) > 1 else float("nan")

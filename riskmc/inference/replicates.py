@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from ..kernel.finalize import beta_sd
+
 # A variable with this few distinct values among the particles is discrete: its quantiles
 # are values it takes (a 0/1 input's are 0 or 1).
 DISCRETE = 16
@@ -50,8 +52,7 @@ def estimates(rows: np.ndarray, names: list[str], claims=None) -> tuple[dict, li
         for c in range(hits.shape[1]):
             p = float(hits[:, c].mean())
             # Never below a binomial's error for the pooled particles: no claim is certain.
-            a, b = p * r * n + 1.0, (1 - p) * r * n + 1.0
-            floor = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+            floor = beta_sd(p * r * n + 1.0, (1 - p) * r * n + 1.0)
             probs.append({"value": p, "mcse": max(float(hits[:, c].std(ddof=1) / root), floor)})
     return out, probs
 

@@ -136,14 +136,30 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
                 h = max(b.width[j], _quantile(edges, cum, min(p + half, 1), t.vmin[j], t.vmax[j])
                         - _quantile(edges, cum, max(p - half, 0), t.vmin[j], t.vmax[j]))
                 dens = (np.interp(q + h / 2, edges, cum) - np.interp(q - h / 2, edges, cum)) / h
-                # A stratified sample can count exactly as many draws below a level in every
-                # batch (an output of one input): its error is then below a stratum's width,
-                # not zero. The floor is that width's sd, 1 / (m sqrt(6)) per batch of m draws.
-                floor = 1.0 / (t.full * np.sqrt(6.0 * t.chunks))
-                se_f = max(_batch_se(t.b_below[g, j, i] / bn), floor)
+                se_f = max(_batch_se(t.b_below[g, j, i] / bn), stratum_floor(t.full, t.chunks))
                 res[key]["mcse"] = float(se_f / dens) if dens > 0 else float(b.width[j])
         out[name] = res
     return out, notes
+
+
+def beta_sd(a: float, b: float) -> float:
+    """The sd of Beta(a, b)."""
+    return math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+
+
+def binomial_se(hits: float, n: float) -> float:
+    """A proportion's MCSE from i.i.d. draws: the sd of Beta(hits + 1, n - hits + 1), the
+    binomial error for any but the rarest events, and not zero when no draw (or every
+    draw) hit."""
+    return beta_sd(hits + 1.0, n - hits + 1.0)
+
+
+def stratum_floor(full: int, chunks: int) -> float:
+    """The least batch-means MCSE of a proportion from a stratified sampler. It can count
+    exactly as many draws below a level in every batch (an output of one input): its
+    error is then below a stratum's width, not zero; that width's sd is 1 / (m sqrt(6))
+    per batch of m draws, over `chunks` batches."""
+    return 1.0 / (full * math.sqrt(6.0 * chunks))
 
 
 def _one_sigma_band(n: int, p: float) -> np.ndarray:
@@ -152,7 +168,7 @@ def _one_sigma_band(n: int, p: float) -> np.ndarray:
     vanishes, so this equals the beta's own 16% and 84% quantiles to O(1/n)."""
     a, b = n * p + 1.0, n * (1 - p) + 1.0
     m = a / (a + b)
-    sd = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+    sd = beta_sd(a, b)
     return np.array([m - sd, m + sd])
 
 
@@ -172,9 +188,8 @@ def _batch_se(values: np.ndarray) -> float:
 def probabilities(t: Totals, sampler: str) -> list[dict[str, float]]:
     """Each claim's probability and MCSE from its hit counts.
 
-    Plain Monte Carlo: the sd of Beta(hits + 1, misses + 1), the binomial error for any
-    but the rarest events, and not zero when no draw (or every draw) hit. LHS and Sobol:
-    batch means over whole chunks.
+    Plain Monte Carlo: `binomial_se`. LHS and Sobol: batch means over whole chunks, never
+    below `stratum_floor`.
     """
     out = []
     reps = None if SAMPLERS[sampler].iid else _replicates(t)
@@ -182,11 +197,10 @@ def probabilities(t: Totals, sampler: str) -> list[dict[str, float]]:
         h = int(t.hits[i])
         p = h / t.n
         if reps is None:
-            a, bb = h + 1.0, t.n - h + 1.0
-            se = float(np.sqrt(a * bb / ((a + bb) ** 2 * (a + bb + 1))))
+            se = binomial_se(h, t.n)
         else:
             bn, g = reps
-            se = max(_batch_se(t.b_hits[g, i] / bn), 1.0 / (t.full * np.sqrt(6.0 * t.chunks)))
+            se = max(_batch_se(t.b_hits[g, i] / bn), stratum_floor(t.full, t.chunks))
         out.append({"value": float(p), "mcse": se})
     return out
 

@@ -355,3 +355,23 @@ def _eval(node, rows, index) -> np.ndarray:
         else:
             out |= p
     return out
+
+
+def claim_event(claim, model) -> Event:
+    """A priors file's claim as an event over the model's rows."""
+    if claim.event is not None:
+        return claim.event
+    if claim.rises:
+        tree = Trend(claim.output, claim.years[0], claim.years[-1], True)
+    else:
+        years = claim.years or (None,)
+        parts = []
+        for y in years:
+            v = Var(claim.output, y)
+            if claim.above is not None:
+                parts.append(Cmp(v, ">", claim.above))
+            if claim.below is not None:
+                parts.append(Cmp(v, "<", claim.below))
+        tree = parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts))
+    ev = resolve(tree.text(), model)
+    return Event(tree, ev.rows, ev.uses_inputs, ev._pairs)
