@@ -77,7 +77,7 @@ def test_one_probability_format_and_units_on_axes(base_run):
 
 
 def test_code_in_the_model_doc_reads_as_written():
-    from riskmc.report.html import model_doc
+    from riskmc.report.modeldoc import model_doc
     out = model_doc("`a <= b` and\n\n```\nx < y\n```\n\n<script>alert(1)</script> <a href='http://x'>link</a>")
     assert "<code>a &lt;= b</code>" in out and "x &lt; y" in out
     assert "&amp;lt;" not in out and "<script" not in out and "href" not in out
@@ -106,17 +106,17 @@ def test_prior_pictures_come_from_the_cache_as_drawn(base_run, tmp_path, monkeyp
     """The priors' pictures are drawn once and read back from riskmc's cache: the same
     report either way; a change to the code that draws them draws them afresh."""
     from riskmc.numeric import cache
-    from riskmc.report import html as report_html
+    from riskmc.report import pictures
     monkeypatch.setenv("RISKMC_CACHE_DIR", str(tmp_path))
     cache.directory.cache_clear()
     try:
         drawn = [0]
-        picture = report_html._prior_picture
+        picture = pictures.prior_picture
 
         def counted(name, entry):
             drawn[0] += 1
             return picture(name, entry)
-        monkeypatch.setattr(report_html, "_prior_picture", counted)
+        monkeypatch.setattr(pictures, "prior_picture", counted)
         first = _html(base_run)
         n = len(base_run.summary["inputs"])
         assert drawn[0] == n and len(list((tmp_path / "prior-svg").iterdir())) == 1
