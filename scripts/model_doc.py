@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 import riskmc  # noqa: E402
 from riskmc.model import resolve  # noqa: E402
-from riskmc.report.html import fmt_mcse, fmt_value  # noqa: E402
+from riskmc.report.fmt import mcse as fmt_mcse  # noqa: E402
+from riskmc.report.fmt import value as fmt_value  # noqa: E402
 
 
 def _bound(v: float) -> str:
