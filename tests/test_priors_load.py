@@ -222,12 +222,12 @@ def test_a_file_parsed_once_gives_each_reader_its_own_tables(write_toml, monkeyp
 
     from riskmc.api import load as load_bound
     from tests.conftest import ROOT
-    load_module = importlib.import_module("riskmc.priors.load")  # the module, not riskmc.priors.load()
+    compose = importlib.import_module("riskmc.priors.compose")  # where priors files are read
     path = write_toml(GOOD)
-    first = load_module._read(path)
+    first = compose._read(path)
     first.data["priors"]["share"]["range"][0] = 99.0
     del first.data["priors"]["size"]
-    again = load_module._read(path)
+    again = compose._read(path)
     assert again.data["priors"]["share"]["range"] == [0.30, 0.50] and "size" in again.data["priors"]
     assert toy(path).priors["share"].stated == {0.05: 0.30, 0.95: 0.50}
     path.write_text(GOOD.replace("range = [0.30, 0.50]", "range = [0.20, 0.40]"))
@@ -242,6 +242,6 @@ def test_a_file_parsed_once_gives_each_reader_its_own_tables(write_toml, monkeyp
         return [{n: p.as_dict() for n, p in load_bound(f, scenario=s).priors.items()} for s in (None, *ps.scenarios)]
     for f in sorted(Path(ROOT, "priors").glob("*.toml")):
         with monkeypatch.context() as m:
-            m.setattr(load_module, "_PARSED", Forgetful())
+            m.setattr(compose, "_PARSED", Forgetful())
             parsed_anew = every_load(f)
         assert every_load(f) == parsed_anew, f.name

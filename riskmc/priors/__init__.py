@@ -2,7 +2,8 @@
 
 from .families import FAMILIES, Family
 from .fit import TOLERANCE, Fit, fit
-from .load import Claim, ModelRef, Prior, PriorSet, load, model_ref
+from .load import load, model_ref
+from .priorset import Claim, ModelRef, Prior, PriorSet
 
 __all__ = ["FAMILIES", "TOLERANCE", "Claim", "Family", "Fit", "ModelRef", "Prior", "PriorSet", "fit", "load",
            "model_ref"]
