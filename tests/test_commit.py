@@ -1,11 +1,10 @@
 """All or nothing: a folder holds the earlier run or the new one, whatever fails and when."""
 
 import errno
-import random
+import select
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -81,6 +80,10 @@ def test_a_fault_between_any_two_steps_leaves_one_whole_run(runs, monkeypatch, s
 
 
 # A fresh process that commits, as riskmc would: tests kill it or crash it mid-commit.
+# `step` is a named step (commit._fault's names) where it crashes by itself, or
+# "loop:STEP:N": it commits A and B in turn and, at STEP of its commit number N (from 0),
+# says "at STEP N" and waits there for the test's kill -9. STEP may also be "writing",
+# between two staged files, before commit() begins.
 CHILD = r"""
 import os, sys
 from riskmc.store import commit
@@ -88,11 +91,21 @@ from riskmc.store import commit
 folder, step, exchange = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 if not exchange:
     commit._exchange = lambda a, b: False
+loop = step.startswith("loop:")
+if loop:
+    _, step, last = step.split(":")
+    last = int(last)
+k = 0
 
 
 def crash(at):
-    if at == step:
+    if at != step or (loop and k != last):
+        return
+    if not loop:
         os._exit(9)  # no clean-up of any kind: as kill -9 or a power cut
+    print(f"at {at} {k}", flush=True)
+    sys.stdin.read()  # the test kills the process here; EOF means the test has gone
+    os._exit(9)
 
 
 commit._fault = crash
@@ -102,14 +115,13 @@ def write_run(tag):
     with commit.Transaction(folder) as tx:
         tx.begin()
         tx.write("summary.json", f'{{"run": "{tag}"}}\n'.encode())
+        crash("writing")
         tx.write("draws.parquet", (tag * 200_000).encode())
         tx.write("report.html", f"<p>{tag}</p>\n".encode())
         tx.commit()
 
 
-if step == "loop":
-    print("ready", flush=True)
-    k = 0
+if loop:
     while True:
         write_run("AB"[k % 2])
         k += 1
@@ -119,7 +131,7 @@ write_run("B")
 
 def child(folder, step, exchange=True):
     return subprocess.Popen([sys.executable, "-c", CHILD, str(folder), step, "1" if exchange else "0"],
-                            stdout=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
 @pytest.mark.parametrize("step", [*STEPS, "aside"])
@@ -142,24 +154,40 @@ def test_a_crash_between_any_two_steps_leaves_one_whole_run(runs, step, exchange
     assert not hidden_siblings(folder)
 
 
-def test_kill_9_at_random_instants(runs):
-    """Many trials: a process commits A and B in turn until killed at a random instant."""
+@pytest.mark.parametrize("step", ["writing", *STEPS, "aside"])
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
+def test_kill_9_at_each_step_of_commits_in_turn(runs, step, exchange):
+    """A process commits A and B in turn and is killed (SIGKILL, from outside) once it
+    stands at `step`: of its second commit (B over A), then of its third (A over B). The
+    kill lands at that step whatever the machine's load, so both runs are always seen."""
     folder, before, after_b = runs
-    rng = random.Random(20251202)
+    if exchange and step == "aside":
+        pytest.skip("only the two-rename swap sets a folder aside")
+    whole = {"A": before, "B": after_b}
     seen = set()
-    for _ in range(60):
-        proc = child(folder, "loop")
-        assert proc.stdout.readline() == "ready\n"
-        time.sleep(rng.uniform(0.0, 0.05))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
+    for n in (1, 2):
+        earlier, new = "AB"[(n - 1) % 2], "AB"[n % 2]
+        proc = child(folder, f"loop:{step}:{n}", exchange)
+        try:
+            ready, _, _ = select.select([proc.stdout], [], [], 120)
+            assert ready, f"the child never reached {step}"
+            assert proc.stdout.readline() == f"at {step} {n}\n"
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+            proc.stdin.close()
+            proc.stdout.close()
+        assert proc.returncode == -signal.SIGKILL
+        if folder.exists():
+            assert snapshot(folder) in (before, after_b)
         commit.recover(folder)
         got = snapshot(folder)
-        assert got in (before, after_b)
+        # Before the swap the folder is the earlier run; after it, the new one.
+        assert got == whole[new if step == "swapped" else earlier]
         folders.verify(folder)
-        seen.add(got == before)
         assert not hidden_siblings(folder)
-    assert seen == {True, False}, "the trials never caught both runs: the instants were not random enough"
+        seen.add(got == before)
+    assert seen == {True, False}, "the kills did not leave both runs, A and B, in turn"
 
 
 def test_sensitivity_style_update_keeps_the_rest(runs):

@@ -11,7 +11,9 @@ import os
 import re
 import shutil
 
+import pyarrow.parquet as pq
 import pytest
+from scipy import stats
 from typer.testing import CliRunner
 
 from riskmc.cli import app
@@ -160,8 +162,23 @@ def test_correlations_singular_to_rounding_still_run(tmp_path):
                 '"custom_cost_advantage ~ aws_margin_2025" = 0.99999999996')
     p = tmp_path / "p.toml"
     p.write_text(text)
-    r = runner.invoke(app, ["run", str(p), "--draws", "2000", "--out", str(tmp_path / "o"), "--quiet"])
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["run", str(p), "--draws", "2000", "--out", str(out), "--quiet"])
     assert r.exit_code == 0, r.output
+    # Rounding is not a mistake: nothing is repaired (repair = true is not set, and a matrix
+    # the copula cannot hold is refused), the run records the correlations as stated...
+    summary = _summary(out)
+    assert not [n for n in summary["notes"] if "repaired" in n]
+    stated = {("custom_share_2030", "custom_cost_advantage"): 1.0, ("custom_share_2030", "aws_margin_2025"): 1.0,
+              ("custom_cost_advantage", "aws_margin_2025"): 0.99999999996,
+              ("ai_capex_cum_2030", "aws_capacity_add_gw"): 0.5, ("ai_capex_2025", "ai_capex_cum_2030"): 0.6}
+    assert {tuple(c["between"]): c["spearman"] for c in summary["correlations"]} == stated
+    # ...and its draws hold them: the three priors tied at 1.0 move as one (ranks equal to
+    # 1e-3), the others within 0.1 (5 standard errors at 2000 draws).
+    draws = pq.read_table(out / "draws.parquet")
+    for (a, b), rho in stated.items():
+        got = stats.spearmanr(draws.column(a).to_numpy(), draws.column(b).to_numpy()).statistic
+        assert abs(got - rho) < (1e-3 if rho > 0.99 else 0.1), (a, b, got)
 
 
 # ---------------------------------------------------------------- damaged run folders
