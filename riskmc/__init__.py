@@ -16,11 +16,11 @@ _LAZY = {
     "Input": ".model", "Model": ".model", "Output": ".model", "load_model": ".model",
     "ModelError": ".errors", "OutputError": ".errors", "PriorsError": ".errors",
     "RiskmcError": ".errors", "SamplingError": ".errors",
-    "fit": ".priors",
+    "fit": ".priors", "Estimate": ".results", "Stats": ".results",
 }
 
-__all__ = ["Input", "Model", "ModelError", "Output", "OutputError", "PriorsError", "RiskmcError",
-           "RunResult", "SamplingError", "__version__", "fit", "load", "load_model", "load_priors",
+__all__ = ["Estimate", "Input", "Model", "ModelError", "Output", "OutputError", "PriorsError", "RiskmcError",
+           "RunResult", "SamplingError", "Stats", "__version__", "fit", "load", "load_model", "load_priors",
            "run", "sensitivity", "write"]
 
 

@@ -4,7 +4,9 @@ The CLI is a thin layer over these calls; a notebook can use them directly:
 
     >>> import riskmc
     >>> result = riskmc.run("priors/base.toml", draws=20_000, seed=1)
-    >>> result.summary["outputs"]["nvidia_share"]["years"]["2030"]["p50"]["value"]  # doctest: +SKIP
+    >>> result.stats["nvidia_share[2030]"].p50  # doctest: +SKIP
+    Estimate(value=0.5..., mcse=...)
+    >>> result.summary["outputs"]["nvidia_share"]["years"]["2030"]["p50"]["value"]  # summary.json's shape  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from .kernel.streams import SeedLike
 from .loading import load
 from .model import Model
 from .priors import PriorSet
+from .results import Estimate, Stats
 from .settings import DEFAULT_DRAWS, MAX_DRAWS, SAVE_DRAWS_BYTES, Plan, RunSettings, resolve  # noqa: F401 (re-exported)
+from .store.io import jsonable
 
 # Rank correlations for "what drives it" come from the first draws only: exact Spearman
 # needs every draw at once, and 16,384 draws give a standard error under 0.008, enough
@@ -54,7 +58,11 @@ class RunResult:
     priors: PriorSet
     settings: RunSettings
     draws: int        # draws actually run
-    summary: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)   # summary.json's content
+    # The same figures typed: each variable's Stats by its row label ("output[year]", an
+    # input's name) and each claim's probability; the posterior's under evidence.
+    stats: dict[str, Stats] = field(default_factory=dict)
+    claims: dict[str, Estimate] = field(default_factory=dict)
     inputs: dict[str, np.ndarray] | None = None
     outputs: dict[str, np.ndarray] | None = None
     converged: bool | None = None  # None: no --target-mcse was asked for
@@ -173,8 +181,10 @@ class Running:
         if likelihood is not None:
             from .inference.posterior import infer
             post = infer(kernel, totals, binning, names, claims=hits, workers=s.workers)
-        result.summary = summary_of(result, totals, binning, names, ranked, post)
-        result.summary["convergence_trace"] = {"year": m.years[-1] if m.years else None, "outputs": trace.points}
+        result.summary, result.stats, probs = summary_of(result, totals, binning, names, ranked, post)
+        result.claims = dict(zip(ps.claims, probs))
+        result.summary["convergence_trace"] = jsonable(
+            {"year": m.years[-1] if m.years else None, "outputs": trace.points})
         self.result = result
 
 
@@ -216,7 +226,7 @@ def _converged(kernel, state, names, hits, s: RunSettings) -> bool:
         from .inference.weighted import finish
         post = finish(state.totals.weighted, state.binning.weighted, state.totals, names, kernel.rows_of, hits)
         return post.reliable and max(
-            post.stats[names[j]][st]["mcse"] for j in headline_rows(m, every_year=True)
+            post.stats[names[j]][st].mcse for j in headline_rows(m, every_year=True)
             for st in HEADLINE_STATS) <= s.target_mcse
     return headline_mcse(m, state.totals, state.binning, s.sampler, names) <= s.target_mcse
 

@@ -132,11 +132,11 @@ def prior_study(folder: Path) -> None:
                 d = truth[o]
                 exact = {"mean": d.mean(), "sd": d.std(), "p5": d.ppf(0.05), "p50": d.ppf(0.5), "p95": d.ppf(0.95)}
                 for stat, e in exact.items():
-                    record("prior", sampler, draws, f"{o} {stat}", [r[o][stat]["value"] for r in runs],
-                           [r[o][stat]["mcse"] for r in runs], e)
+                    record("prior", sampler, draws, f"{o} {stat}", [r[o][stat].value for r in runs],
+                           [r[o][stat].mcse for r in runs], e)
             for c in ("up", "down"):
-                record("prior", sampler, draws, f"P({c})", [r[c]["value"] for r in runs],
-                       [r[c]["mcse"] for r in runs], claim_truth[c])
+                record("prior", sampler, draws, f"P({c})", [r[c].value for r in runs],
+                       [r[c].mcse for r in runs], claim_truth[c])
 
 
 # ------------------------------------------------------------------ posteriors

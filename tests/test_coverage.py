@@ -88,8 +88,8 @@ def test_two_mcse_covers_the_known_answer(priors, sampler, draws):
     report = []
     cases = [(o, st) for o in ("sum", "one") for st in ("mean", "sd", "p5", "p50", "p95")]
     for output, stat in cases + [("up", "probability"), ("down", "probability")]:
-        v = np.array([r[output][stat]["value"] for r in runs])
-        e = np.array([r[output][stat]["mcse"] for r in runs])
+        v = np.array([r[output][stat].value for r in runs])
+        e = np.array([r[output][stat].mcse for r in runs])
         assert np.all(np.isfinite(e)) and np.all(e > 0), (output, stat)
         cover = np.mean(np.abs(v - truth(output, stat)) <= 2 * e)
         # The spread of the estimates over seeds against the error each run reports.
@@ -116,8 +116,8 @@ def test_quantiles_cover_at_the_smallest_run(priors, sampler):
     runs = [estimates(priors, sampler, 2_048, seed) for seed in range(400)]
     for output in ("sum", "one"):
         for stat in ("p5", "p25", "p50", "p75", "p95"):
-            v = np.array([r[output][stat]["value"] for r in runs])
-            e = np.array([r[output][stat]["mcse"] for r in runs])
+            v = np.array([r[output][stat].value for r in runs])
+            e = np.array([r[output][stat].mcse for r in runs])
             cover = np.mean(np.abs(v - truth(output, stat)) <= 2 * e)
             if output == "one" and sampler == "lhs":
                 assert cover >= 0.93, (output, stat, cover)

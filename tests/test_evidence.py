@@ -502,6 +502,7 @@ def test_discrete_and_constant_quantiles_are_exact(tmp_path):
     """A 0/1 input's quantiles are 0 or 1, a constant's the constant with no error: in the
     tempered posterior, and in ask --given and --stress."""
     from riskmc.inference.replicates import estimates
+    from riskmc.results import Estimate
     rows = np.zeros((32, 3, 100))
     rng = np.random.default_rng(0)
     rows[:, 0] = rng.random((32, 100)) < 0.3       # 0/1
@@ -509,9 +510,9 @@ def test_discrete_and_constant_quantiles_are_exact(tmp_path):
     rows[:, 2] = rng.normal(size=(32, 100))
     st, _ = estimates(rows, ["slip", "pe", "z"])
     for k in ("p5", "p25", "p50", "p75", "p95"):
-        assert st["slip"][k]["value"] in (0.0, 1.0)
-        assert st["pe"][k] == {"value": 33.0, "mcse": 0.0}
-    assert st["pe"]["mean"] == {"value": 33.0, "mcse": 0.0} and st["pe"]["sd"] == {"value": 0.0, "mcse": 0.0}
+        assert st["slip"][k].value in (0.0, 1.0)
+        assert st["pe"][k] == Estimate(33.0, 0.0)
+    assert st["pe"].mean == Estimate(33.0, 0.0) and st["pe"].sd == Estimate(0.0, 0.0)
     out = tmp_path / "run"
     assert runner.invoke(app, ["run", str(ROOT / "priors" / "base.toml"), "--draws", "20000", "--seed", "1",
                                "--out", str(out), "-q"]).exit_code == 0

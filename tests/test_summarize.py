@@ -12,10 +12,10 @@ def test_iid_mcse_matches_arviz():
     x = rng.gamma(2.0, size=(8, 25_000))  # 8 chunks as chains
     s = summarize(x.ravel(), [25_000] * 8, "mc")
     # Tolerance 5%: arviz estimates the ESS, our closed forms assume iid (true here).
-    assert s["mean"]["mcse"] == pytest.approx(float(az.mcse(x, method="mean")), rel=0.05)
-    assert s["sd"]["mcse"] == pytest.approx(float(az.mcse(x, method="sd")), rel=0.05)
+    assert s.mean.mcse == pytest.approx(float(az.mcse(x, method="mean")), rel=0.05)
+    assert s.sd.mcse == pytest.approx(float(az.mcse(x, method="sd")), rel=0.05)
     for k, p in PROBS.items():
-        assert s[k]["mcse"] == pytest.approx(float(az.mcse(x, method="quantile", prob=p)), rel=0.05), k
+        assert s[k].mcse == pytest.approx(float(az.mcse(x, method="quantile", prob=p)), rel=0.05), k
 
 
 @pytest.mark.parametrize("sampler", ["mc", "lhs"])
@@ -31,8 +31,8 @@ def test_mcse_is_calibrated_over_seeds(sampler):
         y = np.exp(u[0]) + u[1] ** 2  # a smooth nonlinear function
         s = summarize(y, [n] * chunks, sampler)
         for k in est:
-            est[k].append(s[k]["value"])
-            rep[k].append(s[k]["mcse"])
+            est[k].append(s[k].value)
+            rep[k].append(s[k].mcse)
     for k in est:
         assert np.std(est[k], ddof=1) == pytest.approx(np.mean(rep[k]), rel=0.2), k
 

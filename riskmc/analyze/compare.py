@@ -12,8 +12,9 @@ compare.json and the page say which each shift carries.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
+
+from ..results import Estimate, Stats
 
 STATS = ("mean", "p5", "p50", "p95")
 
@@ -75,8 +76,9 @@ def priors_diff(a: dict, b: dict) -> list[dict]:
     return rows
 
 
-def _at(o: dict, y):
-    return o["stats"] if y is None else o["years"][y]
+def _at(o: dict, y) -> Stats:
+    """An output's statistics in year y (None: a model without years), read from summary.json."""
+    return Stats.from_json(o["stats"] if y is None else o["years"][y])
 
 
 def open_runs(paths: list, summaries: list[dict]) -> tuple[list, list[str]]:
@@ -146,7 +148,7 @@ def compare(summaries: list[dict], paths: list[str], runs: list | None = None, *
                 ya = None if y is None else int(y)
                 for k in STATS:
                     qs.append(Quantity((name, y, k), (a.row(name, ya), b.row(name, ya)),
-                                       (sa_[k]["value"], sb_[k]["value"]), k))
+                                       (sa_[k].value, sb_[k].value), k))
         order_a, order_b = list(a.priors.claims), list(b.priors.claims)
         for name in base["claims"]:
             if name in sb["claims"] and name in order_a and name in order_b:
@@ -155,8 +157,10 @@ def compare(summaries: list[dict], paths: list[str], runs: list | None = None, *
                                     sb["claims"][name]["probability"]["value"]), "claim"))
         errors.append(paired_errors(a, b, qs, a.claim_events(), b.claim_events(), workers))
 
-    def shift(j: int, key: tuple, value: float, independent: float) -> dict:
-        sh = {"value": value, "mcse": independent, "mcse_independent": independent, "paired": False}
+    def shift(j: int, key: tuple, d: Estimate) -> dict:
+        """Run j's shift from the first, with the independent runs' error and, where the
+        draws pair, the paired one (which it then carries)."""
+        sh = {"value": d.value, "mcse": d.mcse, "mcse_independent": d.mcse, "paired": False}
         if key in errors[j]:
             sh.update(mcse=errors[j][key], mcse_paired=errors[j][key], paired=True)
         return sh
@@ -173,9 +177,8 @@ def compare(summaries: list[dict], paths: list[str], runs: list | None = None, *
                 continue
             row = {}
             for k in STATS:
-                vals = [st[k]["value"] for st in stats]
-                row[k] = {"values": vals, "shifts": [None] + [
-                    shift(j, (name, y, k), vals[j] - vals[0], math.hypot(stats[0][k]["mcse"], stats[j][k]["mcse"]))
+                row[k] = {"values": [st[k].value for st in stats], "shifts": [None] + [
+                    shift(j, (name, y, k), stats[j][k].minus(stats[0][k]))
                     for j in range(1, len(summaries))]}
             per_year["all" if y is None else y] = row
         outputs[name] = {"label": o0["label"], "unit": o0["unit"], "headline": o0["headline"],
@@ -185,8 +188,8 @@ def compare(summaries: list[dict], paths: list[str], runs: list | None = None, *
     claims = {}
     for name, c0 in base["claims"].items():
         ps = [s["claims"].get(name, {}).get("probability") for s in summaries]
-        shifts = [None] + [None if p is None else shift(j + 1, ("claim", name), p["value"] - ps[0]["value"],
-                                                        math.hypot(ps[0]["mcse"], p["mcse"]))
+        p0 = Estimate.from_json(ps[0])
+        shifts = [None] + [None if p is None else shift(j + 1, ("claim", name), Estimate.from_json(p).minus(p0))
                            for j, p in enumerate(ps[1:])]
         claims[name] = {"text": c0["text"], "event": c0["event"], "probabilities": ps, "shifts": shifts}
 

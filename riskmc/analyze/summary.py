@@ -11,7 +11,9 @@ from .. import __version__
 from ..kernel.finalize import display_histogram, finalize, probabilities
 from ..kernel.reduce import Totals
 from ..model import Model
+from ..results import Estimate, Stats
 from ..settings import CHUNK_SIZE
+from ..store.io import jsonable
 from ..store.timestamp import created
 from .drivers import rank_drivers
 
@@ -35,7 +37,7 @@ def headline_mcse(model, totals, binning, sampler, names) -> float:
     """The largest MCSE among the headline outputs' mean, p5, p50 and p95, in any year."""
     rows = headline_rows(model, every_year=True)
     stats, _ = finalize(totals, binning, sampler, names, only=rows)
-    return max(stats[names[j]][s]["mcse"] for j in rows for s in HEADLINE_STATS)
+    return max(stats[names[j]][s].mcse for j in rows for s in HEADLINE_STATS)
 
 
 
@@ -90,7 +92,7 @@ def _drivers(model: Model, chunks) -> dict:
 
 
 
-def _outputs(m: Model, stats: dict, histogram) -> dict:
+def _outputs(m: Model, stats: dict[str, Stats], histogram) -> dict:
     """summary.json's outputs: per output (and year) statistics, a histogram of the headlines."""
     years = list(m.years) if m.years is not None else None
     outputs = {}
@@ -139,9 +141,11 @@ def _evidence(r, totals, binning, names, stats, post) -> dict:
             "items": items, "inputs": inputs}
 
 
-def summary_of(r, totals: Totals, binning, names, drivers, post=None) -> dict:
+def summary_of(r, totals: Totals, binning, names, drivers, post=None) -> tuple[dict, dict[str, Stats], list[Estimate]]:
     """summary.json's content: metadata, per-output (per-year) statistics, claims, drivers;
-    with evidence, the posterior's, and the prior's beside them."""
+    with evidence, the posterior's, and the prior's beside them. Also the typed results it
+    was made from: every variable's Stats and each claim's probability (the posterior's,
+    with evidence)."""
     ps = r.priors
     m = ps.model
     sampler = r.plan.sampler
@@ -183,4 +187,6 @@ def summary_of(r, totals: Totals, binning, names, drivers, post=None) -> dict:
     if r.target_mcse is not None:
         summary["convergence"] = {"target_mcse": r.target_mcse, "converged": r.converged,
                                   "max_draws": r.plan.draws}
-    return summary
+    if post is not None:
+        stats, probs = post.stats, post.claims
+    return jsonable(summary), stats, probs

@@ -23,6 +23,8 @@ from ..errors import SamplingError
 from ..kernel.finalize import _cdf_points, _one_sigma_band, _quantile, binomial_se, stratum_floor
 from ..kernel.reduce import PROBS, Binning
 from ..numeric.samplers import SAMPLERS
+from ..results import Estimate, Moments, Stats
+from ..store.io import jsonable
 
 # Fewer (effective) draws than this meeting a condition give no conditional answer.
 MIN_GIVEN = 100
@@ -35,14 +37,12 @@ class _View:
         self.hist, self.atoms, self.n, self.vmin, self.vmax = hist, atoms, n, vmin, vmax
 
 
-def constant(c: float) -> dict:
-    """The statistics of a value that does not vary: itself, exactly, with no error."""
-    return {k: {"value": float(c) if k != "sd" else 0.0, "mcse": 0.0} for k in ("mean", "sd", *PROBS)}
+constant = Stats.constant
 
 
-def binomial(h: float, n: float) -> dict:
+def binomial(h: float, n: float) -> Estimate:
     """A proportion and its MCSE (the sd of Beta(h + 1, n - h + 1), as runs report claims)."""
-    return {"value": h / n if n else float("nan"), "mcse": binomial_se(h, n)}
+    return Estimate(h / n if n else float("nan"), binomial_se(h, n))
 
 
 class Counted:
@@ -71,17 +71,17 @@ class Counted:
             return binomial(int(self.groups[g]["claims"][k]), self.size(g))
         return self.batch(lambda c: c[2][g][k], g)
 
-    def claim_binomial(self, k: int, g: str) -> dict:
+    def claim_binomial(self, k: int, g: str) -> Estimate:
         return binomial(int(self.groups[g]["claims"][k]), self.size(g))
 
-    def batch(self, num, group: str) -> dict:
+    def batch(self, num, group: str) -> Estimate:
         """A ratio's batch-means MCSE over whole chunks (LHS and Sobol: chunks are the replicates)."""
         per_chunk, full = self.red.per_chunk, self.full
         vals = [num(c) / c[1][group] for c in per_chunk if c[0] == full and c[1][group] > 0]
         tot_n = sum(c[1][group] for c in per_chunk)
         est = sum(num(c) for c in per_chunk) / tot_n
         se = float(np.std(vals, ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else float("nan")
-        return {"value": est, "mcse": max(se, stratum_floor(full, len(per_chunk)))}
+        return Estimate(est, max(se, stratum_floor(full, len(per_chunk))))
 
     def complement(self, g: str) -> dict:
         """The draws of "all" not in group g."""
@@ -93,7 +93,7 @@ class Counted:
         """Row j's histogram, atoms and total in group g."""
         return g["hist"][j], g["atoms"][self.b.atom_var == j], g["n"]
 
-    def stats(self, g: dict, j: int, vmin, vmax) -> dict:
+    def stats(self, g: dict, j: int, vmin, vmax) -> Stats:
         """Mean, sd and quantiles of tracked row j in a group, with MCSE (order-statistic
         bands). A row that is one value in the group (a constant) is that value, with no error."""
         b = self.b
@@ -106,14 +106,14 @@ class Counted:
         var = max(g["sums"][1, j] / n - m1 * m1, 0.0)
         sd = math.sqrt(var * n / max(n - 1, 1))
         edges, cum = _cdf_points(_View(g["hist"], g.get("atoms"), n), b, j)
-        out = {"mean": {"value": float(b.center[j] + m1), "mcse": sd / math.sqrt(n)},
-               "sd": {"value": sd, "mcse": sd / math.sqrt(2 * max(n - 1, 1))}}
+        out = {"mean": Estimate(float(b.center[j] + m1), sd / math.sqrt(n)),
+               "sd": Estimate(sd, sd / math.sqrt(2 * max(n - 1, 1)))}
         for key, p in PROBS.items():
             q = _quantile(edges, cum, p, vmin[j], vmax[j])
             lo, hi = _one_sigma_band(n, p)
-            out[key] = {"value": q, "mcse": (_quantile(edges, cum, hi, vmin[j], vmax[j])
-                                             - _quantile(edges, cum, lo, vmin[j], vmax[j])) / 2}
-        return out
+            out[key] = Estimate(q, (_quantile(edges, cum, hi, vmin[j], vmax[j])
+                                    - _quantile(edges, cum, lo, vmin[j], vmax[j])) / 2)
+        return Stats(**out)
 
 
 class Weighted:
@@ -153,7 +153,7 @@ class Weighted:
     def distribution(self, g: dict, j: int) -> tuple[np.ndarray, np.ndarray, float]:
         return g["hist"][j, :, 0], g["atoms"][self.b.atom_var == j, 0], g["w"]
 
-    def stats(self, g: dict, j: int, vmin, vmax) -> dict:
+    def stats(self, g: dict, j: int, vmin, vmax) -> Stats:
         """Weighted mean, sd and quantiles of tracked row j in a group (the run's own
         posterior formulas, riskmc.inference.weighted)."""
         from ..inference.weighted import _stats
@@ -170,7 +170,8 @@ class Weighted:
 
 
 def answer(summary: dict, sample, st: dict, strict: bool = True) -> dict:
-    """The answer (JSON-ready) from a sample of merged sums. `strict`: refuse a condition
+    """The answer from a sample of merged sums, made JSON-ready here from its typed
+    estimates. `strict`: refuse a condition
     too few draws meet (a tempered replicate's own answer is only read for its spread)."""
     labels, units, claims = st["labels"], st["units"], st["claims"]
     groups = sample.groups
@@ -206,7 +207,7 @@ def answer(summary: dict, sample, st: dict, strict: bool = True) -> dict:
                              stats_all, units)
     if st["st"] is not None:
         out["stress"] = stressed(st["st"], sample, labels, units, claims, stats_all, vmin, vmax)
-    return out
+    return jsonable(out)
 
 
 def moved(cond: dict, base: dict, units: list[str]) -> list[dict]:
@@ -215,8 +216,8 @@ def moved(cond: dict, base: dict, units: list[str]) -> list[dict]:
     rows = []
     for (lab, c), unit in zip(cond.items(), units):
         a = base[lab]
-        sd = a["sd"]["value"]
-        shift = (c["mean"]["value"] - a["mean"]["value"]) / sd if sd > 0 else 0.0
+        sd = a.sd.value
+        shift = (c.mean.value - a.mean.value) / sd if sd > 0 else 0.0
         rows.append({"name": lab, "unit": unit, "shift_sd": shift, "before": a, "after": c})
     rows.sort(key=lambda r: -abs(r["shift_sd"]))
     return rows
@@ -253,26 +254,25 @@ def _stressed_probability(s, sample, labels, units, claims, stats_all, vmin, vma
         total = sample.size("all")
         m = {"n": total, "hist": (wa * ha + wb * hb)[None, :], "atoms": wa * aa + wb * ab}
         edges, cum = _cdf_points(_View(m["hist"], m["atoms"], m["n"]), _one(b, j), 0)
-        mean = s.value * sa["mean"]["value"] + (1 - s.value) * sb["mean"]["value"]
-        ex2 = s.value * (sa["sd"]["value"] ** 2 + sa["mean"]["value"] ** 2) + (1 - s.value) * (
-            sb["sd"]["value"] ** 2 + sb["mean"]["value"] ** 2)
+        mean = s.value * sa.mean.value + (1 - s.value) * sb.mean.value
+        ex2 = s.value * (sa.sd.value ** 2 + sa.mean.value ** 2) + (1 - s.value) * (
+            sb.sd.value ** 2 + sb.mean.value ** 2)
         sd = math.sqrt(max(ex2 - mean * mean, 0.0))
-        res = {"mean": {"value": mean, "mcse": math.hypot(s.value * sa["mean"]["mcse"],
-                                                           (1 - s.value) * sb["mean"]["mcse"])},
-               "sd": {"value": sd, "mcse": sd / math.sqrt(2 * max(ess - 1, 1))}}
+        res = {"mean": Estimate(mean, math.hypot(s.value * sa.mean.mcse, (1 - s.value) * sb.mean.mcse)),
+               "sd": Estimate(sd, sd / math.sqrt(2 * max(ess - 1, 1)))}
         for key, pr in PROBS.items():
             q = _quantile(edges, cum, pr, vmin[j], vmax[j])
             se = math.sqrt(pr * (1 - pr) / ess)
-            res[key] = {"value": q, "mcse": (_quantile(edges, cum, min(pr + se, 1), vmin[j], vmax[j])
-                                             - _quantile(edges, cum, max(pr - se, 0), vmin[j], vmax[j])) / 2}
-        after[lab] = res
+            res[key] = Estimate(q, (_quantile(edges, cum, min(pr + se, 1), vmin[j], vmax[j])
+                                    - _quantile(edges, cum, max(pr - se, 0), vmin[j], vmax[j])) / 2)
+        after[lab] = Stats(**res)
     stressed_claims = {}
     groups = sample.groups
     groups["not stress"] = notA
     for k, (name, _) in enumerate(claims):
         pa, pb = sample.claim_binomial(k, "stress"), sample.claim_binomial(k, "not stress")
-        stressed_claims[name] = {"value": s.value * pa["value"] + (1 - s.value) * pb["value"],
-                                 "mcse": math.hypot(s.value * pa["mcse"], (1 - s.value) * pb["mcse"])}
+        stressed_claims[name] = Estimate(s.value * pa.value + (1 - s.value) * pb.value,
+                                         math.hypot(s.value * pa.mcse, (1 - s.value) * pb.mcse))
     del groups["not stress"]
     return {"stress": s.text, "from": p, "ess": ess, "weights": [wa, wb],
             "claims": stressed_claims, "moved": moved(after, stats_all, units)}
@@ -327,7 +327,7 @@ def _stressed_mean(s, sample, labels, units, claims, stats_all) -> dict:
     after = {}
     for j, lab in enumerate(labels):
         if vmin[j] == vmax[j]:
-            after[lab] = {key: v for key, v in constant(vmin[j]).items() if key in ("mean", "sd")}
+            after[lab] = Moments(Estimate(float(vmin[j]), 0.0), Estimate(0.0, 0.0))
             continue
         m = e(k["d"][j])
         v = max(e(k["dd"][j]) - m * m, 0.0)
@@ -342,8 +342,8 @@ def _stressed_mean(s, sample, labels, units, claims, stats_all) -> dict:
         kk = m * m - v + bv * ey
         var_v = spread(q4 + 4 * m * m * q2 + bv * bv * n2yy + kk * kk * n2 - 4 * m * q3 - 2 * bv * q2y
                        + 2 * kk * q2 + 4 * m * bv * qy - 4 * m * kk * q1 - 2 * kk * bv * n2y)
-        after[lab] = {"mean": {"value": float(sample.b.center[j] + m), "mcse": se_mean},
-                      "sd": {"value": sd, "mcse": var_v / (2 * sd) if sd > 0 else 0.0}}
+        after[lab] = Moments(Estimate(float(sample.b.center[j] + m), se_mean),
+                             Estimate(sd, var_v / (2 * sd) if sd > 0 else 0.0))
     stressed_claims = {}
     floor = math.sqrt((ess + 1) / ((ess + 2) ** 2 * (ess + 3)))
     for c, (name, _) in enumerate(claims):
@@ -352,13 +352,13 @@ def _stressed_mean(s, sample, labels, units, claims, stats_all) -> dict:
         c0 = pr - beta * ey
         qc, qcy = k["qc"][c], k["qcy"][c]
         se = spread(qc + beta * beta * n2yy + c0 * c0 * n2 - 2 * beta * qcy - 2 * c0 * qc + 2 * beta * c0 * n2y)
-        stressed_claims[name] = {"value": pr, "mcse": max(se, floor)}
+        stressed_claims[name] = Estimate(pr, max(se, floor))
     rows = []
     for lab, unit in zip(labels, units):
         a = stats_all[lab]
-        sd = a["sd"]["value"]
+        sd = a.sd.value
         rows.append({"name": lab, "unit": unit, "before": a, "after": after[lab],
-                     "shift_sd": (after[lab]["mean"]["value"] - a["mean"]["value"]) / sd if sd > 0 else 0.0})
+                     "shift_sd": (after[lab].mean.value - a.mean.value) / sd if sd > 0 else 0.0})
     rows.sort(key=lambda r: -abs(r["shift_sd"]))
     return {"stress": s.text, "from": float(np.sum(nb * yb) / np.sum(nb)), "ess": ess,
             "lambda": lam / scale, "claims": stressed_claims, "moved": rows}

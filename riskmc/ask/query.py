@@ -191,7 +191,7 @@ def _spread(pooled, reps: list, path: tuple, particles: int):
             vals = vals[np.isfinite(vals)]
             se = float(np.std(vals, ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else math.inf
             if any(k in _PROBABILITIES for k in path) and 0 <= pooled["value"] <= 1 and path[:1] != ("moved",):
-                se = max(se, binomial(pooled["value"] * particles, particles)["mcse"])
+                se = max(se, binomial(pooled["value"] * particles, particles).mcse)
             return {"value": pooled["value"], "mcse": se}
         return {k: _spread(x, [y.get(k) if isinstance(y, dict) else None for y in reps], path + (k,), particles)
                 for k, x in pooled.items()}

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import PriorsError
 from ..kernel.finalize import _cdf_points, _quantile, display_histogram
+from ..results import Estimate, Stats
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,8 @@ class Posterior:
 
     method: str                  # "importance" or "tempered"
     why: str | None              # why tempering ran instead of importance sampling
-    stats: dict
-    claims: list
+    stats: dict[str, Stats]
+    claims: list[Estimate]
     diagnostics: dict
     histogram: Callable[[int], dict]   # row index -> display histogram
     warnings: tuple[str, ...] = ()     # what the reader should know before trusting it
@@ -173,17 +174,17 @@ def surprise(evidence, row: int, totals, binning) -> dict:
     return out
 
 
-def moved(prior: dict, post: dict, inputs: list[str]) -> list[tuple[str, float]]:
+def moved(prior: dict[str, Stats], post: dict[str, Stats], inputs: list[str]) -> list[tuple[str, float]]:
     """Inputs ranked by how far the evidence moved them: the shift of the mean in prior
     sds, plus how much the sd shrank or grew (on a log scale)."""
     out = []
     for n in inputs:
         p, q = prior[n], post[n]
-        sd = p["sd"]["value"]
+        sd = p.sd.value
         if not sd > 0:
             continue
-        shift = abs(q["mean"]["value"] - p["mean"]["value"]) / sd
-        spread = abs(math.log(max(q["sd"]["value"], 1e-300) / sd))
+        shift = abs(q.mean.value - p.mean.value) / sd
+        spread = abs(math.log(max(q.sd.value, 1e-300) / sd))
         out.append((n, shift + spread))
     out.sort(key=lambda t: -t[1])
     return out

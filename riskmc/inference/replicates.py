@@ -9,13 +9,14 @@ import math
 import numpy as np
 
 from ..kernel.finalize import beta_sd
+from ..results import Estimate, Stats
 
 # A variable with this few distinct values among the particles is discrete: its quantiles
 # are values it takes (a 0/1 input's are 0 or 1).
 DISCRETE = 16
 
 
-def estimates(rows: np.ndarray, names: list[str], claims=None) -> tuple[dict, list[dict]]:
+def estimates(rows: np.ndarray, names: list[str], claims=None) -> tuple[dict[str, Stats], list[Estimate]]:
     """Statistics of every variable and each claim's probability from the replicates'
     final particles (R x V x n): pooled values, MCSE from the replicates' spread. A
     variable with few distinct values (a 0/1 input) has quantiles that are values it
@@ -38,14 +39,13 @@ def estimates(rows: np.ndarray, names: list[str], claims=None) -> tuple[dict, li
     out = {}
     for j, name in enumerate(names):
         if lo[j] == hi[j]:
-            out[name] = {k: {"value": float(lo[j]), "mcse": 0.0} for k in ("mean", "sd", *PROBS)}
-            out[name]["sd"]["value"] = 0.0
+            out[name] = Stats.constant(float(lo[j]))
             continue
-        res = {"mean": {"value": float(pooled[j].mean()), "mcse": float(m_rep[:, j].std(ddof=1) / root)},
-               "sd": {"value": float(pooled[j].std(ddof=1)), "mcse": float(s_rep[:, j].std(ddof=1) / root)}}
+        res = {"mean": Estimate(float(pooled[j].mean()), float(m_rep[:, j].std(ddof=1) / root)),
+               "sd": Estimate(float(pooled[j].std(ddof=1)), float(s_rep[:, j].std(ddof=1) / root))}
         for i, key in enumerate(PROBS):
-            res[key] = {"value": float(q_pool[i, j]), "mcse": float(q_rep[i, :, j].std(ddof=1) / root)}
-        out[name] = res
+            res[key] = Estimate(float(q_pool[i, j]), float(q_rep[i, :, j].std(ddof=1) / root))
+        out[name] = Stats(**res)
     probs = []
     if claims is not None and claims.count.size:
         hits = np.stack([claims(np.ascontiguousarray(rows[k])) for k in range(r)]) / n   # (R, C)
@@ -53,7 +53,7 @@ def estimates(rows: np.ndarray, names: list[str], claims=None) -> tuple[dict, li
             p = float(hits[:, c].mean())
             # Never below a binomial's error for the pooled particles: no claim is certain.
             floor = beta_sd(p * r * n + 1.0, (1 - p) * r * n + 1.0)
-            probs.append({"value": p, "mcse": max(float(hits[:, c].std(ddof=1) / root), floor)})
+            probs.append(Estimate(p, max(float(hits[:, c].std(ddof=1) / root), floor)))
     return out, probs
 
 

@@ -23,6 +23,7 @@ from ..kernel.finalize import _cdf_points, _quantile
 from ..kernel.reduce import PROBS, Binning
 from ..kernel.weighted import Tail, WeightedSums, tail_length
 from ..numeric.fused_weighted import reduce_weighted
+from ..results import Estimate, Stats
 from .psis import Smoothed, khat_limit, smooth_tail
 
 # Below this many effective draws a weighted quantile is too rough to report
@@ -35,8 +36,8 @@ class Importance:
     """The importance-sampling posterior: per-variable statistics and claim probabilities,
     each {"value", "mcse"}, and the diagnostics that say whether to believe them."""
 
-    stats: dict
-    claims: list
+    stats: dict[str, Stats]
+    claims: list[Estimate]
     khat: float
     khat_limit: float
     ess: float
@@ -123,7 +124,7 @@ def finish(ws: WeightedSums, b: Binning, totals, names: list[str], rows_of, clai
                      tail=tail_length(s), draws=s, carrying=ws.carrying, reliable=why is None, why=why, view=view)
 
 
-def _stats(view: _View, view2: _View, sums, w, w2, b: Binning, names) -> dict:
+def _stats(view: _View, view2: _View, sums, w, w2, b: Binning, names) -> dict[str, Stats]:
     """Weighted mean, sd and quantiles of every variable, each with its MCSE."""
     m = sums[0] / w                      # weighted mean of d = x - centre
     mean = b.center + m
@@ -141,13 +142,12 @@ def _stats(view: _View, view2: _View, sums, w, w2, b: Binning, names) -> dict:
         edges, cum = _cdf_points(view, b, j)
         edges2, cum2 = _cdf_points(view2, b, j)
         lo, hi = view.vmin[j], view.vmax[j]
-        res = {"mean": {"value": float(mean[j]), "mcse": float(math.sqrt(var_mean[j]))},
-               "sd": {"value": float(sd[j]),
-                      "mcse": float(math.sqrt(var_s2[j]) / (2 * sd[j])) if sd[j] > 0 else 0.0}}
+        res = {"mean": Estimate(float(mean[j]), float(math.sqrt(var_mean[j]))),
+               "sd": Estimate(float(sd[j]), float(math.sqrt(var_s2[j]) / (2 * sd[j])) if sd[j] > 0 else 0.0)}
         for key, p in PROBS.items():
             q = _quantile(edges, cum, p, lo, hi)
             if lo == hi:
-                res[key] = {"value": q, "mcse": 0.0}
+                res[key] = Estimate(q, 0.0)
                 continue
             # The weighted CDF's error at q, from the share of w^2 below it (G):
             # Var F(q) ~ (sum w^2 / W^2) (G (1 - p)^2 + (1 - G) p^2).
@@ -155,12 +155,12 @@ def _stats(view: _View, view2: _View, sums, w, w2, b: Binning, names) -> dict:
             se = math.sqrt(max(ratio * (g * (1 - p) ** 2 + (1 - g) * p * p), 0.0))
             qa = _quantile(edges, cum, max(p - se, 0.0), lo, hi)
             qb = _quantile(edges, cum, min(p + se, 1.0), lo, hi)
-            res[key] = {"value": q, "mcse": (qb - qa) / 2}
-        out[name] = res
+            res[key] = Estimate(q, (qb - qa) / 2)
+        out[name] = Stats(**res)
     return out
 
 
-def _probability(h: float, h2: float, w: float, w2: float, ess: float) -> dict:
+def _probability(h: float, h2: float, w: float, w2: float, ess: float) -> Estimate:
     """A claim's weighted probability and MCSE: the delta method, and never below the sd
     of a Beta(1, ESS + 1), about 1 / ESS: a claim no weighted draw meets (or every one
     does) is not reported as certain, while elsewhere the delta method stands."""
@@ -168,4 +168,4 @@ def _probability(h: float, h2: float, w: float, w2: float, ess: float) -> dict:
     g = h2 / w2
     se = math.sqrt(max((w2 / (w * w)) * (g * (1 - p) ** 2 + (1 - g) * p * p), 0.0))
     floor = math.sqrt((ess + 1) / ((ess + 2) ** 2 * (ess + 3)))
-    return {"value": float(p), "mcse": max(se, floor)}
+    return Estimate(float(p), max(se, floor))

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ..numeric.samplers import SAMPLERS
+from ..results import Estimate, Stats
 from .reduce import PROBS, STATS, Binning, Totals
 
 DENSITY_DRAWS = 80
@@ -72,8 +73,8 @@ def _quantile(edges, cum, p, vmin, vmax) -> float:
 
 
 def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
-             only: list[int] | None = None) -> tuple[dict, list[str]]:
-    """Per variable: {"mean", "sd", "p5".."p95"} each as {"value", "mcse"}; and notes.
+             only: list[int] | None = None) -> tuple[dict[str, Stats], list[str]]:
+    """Per variable its Stats (mean, sd, p5..p95, each a value and its MCSE); and notes.
 
     `only` limits the work to those variable indices (running snapshots of a few).
     """
@@ -95,20 +96,20 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
         if only is not None and j not in only:
             continue
         edges, cum = _cdf_points(t, b, j)
-        res = {"mean": {"value": float(mean[j])}, "sd": {"value": float(sd[j])}}
+        res = {"mean": float(mean[j]), "sd": float(sd[j])}
+        err = {}
         constant = t.vmin[j] == t.vmax[j]
         for key, p in PROBS.items():
             q = _quantile(edges, cum, p, t.vmin[j], t.vmax[j])
             if not constant and ((cum[0] > 0 and cum[0] >= p) or cum[-1] < p):
                 notes.append(f"{name}: {key} lies outside the pilot chunk's range; its value is a bound")
-            res[key] = {"value": q}
+            res[key] = q
         if constant:
-            for key in STATS:
-                res[key]["mcse"] = 0.0
+            err = dict.fromkeys(STATS, 0.0)
         elif reps is None:
-            res["mean"]["mcse"] = float(sd[j] / np.sqrt(n))
+            err["mean"] = float(sd[j] / np.sqrt(n))
             var4 = max(mu4[j] - mu2[j] ** 2, 0.0)
-            res["sd"]["mcse"] = float(np.sqrt(var4 / n) / (2 * sd[j])) if sd[j] > 0 else 0.0
+            err["sd"] = float(np.sqrt(var4 / n) / (2 * sd[j])) if sd[j] > 0 else 0.0
             for key in PROBS:
                 a, bb = band[key]
                 # The order statistics' one-sigma band, read over a window holding at
@@ -118,27 +119,27 @@ def finalize(t: Totals, b: Binning, sampler: str, names: list[str],
                 h = min(max(sigma, DENSITY_DRAWS / (2 * n)), 0.045, mid, 1 - mid)
                 lo = _quantile(edges, cum, mid - h, t.vmin[j], t.vmax[j])
                 hi = _quantile(edges, cum, mid + h, t.vmin[j], t.vmax[j])
-                res[key]["mcse"] = float((hi - lo) / 2 * (sigma / h)) if h > 0 else 0.0
+                err[key] = float((hi - lo) / 2 * (sigma / h)) if h > 0 else 0.0
         else:
             # Batch means: each batch is made of independent randomisations (whole chunks).
             bn, g = reps
             m = c[j] + t.b_sum[g, j] / bn
             v = np.maximum(t.b_sq[g, j] / bn - (t.b_sum[g, j] / bn) ** 2, 0.0) * bn / (bn - 1)
-            res["mean"]["mcse"] = _batch_se(m)
-            res["sd"]["mcse"] = _batch_se(np.sqrt(v))
+            err["mean"] = _batch_se(m)
+            err["sd"] = _batch_se(np.sqrt(v))
             # The density at a quantile, from the histogram over a window of probability
             # holding at least DENSITY_DRAWS draws (1% in a large run): over 1% of a small
             # run's draws its noise (1 / sqrt(draws in the window)) made the MCSE itself
             # too noisy, and a fair error bar covered 90% instead of 95%.
             half = min(max(0.005, DENSITY_DRAWS / (2 * n)), 0.045)
             for i, (key, p) in enumerate(PROBS.items()):
-                q = res[key]["value"]
+                q = res[key]
                 h = max(b.width[j], _quantile(edges, cum, min(p + half, 1), t.vmin[j], t.vmax[j])
                         - _quantile(edges, cum, max(p - half, 0), t.vmin[j], t.vmax[j]))
                 dens = (np.interp(q + h / 2, edges, cum) - np.interp(q - h / 2, edges, cum)) / h
                 se_f = max(_batch_se(t.b_below[g, j, i] / bn), stratum_floor(t.full, t.chunks))
-                res[key]["mcse"] = float(se_f / dens) if dens > 0 else float(b.width[j])
-        out[name] = res
+                err[key] = float(se_f / dens) if dens > 0 else float(b.width[j])
+        out[name] = Stats.of(res, err)
     return out, notes
 
 
@@ -185,7 +186,7 @@ def _batch_se(values: np.ndarray) -> float:
     return float(np.std(values, ddof=1) / np.sqrt(len(values)))
 
 
-def probabilities(t: Totals, sampler: str) -> list[dict[str, float]]:
+def probabilities(t: Totals, sampler: str) -> list[Estimate]:
     """Each claim's probability and MCSE from its hit counts.
 
     Plain Monte Carlo: `binomial_se`. LHS and Sobol: batch means over whole chunks, never
@@ -201,7 +202,7 @@ def probabilities(t: Totals, sampler: str) -> list[dict[str, float]]:
         else:
             bn, g = reps
             se = max(_batch_se(t.b_hits[g, i] / bn), stratum_floor(t.full, t.chunks))
-        out.append({"value": float(p), "mcse": se})
+        out.append(Estimate(float(p), se))
     return out
 
 

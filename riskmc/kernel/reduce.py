@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..numeric.fused import count_below, reduce_block
+from ..results import QUANTILES, STATISTICS
 
-PROBS = {"p5": 0.05, "p25": 0.25, "p50": 0.50, "p75": 0.75, "p95": 0.95}
-STATS = ("mean", "sd", *PROBS)
+PROBS = QUANTILES
+STATS = STATISTICS
 BINS = 2 ** 13
 # Draws reduced at a time: 84 outputs x 4096 draws stay in a core's L2 cache. Two
 # workers each streaming whole 16,384-draw chunks through L3 slowed each other by ~20%.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..numeric.samplers import SAMPLERS
+from ..results import Estimate, Stats
 from .finalize import finalize
 from .reduce import BINS, PROBS, STATS, Binning, ChunkReduction, Totals, merge, reduce_chunk
 
@@ -28,13 +29,13 @@ def _reduce(x: np.ndarray, chunk_sizes: list[int], sampler: str, hits=None) -> t
     return t, b
 
 
-def summarize(x: np.ndarray, chunk_sizes: list[int], sampler: str) -> dict[str, dict[str, float]]:
-    """Mean, sd and quantiles of one variable, each as {"value", "mcse"}."""
+def summarize(x: np.ndarray, chunk_sizes: list[int], sampler: str) -> Stats:
+    """Mean, sd and quantiles of one variable, each a value and its MCSE."""
     t, b = _reduce(x, chunk_sizes, sampler)
     return finalize(t, b, sampler, ["x"])[0]["x"]
 
 
-def probability(hit: np.ndarray, chunk_sizes: list[int], sampler: str) -> dict[str, float]:
+def probability(hit: np.ndarray, chunk_sizes: list[int], sampler: str) -> Estimate:
     """The probability of an event (boolean per draw) with its MCSE."""
     from .finalize import probabilities
     hit = np.asarray(hit, dtype=bool)

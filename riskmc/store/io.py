@@ -15,9 +15,28 @@ import numpy as np
 from ..errors import OutputError
 
 
+def jsonable(obj):
+    """obj with every typed result inside it (riskmc.results: an Estimate, a variable's
+    Stats) made plain JSON values: where results become dicts."""
+    if hasattr(obj, "to_json"):
+        return obj.to_json()
+    if isinstance(obj, dict):
+        return {k: jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    return obj
+
+
 def dumps_json(obj) -> bytes:
-    """Stable JSON: same object, same bytes; never NaN or Infinity, which JSON lacks."""
-    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+    """Stable JSON: same object, same bytes; never NaN or Infinity, which JSON lacks. Typed
+    results inside it are written as their JSON (`jsonable`)."""
+    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False, default=_to_json) + "\n").encode()
+
+
+def _to_json(obj):
+    if hasattr(obj, "to_json"):
+        return obj.to_json()
+    raise TypeError(f"{type(obj).__name__} is not JSON")
 
 
 def _schema(name: str) -> dict:
