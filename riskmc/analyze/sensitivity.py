@@ -15,14 +15,13 @@ indices are the same for any worker count. Confidence intervals: a bootstrap ove
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import __version__, interrupt
 from ..errors import SamplingError
-from ..kernel.engine import CHUNK_SIZE, draw_inputs
+from ..kernel.engine import CHUNK_SIZE, draw_inputs, map_chunks
 from ..kernel.marginals import Marginals
 from ..kernel.streams import chunk_stream, handle_seed, seed_entropy
 from ..numeric.samplers import sampler
@@ -102,11 +101,7 @@ def sobol(priors: PriorSet, model, pick, *, draws: int = 2 ** 14,
     def one(i):
         return _chunk(priors, specs, evaluate, pick, root, i, sizes[i], facs, col_of, marginals)
 
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(one, range(n_chunks)))
-    else:
-        parts = [one(i) for i in range(n_chunks)]
+    parts = list(map_chunks(one, range(n_chunks), workers))
     fa = np.concatenate([p[0] for p in parts])
     fb = np.concatenate([p[1] for p in parts])
     fab = np.concatenate([p[2] for p in parts], axis=1)

@@ -41,14 +41,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import interrupt
 from ..errors import ModelError, PriorsError
-from ..kernel.engine import CHUNK_SIZE
+from ..kernel.engine import CHUNK_SIZE, map_chunks
 from ..numeric import blocks, jit
 from ..numeric.lookup import ndtr1
 
@@ -325,12 +324,8 @@ class Tempering:
                 rows[:, a:e] = block
             k.likelihood(block, ll[a:e])
 
-        if self.workers > 1 and len(parts) > 1:
-            with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                list(pool.map(one, parts))
-        else:
-            for p in parts:
-                one(p)
+        for _ in map_chunks(one, parts, self.workers if len(parts) > 1 else 1):
+            pass
         self.evaluations += total
         out = np.ascontiguousarray(rows.reshape(-1, g, self.n).transpose(1, 0, 2)) if keep else None
         return out, ll.reshape(g, self.n)
