@@ -21,6 +21,22 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "priors" / "base.toml"
 
 
+def toy_priors(source: str = "assumption", **priors: tuple[str, str, dict]) -> str:
+    """[priors.*] tables for a test model: each keyword a prior's name, its value
+    (unit, family, parameters); the description is the name."""
+    out = []
+    for name, (unit, family, params) in priors.items():
+        out += [f"[priors.{name}]", f'description = "{name}"', f'unit = "{unit}"', f'source = "{source}"',
+                f'family = "{family}"', *(f"{k} = {v!r}" for k, v in params.items()), ""]
+    return "\n".join(out)
+
+
+# The toys the known-answer tests share: a ~ N(1, 2^2) and b ~ N(3, 4^2), so a + b ~
+# N(4, 20); c and d lognormal, for a product.
+NORMAL_A = ("x", "normal", {"mean": 1.0, "sd": 2.0})
+NORMAL_B = ("x", "normal", {"mean": 3.0, "sd": 4.0})
+
+
 @pytest.fixture
 def write_toml(tmp_path):
     """Write a TOML file into tmp_path (dedented) and return its path."""

@@ -18,25 +18,10 @@ from riskmc.kernel.finalize import finalize, probabilities
 from riskmc.kernel.streams import handle_seed
 from riskmc.model import Input, Model, Output
 from riskmc.priors import Claim, load
+from tests.conftest import NORMAL_A, NORMAL_B, toy_priors
 
 SPECS = (Input("a", "x", "a"), Input("b", "x", "b"))
-PRIORS = """
-[priors.a]
-description = "a"
-unit = "x"
-source = "assumption"
-family = "normal"
-mean = 1.0
-sd = 2.0
-
-[priors.b]
-description = "b"
-unit = "x"
-source = "assumption"
-family = "normal"
-mean = 3.0
-sd = 4.0
-"""
+PRIORS = toy_priors(a=NORMAL_A, b=NORMAL_B)
 TRUTH = {
     "sum": stats.norm(4.0, np.sqrt(20.0)),  # a + b
     "one": stats.norm(1.0, 2.0),            # a alone

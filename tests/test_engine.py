@@ -9,41 +9,11 @@ from riskmc.kernel.engine import Kernel, execute, plan, sample
 from riskmc.kernel.streams import handle_seed
 from riskmc.model.spec import Input
 from riskmc.priors import load
+from tests.conftest import NORMAL_A, NORMAL_B, toy_priors
 
 SPECS = (Input("a", "x", "a"), Input("b", "x", "b"), Input("c", "x", "c", 0), Input("d", "x", "d", 0))
-TOY = """
-[priors.a]
-description = "a"
-unit = "x"
-source = "assumption"
-family = "normal"
-mean = 1.0
-sd = 2.0
-
-[priors.b]
-description = "b"
-unit = "x"
-source = "assumption"
-family = "normal"
-mean = 3.0
-sd = 4.0
-
-[priors.c]
-description = "c"
-unit = "x"
-source = "assumption"
-family = "lognormal"
-mu = 0.5
-sigma = 0.3
-
-[priors.d]
-description = "d"
-unit = "x"
-source = "assumption"
-family = "lognormal"
-mu = -0.2
-sigma = 0.4
-"""
+TOY = toy_priors(a=NORMAL_A, b=NORMAL_B, c=("x", "lognormal", {"mu": 0.5, "sigma": 0.3}),
+                 d=("x", "lognormal", {"mu": -0.2, "sigma": 0.4}))
 
 
 def toy_fn(x, years):

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import riskmc
 from riskmc.cli import app
-from tests.conftest import ROOT
+from tests.conftest import NORMAL_A, ROOT, toy_priors
 
 runner = CliRunner()
 
@@ -34,33 +34,10 @@ MODEL = riskmc.Model(
 )
 '''
 
-PRIORS = '''
-model = "lin.py"
-[priors.a]
-description = "a"
-unit = "x"
-source = "test"
-family = "normal"
-mean = 1.0
-sd = 2.0
-[priors.b]
-description = "b"
-unit = "x"
-source = "test"
-family = "normal"
-mean = 0.0
-sd = 1.0
-[priors.p]
-description = "p"
-unit = "fraction"
-source = "test"
-family = "beta"
-a = 2.0
-b = 3.0
-[claims.big]
-output = "y"
-above = 5.0
-'''
+PRIORS = ('model = "lin.py"\n'
+          + toy_priors(source="test", a=NORMAL_A, b=("x", "normal", {"mean": 0.0, "sd": 1.0}),
+                       p=("fraction", "beta", {"a": 2.0, "b": 3.0}))
+          + '[claims.big]\noutput = "y"\nabove = 5.0\n')
 
 # A posterior estimate must lie within this many of its own MCSE of the exact answer
 # (fixed seeds: each check either always passes or always fails).
