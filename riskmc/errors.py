@@ -87,6 +87,11 @@ class LedgerUsageError(RiskmcError):
     exit_code = 2
 
 
+class EventError(RiskmcError):
+    """An event that does not parse or names what the model does not have (exit 2)."""
+
+    exit_code = 2
+
 
 # Documented in `riskmc --help` and the README; pipelines branch on these.
 EXIT_CODES = {

@@ -28,6 +28,9 @@ from ..store.io import jsonable
 
 # Fewer (effective) draws than this meeting a condition give no conditional answer.
 MIN_GIVEN = 100
+# A stress whose weights are worth fewer draws than this is answered with a warning: a
+# probability's error bar is then 2.5 pp or more, and rests on the few heaviest draws.
+MIN_STRESS_ESS = 400
 
 
 class _View:
@@ -226,8 +229,14 @@ def moved(cond: dict, base: dict, units: list[str]) -> list[dict]:
 def stressed(s, sample, labels, units, claims, stats_all, vmin, vmax) -> dict:
     """The least reweighting of the sample that makes stress `s` hold, and what it moves."""
     if s.kind == "probability":
-        return _stressed_probability(s, sample, labels, units, claims, stats_all, vmin, vmax)
-    return _stressed_mean(s, sample, labels, units, claims, stats_all)
+        out = _stressed_probability(s, sample, labels, units, claims, stats_all, vmin, vmax)
+    else:
+        out = _stressed_mean(s, sample, labels, units, claims, stats_all)
+    if out["ess"] < MIN_STRESS_ESS:
+        out["warning"] = (f"the stressed answer rests on {out['ess']:,.0f} effective draws (fewer than "
+                          f"{MIN_STRESS_ESS}): its figures and error bars are unreliable; run more draws, "
+                          "or ask a milder stress")
+    return out
 
 
 def _stressed_probability(s, sample, labels, units, claims, stats_all, vmin, vmax) -> dict:

@@ -45,23 +45,28 @@ class Stress:
 
 
 _STRESS = re.compile(r"^\s*(?:(P)\s*\((?P<event>.*)\)|mean\s*\(\s*(?P<var>[A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])?)\s*\))"
-                     r"\s*=\s*(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+                     r"\s*=\s*(?P<value>-?\$?[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[%KMBT]?)\s*$")
 
 
 def parse_stress(text: str, model) -> Stress:
-    """`P(EVENT) = q` or `mean(output[year]) = x` (or `mean(input) = x`)."""
+    """`P(EVENT) = q` or `mean(output[year]) = x` (or `mean(input) = x`); q may be written
+    in percent, x with its unit as events allow ("55%", "$165B")."""
     m = _STRESS.match(text or "")
     if not m:
         raise EventError(f"a stress reads P(EVENT) = q or mean(output[year]) = x, not \"{text}\"",
                          hint='e.g. --stress "P(amazon_eps_upside[2027] > 0) = 0.2"')
-    value = float(m.group("value"))
+    written = m.group("value")
     if m.group("event") is not None:
+        if "$" in written or written[-1] in "KMBT":
+            raise EventError(f"a stressed probability is a number between 0 and 1 or a percent, not {written}")
+        value = float(written[:-1]) / 100 if written.endswith("%") else float(written)
         if not 0 < value < 1:
             raise EventError(f"a stressed probability must lie strictly between 0 and 1, got {value:g}")
         return Stress("probability", value, event=resolve(m.group("event"), model))
     var = m.group("var")
-    ev = resolve(f"{var} > 0", model)   # resolves the name and year, with did-you-mean
-    return Stress("mean", value, row=ev.rows[0], label=var)
+    # Resolves the name and year (with did-you-mean) and reads the number in its unit.
+    ev = resolve(f"{var} > {written}", model)
+    return Stress("mean", ev.tree.value, row=ev.rows[0], label=var)
 
 
 def track_rows(model) -> tuple[list[int], list[str], list[str]]:

@@ -36,8 +36,27 @@ PriorsFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readabl
                                             help="A priors file, e.g. priors/base.toml.")]
 RunDir = Annotated[Path, typer.Argument(exists=True, file_okay=False, metavar="RUN_DIR",
                                         help="A run folder (holds summary.json).")]
-Draws = Annotated[int | None, typer.Option(metavar="N", help=f"Number of draws (default: the file's [run] draws, "
-                                                             f"else {DEFAULT_DRAWS:,}).")]
+def count(v) -> int:
+    """A whole number as analysts type it: 100000, 100_000, 100,000 or 1e5."""
+    if isinstance(v, int):
+        return v
+    s = str(v).strip().replace("_", "").replace(",", "")
+    try:
+        return int(s)
+    except ValueError:
+        pass
+    try:
+        f = float(s)
+    except ValueError:
+        raise typer.BadParameter(f"'{v}' is not a whole number") from None
+    if not f.is_integer() or abs(f) >= 2 ** 63:
+        raise typer.BadParameter(f"'{v}' is not a whole number")
+    return int(f)
+
+
+Draws = Annotated[int | None, typer.Option(metavar="N", parser=count,
+                                           help=f"Number of draws, e.g. 100000 or 1e5 (default: the file's [run] "
+                                                f"draws, else {DEFAULT_DRAWS:,}).")]
 Seed = Annotated[int | None, typer.Option(metavar="N", help="Seed: the same seed gives the same numbers "
                                                             "(default: the file's [run] seed, else a fresh one, recorded).")]
 Sampler = Annotated[str | None, typer.Option(metavar="mc|lhs|sobol", help="Plain Monte Carlo, Latin hypercube or "

@@ -195,6 +195,8 @@ def ask(res: dict, page) -> None:
     if s:
         c.print(f"stress {s['stress']} (from {s['from']:.4g}); the draws reweighted with the least change, "
                 f"{s['ess']:,.0f} effective draws:", overflow="fold")
+        if "warning" in s:
+            c.print(f"warning: {s['warning']}", overflow="fold")
         _moved_table(c, s["moved"], "stressed", "beliefs that must move")
     if res["claims"]:
         heads = ["claim", "probability"] + (["given"] if g else []) + (["stressed"] if s else [])

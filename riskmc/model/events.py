@@ -20,17 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import RiskmcError
-
-
-class EventError(RiskmcError):
-    """An event that does not parse or names what the model does not have (exit 2)."""
-
-    exit_code = 2
-
+from ..errors import EventError
+from . import units
+from .units import Written
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
+  | (?P<money>-?\$[-+]?(?:\d+\.?\d*|\.\d+)[KMBT]?)
+  | (?P<percent>[-+]?(?:\d+\.?\d*|\.\d+)%)
   | (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
   | (?P<op><=|>=|==|!=|<|>)
   | (?P<punct>[\[\]():])
@@ -58,6 +55,7 @@ class Cmp:
     var: Var
     op: str
     value: float
+    written: str | None = None  # "50%", "$160B": as typed, until bound to the variable's unit
 
     def text(self) -> str:
         return f"{self.var.text()} {self.op} {self.value:g}"
@@ -193,6 +191,9 @@ class _Parser:
         if t and t[0] == "number":
             self.i += 1
             return float(t[1])
+        if t and t[0] in ("percent", "money"):
+            self.i += 1
+            return Written(t[1])
         name = self.take("name", "an output, an input or a number")
         if self.peek("punct") and self.peek()[1] == "[":
             self.i += 1
@@ -239,9 +240,9 @@ class _Parser:
                 raise EventError(f"compare an output or input with a number, not {_name(a)} {op} {_name(b)}, "
                                  f"in \"{self.text}\"")
             if isinstance(a, tuple):
-                parts.append(Cmp(_var(a, self.text), op, b))
+                parts.append(_cmp(_var(a, self.text), op, b))
             else:
-                parts.append(Cmp(_var(b, self.text), _FLIP[op], a))
+                parts.append(_cmp(_var(b, self.text), _FLIP[op], a))
         return parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts))
 
 
@@ -249,8 +250,19 @@ def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _cmp(var: Var, op: str, x) -> Cmp:
+    return Cmp(var, op, float("nan"), str(x)) if isinstance(x, Written) else Cmp(var, op, x)
+
+
 def _name(x) -> str:
+    if isinstance(x, Written):
+        return str(x)
     return f"{x:g}" if isinstance(x, float) else x[0] + (f"[{x[1]}]" if x[1] is not None else "")
+
+
+def _in_unit(c: Cmp, unit: str, text: str) -> Cmp:
+    """The comparison with its number in the variable's unit (riskmc.model.units)."""
+    return Cmp(c.var, c.op, units.in_unit(c.value, c.written, unit, c.var.text(), text))
 
 
 def _var(x, text) -> Var:
@@ -311,23 +323,27 @@ def resolve(text: str, model) -> Event:
         raise EventError(f"unknown name '{name}' in \"{text}\"", hint=f"did you mean '{close[0]}'?" if close
                          else f"outputs: {', '.join(model.output_names)}; inputs are the priors' names")
 
+    def unit(name: str) -> str:
+        specs = model.outputs if name in model.output_names else model.inputs
+        return next(s.unit for s in specs if s.name == name)
+
     def walk(node):
         if isinstance(node, Cmp):
             pairs[(node.var.name, node.var.year)] = row(node.var.name, node.var.year)
-        elif isinstance(node, Trend):
+            return _in_unit(node, unit(node.var.name), text)
+        if isinstance(node, Trend):
             if model.years is None or node.name not in model.output_names:
                 raise EventError(f"'{node.text()}': rises and falls take an output with years")
             if not node.first < node.last:
                 raise EventError(f"'{node.text()}': the span's first year must come before its last")
             for y in range(node.first, node.last + 1):
                 pairs[(node.name, y)] = row(node.name, y)
-        elif isinstance(node, Not):
-            walk(node.arg)
-        else:
-            for a in node.args:
-                walk(a)
+            return node
+        if isinstance(node, Not):
+            return Not(walk(node.arg))
+        return BoolOp(node.op, tuple(walk(a) for a in node.args))
 
-    walk(tree)
+    tree = walk(tree)
     rows = tuple(sorted(set(pairs.values())))
     return Event(tree, rows, any(r >= n_out for r in rows), tuple(pairs.items()))
 
