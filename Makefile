@@ -46,11 +46,12 @@ reports/%/report.html: priors/%.toml $(STAMP) $(SOURCES)
 # summary.json; the stamps live outside the run folders, which riskmc alone writes.
 RECORDED := $(patsubst reports/%/summary.json,reports/.recorded/%,$(wildcard reports/*/summary.json))
 
-record: $(RECORDED) ## Record the claims of every report that changed in priors/ledger.sqlite
+record: $(RECORDED) ## Record the forecasts among the reports that changed in priors/ledger.sqlite
 
+# Forecasts only: a scenario or a scratch run in reports/ is skipped, and said so.
 reports/.recorded/%: reports/%/summary.json $(STAMP)
 	@mkdir -p $(@D)
-	$(RISKMC) ledger record reports/$* --ledger priors/ledger.sqlite --quiet
+	$(RISKMC) ledger record reports/$* --ledger priors/ledger.sqlite --forecasts-only
 	@touch $@
 
 test: $(STAMP) ## Run the whole test suite

@@ -163,6 +163,16 @@ def check_optional_text(v):
     return v
 
 
+ROLES = ("forecast", "scenario", "scratch")
+
+
+def check_role(v):
+    if v not in ROLES:
+        raise SettingError(f"unknown role '{v}'", hint="use forecast, scenario or scratch",
+                           file_message=f"role must be forecast, scenario or scratch, got '{v}'")
+    return v
+
+
 def check_optional_bool(v):
     if v is not None and not isinstance(v, bool):
         raise SettingError(f"expected true or false, got {v!r}")
@@ -186,7 +196,11 @@ SETTINGS: dict[str, Setting] = {
     "backend": Setting("local", check_backend),
     "scheduler": Setting(None, check_optional_text),
     "save_draws": Setting(None, check_optional_bool),
+    # What the run is for: a priors file's own forecast, a scenario, or a scratch run.
+    "role": Setting("forecast", check_role, in_file=True),
 }
+# Settings that change a run's numbers: one given on the command line makes it scratch.
+NUMBERS = ("draws", "seed", "sampler", "target_mcse", "max_draws")
 FILE_KEYS = tuple(k for k, s in SETTINGS.items() if s.in_file)
 
 
@@ -209,6 +223,7 @@ class RunSettings:
     backend: str
     scheduler: str | None
     save_draws: bool | None       # None: written while under SAVE_DRAWS_BYTES
+    role: str                     # as stated: forecast (default), scenario (the file), scratch (--scratch)
     given: frozenset[str] = field(default_factory=frozenset)  # set on the command line, not by the file
     first: Plan = field(init=False, repr=False, compare=False)
     plan: Plan = field(init=False, repr=False, compare=False)
@@ -234,6 +249,14 @@ class RunSettings:
     def writes_draws(self, model) -> bool:
         """Whether draws.parquet is written: as asked, else while it stays small."""
         return self.save_draws if self.save_draws is not None else self.draws_file_bytes(model) <= SAVE_DRAWS_BYTES
+
+    def role_of(self, scenario: str | None) -> str:
+        """What the run is for: `scratch` when a setting that changes its numbers was given
+        on the command line (or --scratch), else `scenario` for a --scenario overlay or a
+        file whose [run] says so, else `forecast` (the priors file run as it stands)."""
+        if self.role == "scratch" or any(k in self.given for k in NUMBERS):
+            return "scratch"
+        return "scenario" if scenario or self.role == "scenario" else "forecast"
 
     def with_(self, **changes) -> RunSettings:
         """The same settings with some replaced (and checked again)."""

@@ -174,7 +174,7 @@ def test_a_newer_or_foreign_database_is_refused_unchanged(tmp_path):
     newer = tmp_path / "newer.sqlite"
     with sqlite3.connect(newer) as db:
         db.execute("PRAGMA user_version = 99")
-    with pytest.raises(L.LedgerError, match=r"this ledger has schema 99, newer than this riskmc's \(1\)"):
+    with pytest.raises(L.LedgerError, match=r"this ledger has schema 99, newer than this riskmc's \(2\)"):
         L.Ledger(newer)
     foreign = tmp_path / "foreign.sqlite"
     with sqlite3.connect(foreign) as db:
@@ -198,12 +198,18 @@ def test_the_schema_is_documented():
 # ------------------------------------------------------------------ the command line
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Two real runs of the base case (different seeds), in a project-like folder."""
+    """Two real forecasts of the base case (different seeds, set in their priors files' [run]
+    tables: a seed given on the command line would make a scratch run), in a project-like
+    folder; and a scratch run and a scenario of it."""
     root = tmp_path_factory.mktemp("proj")
     (root / "priors").mkdir()
     for k in (1, 2):
-        r = runner.invoke(app, ["run", str(ROOT / "priors" / "base.toml"), "--draws", "4096", "--seed", str(k),
-                                "--out", str(root / f"r{k}"), "--quiet"])
+        path = root / "priors" / f"f{k}.toml"
+        path.write_text(f'extends = "{ROOT / "priors" / "base.toml"}"\n[run]\nseed = {k}\ndraws = 4096\n')
+        r = runner.invoke(app, ["run", str(path), "--out", str(root / f"r{k}"), "--quiet"])
+        assert r.exit_code == 0, r.output
+    for name, extra in (("scratch", ["--draws", "2048"]), ("scenario", ["--scenario", "trainium-slip"])):
+        r = runner.invoke(app, ["run", str(root / "priors" / "f1.toml"), *extra, "--out", str(root / name), "-q"])
         assert r.exit_code == 0, r.output
     return root
 
@@ -308,3 +314,53 @@ def test_no_ledger_yet(tmp_path):
     assert r.exit_code == 2
     assert r.output == (f"riskmc: error: {tmp_path / 'none.sqlite'}: no ledger here yet (record a run first: "
                         "riskmc ledger record RUN_DIR)\n")
+
+
+def test_every_run_has_a_role(runs, tmp_path):
+    """forecast: the priors file as it stands; scratch: a number-changing setting on the
+    command line (or --scratch); scenario: an overlay, or a file whose [run] says so."""
+    def role(folder):
+        return json.loads((folder / "summary.json").read_text())["role"]
+    assert [role(runs / n) for n in ("r1", "scratch", "scenario")] == ["forecast", "scratch", "scenario"]
+    for args, want in ((["--workers", "1"], "forecast"), (["--scratch"], "scratch"),
+                       (["--sampler", "lhs"], "scratch")):
+        out = tmp_path / want / "-".join(args)
+        r = runner.invoke(app, ["run", str(runs / "priors" / "f1.toml"), *args, "--out", str(out), "-q"])
+        assert r.exit_code == 0, r.output
+        assert role(out) == want, args
+    bull = tmp_path / "bull"
+    r = runner.invoke(app, ["run", str(ROOT / "priors" / "bull.toml"), "--out", str(bull)])
+    assert r.exit_code == 0 and role(bull) == "scenario"
+    lines = r.output.splitlines()
+    assert lines[lines.index("Bull case: custom silicon wins fast") + 1].startswith(
+        "scenario · 100,000 draws (mc), seed 20251202")
+    assert '<p class="sub"><strong>scenario</strong> &middot; riskmc' in (bull / "report.html").read_text()
+
+
+def test_the_ledger_scores_forecasts_keeps_scenarios_as_context_and_refuses_scratch(runs, tmp_path):
+    led = tmp_path / "l.sqlite"
+    r = invoke("ledger", "record", runs / "scratch", "--ledger", led)
+    assert r.exit_code == 2 and not led.exists()
+    assert r.output == (f"riskmc: error: {runs / 'scratch'}: a scratch run (a setting that changes its numbers was "
+                        "given on the command line, or --scratch): not recorded (run the priors file with its own "
+                        "settings, or pass --as-forecast to score it anyway)\n")
+    r = invoke("ledger", "record", runs / "scratch", runs / "scenario", runs / "r1", "--ledger", led,
+               "--forecasts-only", "--date", "2026-01-15")
+    assert r.exit_code == 0 and r.output.splitlines() == [
+        f"{runs / 'scratch'}: skipped (a scratch run; the ledger scores forecasts)",
+        f"{runs / 'scenario'}: skipped (a scenario run; the ledger scores forecasts)",
+        f"{runs / 'r1'}: recorded (4 claims) in {led}"]
+    # A scenario recorded later, nearer the outcome, is shown but never scored.
+    assert invoke("ledger", "record", runs / "scenario", "--ledger", led, "--date", "2026-02-01").exit_code == 0
+    assert invoke("ledger", "resolve", "C2", "--outcome", "false", "--date", "2026-03-01", "--source", "s",
+                  "--ledger", led).exit_code == 0
+    r = invoke("ledger", "show", "--ledger", led)
+    assert f"forecast of 2026-01-15, {runs / 'r1'}" in r.output
+    assert f"{runs / 'scenario'}  (scenario: context, not scored)" in r.output
+    # --as-forecast records a scratch run as a forecast, and it is scored.
+    led2 = tmp_path / "l2.sqlite"
+    assert invoke("ledger", "record", runs / "scratch", "--ledger", led2, "--as-forecast").exit_code == 0
+    assert invoke("ledger", "resolve", "C2", "--outcome", "false", "--date", "2030-01-01", "--source", "s",
+                  "--ledger", led2).exit_code == 0
+    assert f"{runs / 'scratch'})" in invoke("ledger", "show", "--ledger", led2).output
+

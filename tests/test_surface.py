@@ -166,10 +166,16 @@ def ws(tmp_path_factory):
     (w / "priors").mkdir()
     (w / "models" / "grow.py").write_text(textwrap.dedent(MODEL).lstrip())
     (w / "priors" / "grow.toml").write_text(textwrap.dedent(PRIORS).lstrip())
-    shutil.copy(BASE, w / "priors" / "base.toml")
+    # Forecasts (their draws and seeds in [run], not on the command line), so the ledger
+    # takes them.
+    base = BASE.read_text()
+    assert "seed = 20251202\ndraws = 100000\n" in base
+    (w / "priors" / "base.toml").write_text(base.replace("seed = 20251202\ndraws = 100000\n",
+                                                         "seed = 1\ndraws = 3000\n"))
+    (w / "priors" / "base-b.toml").write_text('extends = "base.toml"\n[run]\nseed = 2\n')
     steps = [
-        ("run", w / "priors" / "base.toml", "--draws", 3000, "--seed", 1, "--out", w / "run", "-q"),
-        ("run", w / "priors" / "base.toml", "--draws", 3000, "--seed", 2, "--out", w / "runb", "-q"),
+        ("run", w / "priors" / "base.toml", "--out", w / "run", "-q"),
+        ("run", w / "priors" / "base-b.toml", "--out", w / "runb", "-q"),
         ("run", w / "priors" / "grow.toml", "--draws", 2000, "--no-save-draws", "--out", w / "grun", "-q"),
         ("ask", w / "run", "nvidia_share[2030] < 0.7", "--out", w / "askd", "-q"),
         ("compare", w / "run", w / "runb", "--out", w / "cmp", "-q"),
@@ -1049,7 +1055,7 @@ def test_recording_several_runs_is_all_or_nothing(copy, tmp_path):
     other.write_text(text[:c2] + text[c2:].replace("above = 154", "above = 999", 1))
     assert cli("run", other, "--draws", 2000, "--out", tmp_path / "o", "-q").exit_code == 0
     before = snapshot(copy / "led")
-    r = cli("ledger", "record", copy / "runb", tmp_path / "o", "--ledger", led)
+    r = cli("ledger", "record", copy / "runb", tmp_path / "o", "--ledger", led, "--as-forecast")
     one_line(r.stderr, 2, r.exit_code, r"riskmc: error: .*claim 'C2' is recorded as .*nothing was recorded.*")
     assert snapshot(copy / "led") == before
 

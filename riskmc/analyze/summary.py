@@ -168,6 +168,7 @@ def summary_of(r, totals: Totals, binning, names, drivers, post=None) -> tuple[d
         "model": m.describe(),
         "priors_files": [{"path": f.path, "sha256": f.sha256} for f in ps.files],
         "scenario": ps.scenario,
+        "role": r.settings.role_of(ps.scenario),
         "seed": r.seed,
         "draws": r.draws,
         "sampler": sampler,

@@ -25,13 +25,19 @@ def record(
     ledger: LedgerPath = None,
     date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="The forecasts' date (default: the run's "
                                              "created date, else today).")] = None,
+    as_forecast: Annotated[bool, typer.Option("--as-forecast", help="Record a scratch run as a forecast "
+                                              "(scored when its claims resolve).")] = False,
+    forecasts_only: Annotated[bool, typer.Option("--forecasts-only", help="Skip scenarios and scratch runs "
+                                                 "(say so, record the rest), as make record does.")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Record each run's claim probabilities (± MCSE) with its date, priors hash, seed and
-    version. Recording the same run again changes nothing."""
+    version. Forecasts are scored once their claims resolve; scenarios are kept as context,
+    never scored; scratch runs are refused. Recording the same run again changes nothing."""
     from ..store.folders import check_file_output
     from ..store.io import read_summary_bytes
-    from ..store.ledger import Ledger, parse_date
+    from ..store.ledger import Ledger, check_recordable, parse_date, role_of
+    skipped = []
     with user_errors():
         if date is not None:
             date = parse_date(date, "--date")
@@ -40,6 +46,10 @@ def record(
         by_ledger: dict[Path, list] = {}
         for d in run_dirs:
             summary, raw = read_summary_bytes(d)
+            if forecasts_only and role_of(summary) != "forecast":
+                skipped.append((d, role_of(summary)))
+                continue
+            check_recordable(summary, d, as_forecast)  # before any ledger is made
             path = ledger or Path(summary["priors_files"][0]["path"]).parent / "ledger.sqlite"
             by_ledger.setdefault(path, []).append((summary, raw, str(d)))
         for path in by_ledger:
@@ -47,8 +57,11 @@ def record(
         done = []
         for path, runs in by_ledger.items():
             with Ledger(path) as led:
-                done += [(d, s, was, path) for (s, _, d), was in zip(runs, led.record_all(runs, date))]
+                done += [(d, s, was, path) for (s, _, d), was in
+                         zip(runs, led.record_all(runs, date, as_forecast=as_forecast))]
     if not quiet:
+        for d, role in skipped:
+            typer.echo(f"{d}: skipped (a {role} run; the ledger scores forecasts)")
         for d, summary, was, path in done:
             n = len(summary["claims"])
             what = "recorded" if was is None else f"already recorded, dated {was}"
@@ -104,7 +117,8 @@ def show(
                 ", not scored: resolved before any recorded forecast" if o else "")
         typer.echo(f"{c}{end}")
         for f in hist:
-            typer.echo(f"  {f.created}  {fmt.prob(f.probability, f.mcse)}  {f.run_dir}")
+            context = "  (scenario: context, not scored)" if f.role == "scenario" else ""
+            typer.echo(f"  {f.created}  {fmt.prob(f.probability, f.mcse)}  {f.run_dir}{context}")
     if not rows:
         say(f"riskmc: {path} holds no runs yet")
 

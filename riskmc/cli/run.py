@@ -54,6 +54,9 @@ def run(
     scheduler: Annotated[str | None, typer.Option(metavar="ADDRESS", help="Dask scheduler (default with --backend "
                                                   "dask: a LocalCluster on 127.0.0.1).")] = None,
     allow_unused: AllowUnused = False,
+    scratch: Annotated[bool, typer.Option("--scratch", help="Mark the run as scratch: never recorded as a "
+                                          "forecast (any of --draws, --seed, --sampler, --target-mcse does too).")
+                       ] = False,
     quiet: Quiet = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the headline (outputs, claims, files) as JSON on "
                                           "stdout, for pipelines; nothing else.")] = False,
@@ -67,7 +70,8 @@ def run(
 
     settings = dict(draws=draws, seed=seed, sampler=sampler, workers=workers, save_draws=save_draws,
                     target_mcse=target_mcse, max_draws=max_draws, netcdf=netcdf, backend=backend,
-                    scheduler=scheduler, allow_unused=allow_unused, quiet=quiet or as_json, as_json=as_json)
+                    scheduler=scheduler, allow_unused=allow_unused, quiet=quiet or as_json, as_json=as_json,
+                    role="scratch" if scratch else None)
     if not all_scenarios:
         code, head = _one(priors, scenario, out, depfile, **settings)
         if as_json:
@@ -95,7 +99,7 @@ def _print_json(doc) -> None:
 
 
 def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_draws, target_mcse,
-         max_draws, netcdf, backend, scheduler, allow_unused, quiet, as_json) -> tuple[int, dict | None]:
+         max_draws, netcdf, backend, scheduler, allow_unused, quiet, as_json, role) -> tuple[int, dict | None]:
     """One run into its folder; returns the exit code (0, or 5 when not converged) and,
     with `as_json`, the headline for the caller to print.
 
@@ -113,7 +117,8 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
         # The run's settings, resolved once: the command line over [run] over defaults,
         # with what follows from them (the plans, whether draws.parquet is written).
         s = settings_for(ps, draws=draws, seed=seed, sampler=sampler, workers=workers, target_mcse=target_mcse,
-                         max_draws=max_draws, backend=backend, scheduler=scheduler, save_draws=save_draws)
+                         max_draws=max_draws, backend=backend, scheduler=scheduler, save_draws=save_draws,
+                         role=role)
         inside = depfile is not None and _same_folder(depfile.parent, out)
         if inside:
             _check_depfile_name(depfile)

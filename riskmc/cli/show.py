@@ -59,8 +59,8 @@ def run(summary: dict, report) -> None:
     """After `riskmc run`: the headline, each claim's probability, the report's path."""
     c = _console()
     c.print(summary["title"], overflow="ellipsis", no_wrap=True)
-    c.print(f"{summary['draws']:,} draws ({summary['sampler']}), seed {summary['seed']}, model {summary['model']['name']}",
-            overflow="ellipsis", no_wrap=True)
+    c.print(f"{summary.get('role', 'forecast')} · {summary['draws']:,} draws ({summary['sampler']}), seed "
+            f"{summary['seed']}, model {summary['model']['name']}", overflow="ellipsis", no_wrap=True)
     ev = summary.get("evidence")
     if ev is not None:
         c.print(evidence_line(ev), overflow="fold")

@@ -45,6 +45,7 @@ class Forecast:
     draws: int
     title: str
     run_dir: str
+    role: str = "forecast"   # or "scenario": context beside the forecasts, never scored
 
 
 @dataclass(frozen=True)
@@ -268,14 +269,17 @@ class Ledger:
         run (same summary.json) is already in, which is then left as it is."""
         return self.record_all([(summary, raw, run_dir)], date)[0]
 
-    def record_all(self, runs: list[tuple[dict, bytes, str]], date: str | None = None) -> list[str | None]:
+    def record_all(self, runs: list[tuple[dict, bytes, str]], date: str | None = None, *,
+                   as_forecast: bool = False) -> list[str | None]:
         """Record several runs' claims in one transaction: all of them, or none (a claim one
         of them states differently refuses the lot). Per run: None, or the date it was
-        already recorded with."""
+        already recorded with. Forecasts are scored once their claims resolve, scenarios
+        kept as context; a scratch run is refused unless `as_forecast`."""
         for summary, _, run_dir in runs:
             if not summary["claims"]:
                 raise LedgerUsageError("this run has no claims to record", file=run_dir,
                                        hint="add [claims.NAME] tables to its priors file")
+            check_recordable(summary, run_dir, as_forecast)
         dates = [parse_date(date or (s.get("created") or "")[:10] or dt.date.today().isoformat(), "the run's date")
                  for s, _, _ in runs]
         who = None if len(runs) == 1 else "name"
@@ -302,10 +306,11 @@ class Ledger:
                          "or record into another --ledger")
         cur = db.execute(
             "INSERT INTO runs (run_key, created, title, priors, priors_sha256, model, model_sha256, scenario, "
-            "seed, draws, version, run_dir, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "seed, draws, version, run_dir, recorded, role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (key, created, summary["title"], priors["path"], priors["sha256"], model["name"],
              model.get("sha256", ""), summary.get("scenario"), int(summary["seed"]), int(summary["draws"]),
-             summary["riskmc_version"], str(run_dir), _now()))
+             summary["riskmc_version"], str(run_dir), _now(),
+             "scenario" if role_of(summary) == "scenario" else "forecast"))
         for name, c in claims.items():
             db.execute("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)",
                        (cur.lastrowid, name, c.get("text", ""), c.get("event", ""),
@@ -349,7 +354,7 @@ class Ledger:
     def history(self, claim: str) -> list[Forecast]:
         """A claim's forecasts, oldest first (by date, then by when they were recorded)."""
         rows = self._read(
-            "SELECT f.claim, r.created, f.probability, f.mcse, r.draws, r.title, r.run_dir FROM forecasts f "
+            "SELECT f.claim, r.created, f.probability, f.mcse, r.draws, r.title, r.run_dir, r.role FROM forecasts f "
             "JOIN runs r ON r.id = f.run_id WHERE f.claim = ? ORDER BY r.created, r.id", (claim,))
         for r in rows:
             _check(self.path, r, ("forecasts.claim", _text), ("runs.created", _date), ("forecasts.probability", _prob),
@@ -374,6 +379,20 @@ class Ledger:
 
     def runs(self) -> int:
         return self._read("SELECT count(*) FROM runs")[0][0]
+
+def check_recordable(summary: dict, run_dir, as_forecast: bool = False) -> None:
+    """A scratch run is no forecast: refused, unless the user says to score it anyway."""
+    if role_of(summary) == "scratch" and not as_forecast:
+        raise LedgerUsageError(
+            "a scratch run (a setting that changes its numbers was given on the command line, or --scratch): "
+            "not recorded", file=run_dir,
+            hint="run the priors file with its own settings, or pass --as-forecast to score it anyway")
+
+
+def role_of(summary: dict) -> str:
+    """A run's role as its summary.json records it (runs made before roles were forecasts)."""
+    return summary.get("role", "forecast")
+
 
 def _short(path, limit: int = 120) -> str:
     text = str(path)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ..errors import LedgerError
 
-SCHEMA = 1
+SCHEMA = 2
+ROLES = ("forecast", "scenario")  # what a recorded run is: scored, or context beside the forecasts
 MIGRATIONS = {
     1: """
 CREATE TABLE runs (
@@ -46,6 +47,11 @@ CREATE TABLE outcomes (
     recorded TEXT NOT NULL
 );
 """,
+    # What each run is for (summary.json's role): forecasts are scored, scenarios kept as
+    # context. Runs recorded before roles were forecasts.
+    2: """
+ALTER TABLE runs ADD COLUMN role TEXT NOT NULL DEFAULT 'forecast'
+""",
 }
 
 
@@ -59,13 +65,13 @@ def _statements(script: str) -> list[str]:
 def check_values(db, path) -> None:
     """Every value is one riskmc writes, before anything is read or written: a ledger
     edited by hand into nonsense is refused whole, and left as it is."""
-    runs = ("SELECT created, title, priors, priors_sha256, model, model_sha256, seed, draws, version, run_dir "
-            "FROM runs")
+    runs = ("SELECT created, title, priors, priors_sha256, model, model_sha256, seed, draws, version, run_dir, "
+            "role FROM runs")
     for r in db.execute(runs):
         _check(path, r, ("runs.created", _date), ("runs.title", _text), ("runs.priors", _text),
                     ("runs.priors_sha256", _text), ("runs.model", _text), ("runs.model_sha256", _text),
                     ("runs.seed", _whole), ("runs.draws", _draws), ("runs.version", _text),
-                    ("runs.run_dir", _text))
+                    ("runs.run_dir", _text), ("runs.role", _role))
     for r in db.execute("SELECT claim, text, event, probability, mcse FROM forecasts"):
         _check(path, r, ("forecasts.claim", _text), ("forecasts.text", _text), ("forecasts.event", _text),
                     ("forecasts.probability", _prob), ("forecasts.mcse", _mcse))
@@ -113,6 +119,10 @@ def _whole(v) -> bool:
 
 def _draws(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _role(v) -> bool:
+    return v in ROLES
 
 
 def _bit(v) -> bool:

@@ -58,7 +58,8 @@ def scored(ledger: Ledger) -> tuple[list[Score], list[str]]:
     """Each resolved claim's score; and the claims resolved before any forecast of them."""
     out, unscored = [], []
     for claim, o in ledger.outcomes().items():
-        before = [f for f in ledger.history(claim) if f.created <= o.date]
+        # Scenarios are context beside the forecasts: never scored.
+        before = [f for f in ledger.history(claim) if f.created <= o.date and f.role == "forecast"]
         if not before:
             unscored.append(claim)
             continue
@@ -127,7 +128,7 @@ def report_data(ledger: Ledger) -> dict:
         claims[c] = {
             "text": texts[c][0], "event": texts[c][1],
             "history": [{"date": f.created, "probability": f.probability, "mcse": f.mcse, "draws": f.draws,
-                         "title": f.title, "run_dir": f.run_dir} for f in ledger.history(c)],
+                         "title": f.title, "run_dir": f.run_dir, "role": f.role} for f in ledger.history(c)],
             "outcome": None if o is None else {"value": o.outcome, "date": o.date, "source": o.source},
             "score": None if s is None else {"forecast_date": s.forecast.created, "run_dir": s.forecast.run_dir,
                                              "probability": s.forecast.probability,
