@@ -93,6 +93,13 @@ class EventError(RiskmcError):
     exit_code = 2
 
 
+class StaleError(RiskmcError):
+    """A whole run made from inputs that have changed since: its numbers are no longer
+    what its priors files say (exit 7)."""
+
+    exit_code = 7
+
+
 # Documented in `riskmc --help` and the README; pipelines branch on these.
 EXIT_CODES = {
     0: "success",
@@ -102,6 +109,7 @@ EXIT_CODES = {
     4: "an output folder or file cannot be written or read",
     5: "--target-mcse not reached before --max-draws",
     6: "the claims ledger cannot be used (damaged, locked by another writer, or newer); it is left unchanged",
+    7: "stale: a run is whole, but a priors file, its model file or riskmc changed since it ran",
     130: "interrupted (Ctrl-C); no partial output left in place",
     143: "terminated (SIGTERM); no partial output left in place",
 }

@@ -201,6 +201,26 @@ class _Weights:
         self.fixes += other.fixes
 
 
+def staleness(summary: dict) -> str | None:
+    """What changed since the run, or None: its priors files and model file (by SHA-256,
+    at the paths it recorded) and riskmc's version."""
+    from . import __version__
+    files = [(f["path"], f["sha256"]) for f in summary["priors_files"]]
+    model = summary["model"]
+    if model.get("path") and model.get("sha256"):
+        files.append((model["path"], model["sha256"]))
+    for path, sha in files:
+        try:
+            now = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            return f"{path} is gone since the run"
+        if now != sha:
+            return f"{path} changed since the run"
+    if summary["riskmc_version"] != __version__:
+        return f"riskmc is {__version__} now, the run was made by {summary['riskmc_version']}"
+    return None
+
+
 def verify_sources(summary: dict, folder: Path) -> None:
     """Refuse when the priors files differ from those the run used."""
     for f in summary["priors_files"]:

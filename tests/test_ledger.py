@@ -364,3 +364,18 @@ def test_the_ledger_scores_forecasts_keeps_scenarios_as_context_and_refuses_scra
                   "--ledger", led2).exit_code == 0
     assert f"{runs / 'scratch'})" in invoke("ledger", "show", "--ledger", led2).output
 
+
+def test_verify_says_when_a_whole_run_is_stale(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "priors").mkdir()
+    f = tmp_path / "priors" / "f.toml"
+    f.write_text(f'extends = "{ROOT / "priors" / "base.toml"}"\n[run]\nseed = 3\ndraws = 2048\n')
+    assert invoke("run", "priors/f.toml", "--out", "r", "-q").exit_code == 0
+    r = invoke("verify", "r")
+    assert r.exit_code == 0 and r.output.startswith("r: complete:")
+    f.write_text(f.read_text() + "# an edit\n")
+    r = invoke("verify", "r")
+    assert r.exit_code == 7
+    assert r.output == "riskmc: error: r: stale: priors/f.toml changed since the run (run it again)\n"
+    f.unlink()
+    assert invoke("verify", "r").output == "riskmc: error: r: stale: priors/f.toml is gone since the run (run it again)\n"

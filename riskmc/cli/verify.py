@@ -14,13 +14,20 @@ def verify(
     run_dir: RunDir,
     quiet: Quiet = False,
 ) -> None:
-    """Check a run folder against its manifest.json (every file's SHA-256); exit 4 if it differs."""
+    """Check a run folder against its manifest.json (every file's SHA-256; exit 4 if it
+    differs), then the run against its inputs: a priors file, its model file or riskmc
+    changed since the run makes it stale (exit 7)."""
+    from ..errors import StaleError
+    from ..runs import staleness
     from ..store.folders import verify as check
     from ..store.io import read_summary
 
     with user_errors():
         doc = check(run_dir)
         summary = read_summary(run_dir) if "summary.json" in doc["files"] else None
+        changed = staleness(summary) if summary else None
+        if changed:
+            raise StaleError(f"stale: {changed}", file=run_dir, hint="run it again")
     what = (f"seed {summary['seed']}, {summary['draws']:,} draws" if summary else "no run summary")
     if not quiet:
         typer.echo(f"{run_dir}: complete: {len(doc['files'])} files match manifest.json ({what})")
