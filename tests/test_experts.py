@@ -18,7 +18,7 @@ from riskmc.model import Input
 from riskmc.priors.families import make
 from riskmc.priors.families import rebuild as from_dict
 from riskmc.priors.families import record as to_dict
-from riskmc.priors.pool import make_pool, overlap
+from riskmc.priors.families.pool import make_pool, overlap
 from tests.conftest import ROOT
 
 runner = CliRunner()

@@ -68,7 +68,7 @@ def beta(a: float, b: float) -> Table:
 
 
 def pooled(fam) -> Table:
-    """A pool of experts' table (riskmc.priors.pool): its CDF inverted on the bulk grid and
+    """A pool of experts' table (riskmc.priors.families.pool): its CDF inverted on the bulk grid and
     on the logit(u) grid of the tails; kept in riskmc.numeric.cache, as a beta's."""
     k = disk.key("pool-table", "x, ty", fam.key(), BULK, EDGE, LOGIT_LO, LOGIT_HI, LOGIT_STEPS)
     got = disk.load_arrays("tables", k)

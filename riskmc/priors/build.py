@@ -103,7 +103,7 @@ def _reviewed(t: dict, err) -> str | None:
 
 def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
     """The experts of a pooled prior, each stated as a prior can be, and their pool."""
-    from .pool import POOLS, make_pool
+    from .families.pool import POOLS, make_pool
     name = spec.name
     w = _Where(e.doc)
     kind = t.get("pool", "linear")

@@ -76,7 +76,7 @@ class Prior:
 
     def disagreement(self) -> list[dict]:
         """Each pair of experts and how much their 90% intervals overlap (0: not at all)."""
-        from .pool import overlap
+        from .families.pool import overlap
         ends = {x.name: tuple(float(v) for v in implied3(x.family)[[0, 2]]) for x in self.experts}
         names = [x.name for x in self.experts]
         return [{"a": a, "b": b, "overlap": overlap(ends[a], ends[b])}

@@ -41,8 +41,7 @@ def _prior_pictures(entries: dict) -> list[str]:
     kept in riskmc's cache, keyed by what they are drawn from and the code that draws
     them: drawing 33 took half the time of writing a run's files."""
     from ..numeric import cache, normal
-    from ..priors import pool
-    from ..priors.families import RECORDED, base
+    from ..priors.families import RECORDED, base, pool
     drawn = [(n, p["distribution"], p.get("stated"), p.get("unit"), p.get("implied")) for n, p in entries.items()]
     family_modules = sorted({sys.modules[c.__module__] for c in RECORDED.values()}, key=lambda m: m.__name__)
     code = cache.sources(sys.modules[__name__], svg, fmt, base, pool, normal, *family_modules)

@@ -12,6 +12,7 @@ A new family is one new module here, imported below: nothing else names it.
 # isort: off
 from . import normal, lognormal, beta, uniform, triangular, pert, truncnormal  # noqa: F401
 from . import fixed, bernoulli, discrete, metalog  # noqa: F401
+from . import pool  # noqa: F401 (experts' pools: recorded in summary.json, never stated in a priors file)
 # isort: on
 from .base import FAMILIES, RECORDED, Family, make, rebuild, record, register
 from .bernoulli import Bernoulli

@@ -3,7 +3,7 @@
 A family is one class in one module of this package (normal.py, beta.py, ...): how it
 is checked, sampled (its inverse CDF, and the kernel's table for it), recorded in
 summary.json, fitted to stated quantiles, and written back as TOML. `register` adds it
-to FAMILIES, the names a priors file may give; riskmc.priors.pool's pools of experts are
+to FAMILIES, the names a priors file may give; riskmc.priors.families.pool's pools of experts are
 recorded alongside (RECORDED) but never named in a file.
 """
 
@@ -154,8 +154,6 @@ def record(fam: Family) -> dict:
 
 def rebuild(d: dict) -> Family:
     """The family `record` recorded: how a report redraws a prior it did not fit."""
-    if d["family"] not in RECORDED:
-        from .. import pool  # noqa: F401 (pools register themselves)
     return RECORDED[d["family"]].from_record(d["params"], d.get("extra", {}))
 
 

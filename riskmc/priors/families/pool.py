@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .families.base import Family, need, rebuild, record, register
+from .base import Family, need, rebuild, record, register
 
 POOLS = ("linear", "log")
 # Each part's quantiles at logit(u) from -T to T in STEPS steps (u from 1e-15 to 1 - 1e-15).
@@ -116,7 +116,7 @@ class Pool(Family):
         return _log_pool_grid(self.parts, self.weights, self.support())
 
     def lookup(self):
-        from ..numeric import tables
+        from ...numeric import tables
         return tables.Lookup(tables.pooled(self), 0.0, 1.0)
 
     def record_extra(self):
