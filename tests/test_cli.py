@@ -169,6 +169,9 @@ def test_unknown_scenario(tmp_path):
     assert r.exit_code == 3
     assert r.output == (f"riskmc: error: {BASE}: unknown scenario 'nope' (scenarios in this file: "
                         "nvidia-price-war, trainium-slip)\n")
+    r = invoke("run", BASE, "--scenario", "trainium_slip", "--out", tmp_path)
+    assert r.exit_code == 3
+    assert r.output == f"riskmc: error: {BASE}: unknown scenario 'trainium_slip' (did you mean 'trainium-slip'?)\n"
 
 
 def test_priors_fit_prints_a_snippet():

@@ -111,8 +111,9 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
     if scenario is not None:
         if scenario not in scenarios:
             known = ", ".join(sorted(scenarios)) or "none defined"
+            close = difflib.get_close_matches(scenario, list(scenarios), n=1, cutoff=0.6)
             raise PriorsError(f"unknown scenario '{scenario}'", file=top.path,
-                              hint=f"scenarios in this file: {known}")
+                              hint=f"did you mean '{close[0]}'?" if close else f"scenarios in this file: {known}")
         table, doc = scenarios[scenario]
         w = _Where(doc)
         for name, overlay in _table(w, table, "priors", ("scenarios", scenario)).items():
