@@ -189,7 +189,8 @@ def test_target_mcse_exit_codes(tmp_path):
     short = runner.invoke(app, ["run", str(BASE), "--draws", "16384", "--target-mcse", "0.0001",
                                 "--max-draws", "65536", "--out", str(tmp_path / "no"), "--quiet"])
     assert short.exit_code == 5
-    assert short.output == "riskmc: target MCSE 0.0001 not reached in 65,536 draws (raise --max-draws)\n"
+    assert short.output == ("riskmc: target MCSE 0.0001 not reached in 65,536 draws: amazon_eps_upside[2030] p95 "
+                            "has 0.0018 (raise --max-draws)\n")  # the statistic that missed it most
     s = json.loads((tmp_path / "no" / "summary.json").read_text())
     assert s["convergence"] == {"target_mcse": 0.0001, "converged": False, "max_draws": 65536}
     assert s["command"].endswith("--draws 16384 --sampler mc --target-mcse 0.0001 --max-draws 65536")

@@ -25,6 +25,15 @@ DRIVER_DRAWS = CHUNK_SIZE
 HEADLINE_STATS = ("mean", "p5", "p50", "p95")
 
 
+def worst_headline(model: Model, stats: dict[str, Stats]) -> tuple[str, str, float]:
+    """The headline statistic with the largest MCSE (its row label, statistic and MCSE):
+    what kept a --target-mcse run from its target."""
+    labels = [f"{o.name}[{y}]" if model.years is not None else o.name
+              for o in model.outputs for y in (model.years or [None])]
+    return max(((labels[j], s, stats[labels[j]][s].mcse) for j in headline_rows(model, every_year=True)
+                for s in HEADLINE_STATS), key=lambda t: t[2])
+
+
 def headline_rows(model: Model, every_year: bool) -> list[int]:
     """Where the headline outputs sit among the (output, year) rows: in every year, or in
     the last year only."""

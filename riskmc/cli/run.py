@@ -159,8 +159,10 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
         from . import show
         show.run(result.summary, out / "report.html")
     if result.converged is False:
-        say(f"riskmc: target MCSE {target_mcse:g} not reached in {result.draws:,} draws "
-            "(raise --max-draws)")
+        from ..analyze.summary import worst_headline
+        label, stat, worst = worst_headline(ps.model, result.stats)
+        say(f"riskmc: target MCSE {target_mcse:g} not reached in {result.draws:,} draws: {label} {stat} has "
+            f"{worst:.2g} (raise --max-draws)")
         return NOT_CONVERGED, head
     return 0, head
 
