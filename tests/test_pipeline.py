@@ -294,3 +294,18 @@ def test_target_mcse_sizes_the_draws_file_by_the_most_draws_it_may_take(tmp_path
     assert "riskmc: note: draws.parquet not written (it would be about 91 MiB)" in r.stderr
     s = json.loads((out / "summary.json").read_text())
     assert s["draws"] == 2_000_000 and s["convergence"]["max_draws"] == 2_000_000
+
+
+def test_the_unsaved_draws_note_is_said_when_it_matters(tmp_path):
+    """Not at every default run: when the folder had draws.parquet (this run drops it), or
+    the command line asked for more draws than the priors file."""
+    from typer.testing import CliRunner
+
+    from riskmc.cli import app
+    out = tmp_path / "run"
+    note = "riskmc: note: draws.parquet not written (it would be about 90 MiB)"
+    r = CliRunner().invoke(app, ["run", str(BASE), "--out", str(out)])
+    assert r.exit_code == 0 and note not in r.stderr
+    assert CliRunner().invoke(app, ["run", str(BASE), "--out", str(out), "--save-draws", "-q"]).exit_code == 0
+    r = CliRunner().invoke(app, ["run", str(BASE), "--out", str(out)])
+    assert r.exit_code == 0 and note in r.stderr and not (out / "draws.parquet").exists()

@@ -126,7 +126,11 @@ def _one(priors, scenario, out, depfile, *, draws, seed, sampler, workers, save_
             _check_depfile(depfile, ps.sources, out)
         writes = s.writes_draws(ps.model)
         unsaved = None
-        if not writes and s.save_draws is None:
+        # Said when it matters, not at every default run: the folder had draws.parquet
+        # (this run drops it), or the command line asked for more draws than the file.
+        relevant = (out / "draws.parquet").exists() or any(k in s.given for k in ("draws", "target_mcse",
+                                                                                   "max_draws"))
+        if not writes and s.save_draws is None and relevant:
             unsaved = (f"draws.parquet not written (it would be about {s.draws_file_bytes(ps.model) >> 20} MiB); "
                        "pass --save-draws to keep every draw")
         with Transaction(out, inputs=ps.sources) as tx:
