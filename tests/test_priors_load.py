@@ -95,7 +95,8 @@ def test_negative_scale(write_toml):
 
 def test_range_reversed(write_toml):
     p = write_toml(GOOD.replace("range = [0.30, 0.50]", "range = [0.50, 0.30]"))
-    assert error_of(p) == f"{p}:5: prior 'share': range low (0.5) must be less than high (0.3)"
+    assert error_of(p) == (f"{p}:5: prior 'share': range low (0.5) must be less than high (0.3) "
+                           "(did you mean range = [0.3, 0.5]?)")
 
 
 def test_missing_source(write_toml):

@@ -252,7 +252,8 @@ def _state(spec, t: dict, err):
                     raise err("'range' must be two numbers: [low, high]", "range")
                 lo, hi = (_number(err, "range", v) for v in rng)
                 if not lo < hi:
-                    raise err(f"range low ({lo:g}) must be less than high ({hi:g})", "range")
+                    raise err(f"range low ({lo:g}) must be less than high ({hi:g})", "range",
+                              hint=f"did you mean range = [{hi:g}, {lo:g}]?" if lo > hi else None)
                 conf = _number(err, "confidence", t.get("confidence", DEFAULT_CONFIDENCE))
                 if not 0 < conf < 1:
                     raise err(f"confidence must be between 0 and 1 (0.9 means 90% sure), got {conf:g}",
