@@ -8,6 +8,7 @@ from scipy import stats
 
 from riskmc.errors import FitError, PriorsError
 from riskmc.priors.fit import TOLERANCE, default_family, fit
+from tests.conftest import ROOT
 
 
 def test_normal_closed_form():
@@ -86,3 +87,30 @@ def test_positive_fits_roundtrip(family, lo, ratio):
     hi = lo * ratio
     f = fit([0.05, 0.95], [lo, hi], family)
     assert f.error <= TOLERANCE
+
+
+def test_without_a_family_the_one_that_meets_three_quantiles_is_used_and_said():
+    """The README's own example: three quantiles of a share that no beta meets. With no
+    family stated, riskmc uses the bounded metalog that meets them, and says so."""
+    from riskmc.priors.fit import fit_unstated
+    f = fit_unstated([0.05, 0.5, 0.95], [0.30, 0.38, 0.50])
+    assert f.family.name == "metalog" and f.ok
+    np.testing.assert_allclose(f.family.ppf(np.array([0.05, 0.5, 0.95])), [0.30, 0.38, 0.50], atol=1e-12)
+    assert f.note == ('beta misses the stated quantiles by 5.6% of the stated range (tolerance 0.5%); riskmc used '
+                      'family = "metalog", lower = 0, upper = 1, which meets them (state a family to choose another)')
+    assert fit_unstated([0.05, 0.95], [0.30, 0.50]).note is None  # the default meets two quantiles
+
+
+def test_a_priors_file_gets_the_family_that_meets_its_quantiles(write_toml):
+    import riskmc
+    p = write_toml(f'''
+        extends = "{ROOT / "priors" / "base.toml"}"
+        [priors.custom_share_2030]
+        p05 = 0.30
+        p50 = 0.38
+        p95 = 0.50
+        ''')
+    ps = riskmc.load(p)
+    assert ps.priors["custom_share_2030"].family.name == "metalog"
+    assert any(w.startswith(f"{p}:2: prior 'custom_share_2030': beta misses the stated quantiles by 5.6%")
+               for w in ps.warnings)

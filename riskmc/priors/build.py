@@ -22,7 +22,7 @@ from .compose import (
     _Where,
 )
 from .families import FAMILIES, Family, make
-from .fit import Fit, fit
+from .fit import Fit, fit, fit_unstated
 from .priorset import Expert, Prior, _qkey, implied3
 
 META_KEYS = ("description", "unit", "source", "owner", "reviewed")
@@ -88,6 +88,8 @@ def _build_prior(spec, e: _Entry, notes: list[str] | None = None) -> Prior:
                      file=str(e.doc.path), line=e.doc.lines.line(*e.path), experts=experts, pool=kind)
     fam, stated, fit_result = _state(spec, t, err)
     _check_reach(fam, spec, err)
+    if fit_result is not None and fit_result.note and notes is not None:
+        notes.append(f"{e.doc.path}:{e.doc.lines.line(*e.path)}: prior '{name}': {fit_result.note}")
     return Prior(name=name, family=fam, description=t["description"], unit=t["unit"],
                  source=t["source"], owner=t.get("owner"), reviewed=reviewed, stated=stated,
                  fit_error=fit_result.error if fit_result else None,
@@ -152,6 +154,9 @@ def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
                 raise xerr(f"weight must be positive, got {weight:g}", "weight",
                            hint="to leave this expert out, delete or comment out their table")
         fam, stated, fit_result = _state(spec, {"unit": t.get("unit"), **xt}, xerr)
+        if fit_result is not None and fit_result.note:
+            notes.append(f"{e.doc.path}:{e.doc.lines.line(*path)}: prior '{name}', expert '{xname}': "
+                         f"{fit_result.note}")
         if fam.discrete or fam.name == "fixed":
             raise xerr(f"states {fam.describe()}; experts are pooled as continuous distributions",
                        hint="state a range or quantiles")
@@ -266,7 +271,8 @@ def _state(spec, t: dict, err):
             qs = [quantiles[p] for p in probs]
             key = "range" if "range" in t else f"p{round(probs[0] * 100):02d}"
             try:
-                fit_result = fit(probs, qs, family, bounds)
+                fit_result = fit(probs, qs, family, bounds) if family is not None else \
+                    fit_unstated(probs, qs, bounds)
             except PriorsError as exc:
                 raise err(exc.message, "family" if "family" in t else key, hint=exc.hint) from exc
             fam = fit_result.family

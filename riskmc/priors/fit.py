@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,6 +27,7 @@ class Fit:
     stated: tuple[float, ...]
     implied: tuple[float, ...]
     error: float  # largest miss as a fraction of the stated interval's width
+    note: str | None = None  # when riskmc chose another family than the default: which, and why
 
     @property
     def ok(self) -> bool:
@@ -92,8 +93,36 @@ def fit(probs, qs, family: str | None = None, bounds: dict[str, float] | None = 
     return result
 
 
+def fit_unstated(probs, qs, bounds: dict[str, float] | None = None) -> Fit:
+    """A fit when the priors file names no family: the default for the quantities'
+    support; when it cannot meet the quantiles, the first family that can (suggest's
+    order, e.g. a metalog bounded to [0, 1] for a share), with a note saying so. Only
+    quantiles no family meets are refused."""
+    try:
+        return fit(probs, qs, None, bounds)
+    except FitError as exc:
+        first = _first_fitting(tuple(map(float, probs)), tuple(map(float, qs)), dict(bounds or {}),
+                               exclude=default_family(min(qs), max(qs)))
+        if first is None:
+            raise
+        name, used = first
+        f = fit(probs, qs, name, used)
+        where = "".join(f", {k} = {v:g}" for k, v in used.items()) if name == "metalog" else ""
+        return replace(f, note=f"{exc.message.split(':')[0]}; riskmc used family = \"{name}\"{where}, which "
+                               "meets them (state a family to choose another)")
+
+
 def suggest(probs, qs, bounds, exclude: str | None = None) -> str | None:
     """TOML for the first family (simplest first) that reproduces the quantiles."""
+    first = _first_fitting(probs, qs, bounds, exclude)
+    if first is None:
+        return None
+    name, used = first
+    return f'family = "{name}"' + ("".join(f", {k} = {v:g}" for k, v in used.items()) if name == "metalog" else "")
+
+
+def _first_fitting(probs, qs, bounds, exclude: str | None = None) -> tuple[str, dict] | None:
+    """The first family (simplest first) that reproduces the quantiles, and its bounds."""
     lo, hi = min(qs), max(qs)
     natural = default_family(lo, hi)
     # For a share, a metalog bounded to [0, 1] before the unbounded families: a normal or
@@ -110,9 +139,7 @@ def suggest(probs, qs, bounds, exclude: str | None = None) -> str | None:
         seen.append(name)
         try:
             if _fit_unchecked(name, probs, qs, bounds).ok:
-                extra = "".join(f", {k} = {v:g}" for k, v in bounds.items()) if name == "metalog" else ""
-                return f'family = "{name}"{extra}'
-
+                return name, (bounds if name == "metalog" else {})
         except PriorsError:
             continue
     return None
