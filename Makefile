@@ -36,11 +36,23 @@ run: reports/base/report.html ## Run the base case; prints the report's path
 
 # Pipelines: `make reports/bull/report.html` builds from priors/bull.toml and is rebuilt
 # only when that file, a file it extends, or riskmc itself changes (deps.mk files record
-# each run's priors files, as compilers' -MD files do).
-reports/%/report.html: priors/%.toml $(STAMP) $(SOURCES)
+# each run's priors files, as compilers' -MD files do), or when the folder holds a run
+# make did not make: one of another priors file, a scratch run (--draws 1000 by hand, say)
+# or a scenario overlay, or a run without its deps.mk.
+# deps.mk files are read before secondary expansion starts: a path with a '$' in them stays
+# as riskmc escaped it.
+-include $(wildcard reports/*/deps.mk)
+
+made_by_make = $(and $(wildcard reports/$(1)/deps.mk),$(shell $(PY) -c 'import json, sys; \
+  s = json.load(open(sys.argv[1])); \
+  sys.exit(not (s["priors_files"][0]["path"] == sys.argv[2] and not s["scenario"] and s.get("role") != "scratch"))' \
+  reports/$(1)/summary.json priors/$(1).toml 2>/dev/null && echo yes))
+.SECONDEXPANSION:
+reports/%/report.html: priors/%.toml $(STAMP) $(SOURCES) $$(if $$(call made_by_make,$$*),,FORCE)
 	$(RISKMC) run $< --out reports/$* --quiet --depfile reports/$*/deps.mk
 
--include $(wildcard reports/*/deps.mk)
+.PHONY: FORCE
+FORCE:
 
 # The ledger (docs/ledger.md): each report's claims are recorded once per change of its
 # summary.json; the stamps live outside the run folders, which riskmc alone writes.

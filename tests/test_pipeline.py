@@ -309,3 +309,34 @@ def test_the_unsaved_draws_note_is_said_when_it_matters(tmp_path):
     assert CliRunner().invoke(app, ["run", str(BASE), "--out", str(out), "--save-draws", "-q"]).exit_code == 0
     r = CliRunner().invoke(app, ["run", str(BASE), "--out", str(out)])
     assert r.exit_code == 0 and note in r.stderr and not (out / "draws.parquet").exists()
+
+
+def test_make_rebuilds_a_folder_holding_a_run_it_did_not_make(tmp_path):
+    """make reports/bull/report.html rebuilds after a hand run with --draws 1000 (a
+    scratch run), after a run of another priors file into the folder, and after an edit
+    of a file bull.toml extends; otherwise it is up to date."""
+    import shutil
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "priors", tmp_path / "priors")
+
+    def make():
+        r = subprocess.run(["make", "-o", ".venv/.installed", "reports/bull/report.html"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return "riskmc run" in r.stdout
+
+    def summary():
+        return json.loads((tmp_path / "reports" / "bull" / "summary.json").read_text())
+    riskmc_cli = str(ROOT / ".venv" / "bin" / "riskmc")
+    assert make() and not make()
+    for hand in (["priors/bull.toml", "--draws", "1000"], ["priors/base.toml"]):
+        subprocess.run([riskmc_cli, "run", *hand, "--out", "reports/bull", "-q"], cwd=tmp_path, check=True)
+        assert make(), hand
+        s = summary()
+        assert s["draws"] == 100_000 and s["role"] == "scenario"
+        assert s["priors_files"][0]["path"] == "priors/bull.toml"
+        assert not make()
+    os.utime(tmp_path / "priors" / "base.toml")  # an edit of what bull.toml extends
+    assert make() and not make()
