@@ -183,6 +183,28 @@ class Run:
             pass
         return sampler.rows
 
+    def quantile_grids(self, levels: np.ndarray, workers: int) -> tuple[dict[str, np.ndarray], float]:
+        """Every output-year's quantiles at `levels` (the posterior's with evidence: weighted
+        by the run's own PSIS weights, or a tempered run's particles), by its label
+        output[year]; and the draws they are worth (the effective sample size)."""
+        m = self.model
+        k = len(m.outputs) * m.width
+        labels = list(self.labels[:k])
+        if self.method == "tempered":
+            rows = self.particles(workers)                      # (R, V, n)
+            pooled = rows.transpose(1, 0, 2).reshape(rows.shape[1], -1)[:k]
+            return dict(zip(labels, np.quantile(pooled, levels, axis=1).T)), float(pooled.shape[1])
+        rows = np.concatenate(list(self.chunks(lambda i, r: r[:k].copy(), workers)), axis=1)
+        if self.method != "importance":
+            return dict(zip(labels, np.quantile(rows, levels, axis=1).T)), float(rows.shape[1])
+        w = self.posterior_weights(workers)
+        grids = {}
+        for label, x in zip(labels, rows):
+            order = np.argsort(x, kind="stable")
+            cum = (np.cumsum(w[order]) - 0.5 * w[order]) / w.sum()   # each draw at its weight's middle
+            grids[label] = np.interp(levels, cum, x[order])
+        return grids, float(w.sum() ** 2 / np.sum(w * w))
+
     def chunks(self, fn: Callable[[int, np.ndarray], object], workers: int) -> Iterator:
         """fn(i, rows) for every chunk i, in order (prior draws, unweighted)."""
         from .kernel.engine import map_chunks

@@ -56,9 +56,10 @@ def record(
             check_file_output(path, [*run_dirs], option="--ledger")
         done = []
         for path, runs in by_ledger.items():
+            grids = [_grids(d) for _, _, d in runs]
             with Ledger(path) as led:
                 done += [(d, s, was, path) for (s, _, d), was in
-                         zip(runs, led.record_all(runs, date, as_forecast=as_forecast))]
+                         zip(runs, led.record_all(runs, date, as_forecast=as_forecast, grids=grids))]
     if not quiet:
         for d, role in skipped:
             typer.echo(f"{d}: skipped (a {role} run; the ledger scores forecasts)")
@@ -68,18 +69,48 @@ def record(
             typer.echo(f"{d}: {what} ({n} claim{'s' if n != 1 else ''}) in {path}")
 
 
+def _grids(run_dir):
+    """The run's quantities as quantile grids (its draws re-created), or None, said, when
+    they cannot be (its priors or model file changed since the run)."""
+    from ..errors import RiskmcError
+    from ..runs import Run
+    from ..settings import default_workers
+    from ..store.quantities import LEVELS
+    try:
+        return Run.open(run_dir).quantile_grids(LEVELS, default_workers())
+    except RiskmcError as exc:
+        say(f"riskmc: note: {run_dir}: its quantities are not recorded ({exc.message}); its claims are")
+        return None
+
+
 @app.command("resolve")
 def resolve(
-    claim: Annotated[text, typer.Argument(metavar="CLAIM", parser=text, help="A recorded claim's name, e.g. C2.")],
-    outcome: Annotated[str, typer.Option(metavar="true|false", help="Whether the claim came true.")],
+    claim: Annotated[text, typer.Argument(metavar="CLAIM|QUANTITY", parser=text,
+                                          help="A recorded claim's name (C2), or a quantity, output[year].")],
     date: Annotated[str, typer.Option(metavar="YYYY-MM-DD", help="When it resolved.")],
     source: Annotated[str, typer.Option(metavar="TEXT", help="Where the outcome is reported.")],
+    outcome: Annotated[str | None, typer.Option(metavar="true|false", help="Whether the claim came true.")] = None,
+    value: Annotated[float | None, typer.Option(metavar="X", help="The number a quantity turned out to be, in "
+                                                "its output's unit (e.g. 171.3 for $171.3B).")] = None,
     ledger: LedgerPath = None,
     replace: Annotated[bool, typer.Option("--replace", help="Change an outcome already recorded.")] = False,
     quiet: Quiet = False,
 ) -> None:
-    """Record whether a claim came true; forecasts dated on or before it are then scored."""
+    """Record whether a claim came true, or the number a quantity turned out to be;
+    forecasts dated on or before it are then scored (a quantity's by CRPS, log score, PIT)."""
     from ..store.ledger import Ledger, LedgerUsageError, parse_date
+    with user_errors():
+        if (outcome is None) == (value is None):
+            raise LedgerUsageError("give --outcome true|false for a claim, or --value X for a quantity")
+        if value is not None:
+            from ..store.quantities import resolve_quantity
+            path = ledger or DEFAULT
+            with Ledger(path, create=False) as led:
+                new = resolve_quantity(led, claim, value, parse_date(date, "--date"), source, replace=replace)
+    if value is not None:
+        if not quiet:
+            typer.echo(f"{claim}: {'resolved' if new else 'already resolved'} at {value:g} in {path}")
+        return
     with user_errors():
         outcome = outcome.lower()
         if outcome not in ("true", "false"):
@@ -99,6 +130,7 @@ def show(
 ) -> None:
     """List the claims: each one's probability at every recorded run, and its outcome."""
     from ..report import fmt
+    from ..store import quantities
     from ..store.ledger import Ledger
     from ..store.scores import scored
     with user_errors():
@@ -107,6 +139,7 @@ def show(
             rows = [(c, led.history(c)) for c in led.claims()]
             outcomes = led.outcomes()
             scores = {s.claim: s for s in scored(led)[0]}
+            resolved = quantities.scored(led)
     if quiet:
         return
     for c, hist in rows:
@@ -119,6 +152,12 @@ def show(
         for f in hist:
             context = "  (scenario: context, not scored)" if f.role == "scenario" else ""
             typer.echo(f"  {f.created}  {fmt.prob(f.probability, f.mcse)}  {f.run_dir}{context}")
+    for name, q in resolved.items():
+        typer.echo(f"{name}  -> {q['value']:g} ({q['date']})" + ("" if q["scores"] else ", no forecast on record by then"))
+        for s in q["scores"]:
+            log = "-" if s.log_score is None else f"{s.log_score:.3f}"
+            typer.echo(f"  {s.date}  CRPS {s.crps:.4g} ± {s.crps_mcse:.2g}, log score {log}, PIT {s.pit:.3f}  "
+                       f"{s.run_dir}")
     if not rows:
         say(f"riskmc: {path} holds no runs yet")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from ..errors import LedgerError, LedgerUsageError
 from .ledger_schema import (
     MIGRATIONS,
     SCHEMA,
+    TABLES,
     _bit,
     _check,
     _date,
@@ -224,13 +226,13 @@ class Ledger:
     def _check_tables(self) -> None:
         objects = self.db.execute("SELECT type, name FROM sqlite_master").fetchall()
         names = {n for t, n in objects if t == "table"}
-        if not {"runs", "forecasts", "outcomes"} <= names:
+        if not set(TABLES) <= names:
             raise LedgerError("not a riskmc ledger (its tables are missing); nothing was changed", file=self.path,
                               hint="restore it from a backup, or record into a new --ledger PATH")
         # A trigger or view someone added would run, or answer, in riskmc's name (a trigger
         # that deletes every forecast on the next record): a ledger riskmc never made.
         alien = sorted(f"{t} {n}" for t, n in objects if t in ("trigger", "view")
-                       or (t == "table" and n not in ("runs", "forecasts", "outcomes")))
+                       or (t == "table" and n not in TABLES))
         if alien:
             raise LedgerError(f"not a riskmc ledger (it holds {alien[0]}, which riskmc never makes); nothing was "
                               "changed", file=self.path, hint="restore it from a backup, or record into a new "
@@ -270,11 +272,14 @@ class Ledger:
         return self.record_all([(summary, raw, run_dir)], date)[0]
 
     def record_all(self, runs: list[tuple[dict, bytes, str]], date: str | None = None, *,
-                   as_forecast: bool = False) -> list[str | None]:
+                   as_forecast: bool = False, grids: list[tuple[dict, float] | None] | None = None
+                   ) -> list[str | None]:
         """Record several runs' claims in one transaction: all of them, or none (a claim one
         of them states differently refuses the lot). Per run: None, or the date it was
         already recorded with. Forecasts are scored once their claims resolve, scenarios
-        kept as context; a scratch run is refused unless `as_forecast`."""
+        kept as context; a scratch run is refused unless `as_forecast`. `grids`: per run,
+        its quantities' quantile grids (output[year] -> quantiles at scores.LEVELS) and
+        the draws they are worth, kept to score the quantities when they resolve."""
         for summary, _, run_dir in runs:
             if not summary["claims"]:
                 raise LedgerUsageError("this run has no claims to record", file=run_dir,
@@ -283,9 +288,12 @@ class Ledger:
         dates = [parse_date(date or (s.get("created") or "")[:10] or dt.date.today().isoformat(), "the run's date")
                  for s, _, _ in runs]
         who = None if len(runs) == 1 else "name"
-        return self._write(lambda db: [self._insert(db, s, raw, d, c, who) for (s, raw, d), c in zip(runs, dates)])
+        grids = grids or [None] * len(runs)
+        return self._write(lambda db: [self._insert(db, s, raw, d, c, who, g)
+                                       for (s, raw, d), c, g in zip(runs, dates, grids)])
 
-    def _insert(self, db, summary: dict, raw: bytes, run_dir: str, created: str, who=None) -> str | None:
+    def _insert(self, db, summary: dict, raw: bytes, run_dir: str, created: str, who=None,
+                grid: tuple[dict, float] | None = None) -> str | None:
         key = hashlib.sha256(raw).hexdigest()
         priors = summary["priors_files"][0]
         model = summary["model"]
@@ -315,6 +323,11 @@ class Ledger:
             db.execute("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)",
                        (cur.lastrowid, name, c.get("text", ""), c.get("event", ""),
                         float(c["probability"]["value"]), float(c["probability"]["mcse"])))
+        if grid is not None:
+            quantiles, draws = grid
+            for name, q in quantiles.items():
+                db.execute("INSERT INTO quantities VALUES (?, ?, ?, ?)",
+                           (cur.lastrowid, name, json.dumps([float(v) for v in q]), float(draws)))
         return None
 
     def resolve(self, claim: str, outcome: bool, date: str, source: str, *, replace: bool = False) -> bool:

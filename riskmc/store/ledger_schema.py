@@ -5,11 +5,13 @@ writes looks like (a ledger edited by hand past SQLite's integrity check is refu
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 from ..errors import LedgerError
 
-SCHEMA = 2
+SCHEMA = 3
+TABLES = ("runs", "forecasts", "outcomes", "quantities", "quantity_outcomes")
 ROLES = ("forecast", "scenario")  # what a recorded run is: scored, or context beside the forecasts
 MIGRATIONS = {
     1: """
@@ -52,6 +54,24 @@ CREATE TABLE outcomes (
     2: """
 ALTER TABLE runs ADD COLUMN role TEXT NOT NULL DEFAULT 'forecast'
 """,
+    # Quantities (an output in a year) forecast as distributions, and the numbers they
+    # resolve to: each recorded run's quantile grid, scored by CRPS, log score and PIT.
+    3: """
+CREATE TABLE quantities (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    name   TEXT NOT NULL,        -- output[year]
+    grid   TEXT NOT NULL,        -- JSON: its quantiles at levels (k + 0.5) / K, k = 0 .. K - 1
+    draws  REAL NOT NULL CHECK (draws > 0),  -- the draws the grid is worth (effective sample size)
+    PRIMARY KEY (run_id, name)
+);
+CREATE TABLE quantity_outcomes (
+    name     TEXT PRIMARY KEY,
+    value    REAL NOT NULL,
+    date     TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    recorded TEXT NOT NULL
+)
+""",
 }
 
 
@@ -75,6 +95,9 @@ def check_values(db, path) -> None:
     for r in db.execute("SELECT claim, text, event, probability, mcse FROM forecasts"):
         _check(path, r, ("forecasts.claim", _text), ("forecasts.text", _text), ("forecasts.event", _text),
                     ("forecasts.probability", _prob), ("forecasts.mcse", _mcse))
+    for r in db.execute("SELECT name, value, date, source FROM quantity_outcomes"):
+        _check(path, r, ("quantity_outcomes.name", _text), ("quantity_outcomes.value", _finite),
+                    ("quantity_outcomes.date", _date), ("quantity_outcomes.source", _text))
     for r in db.execute("SELECT claim, outcome, date, source FROM outcomes"):
         _check(path, r, ("outcomes.claim", _text), ("outcomes.outcome", _bit), ("outcomes.date", _date),
                     ("outcomes.source", _text))
@@ -119,6 +142,10 @@ def _whole(v) -> bool:
 
 def _draws(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _role(v) -> bool:

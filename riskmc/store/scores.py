@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from . import quantities
 from .ledger import Forecast, Ledger, Outcome
 from .ledger_schema import SCHEMA
 
@@ -144,4 +145,5 @@ def report_data(ledger: Ledger) -> dict:
             {"lo": b.lo, "hi": b.hi, "n": b.n, "forecast": b.forecast, "observed": b.observed,
              "interval": list(b.interval)} for b in bins],
         "min_calibration": MIN_CALIBRATION,
+        **quantities.report(ledger),
     }
