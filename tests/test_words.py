@@ -88,3 +88,17 @@ def test_draws_are_a_whole_number_however_typed(tmp_path):
     assert r.exit_code == 2 and not (tmp_path / "r").exists()
     assert r.output.strip() == ("riskmc: error: invalid value for '--draws': '12.5' is not a whole number "
                                 "(see 'riskmc run --help')")
+
+
+def test_numbers_are_written_one_way(base_dir):
+    """A stress says where it stood in the figure's own terms; a fit's error below 0.01%
+    of the range is written so, not as 9.7e-13%."""
+    from riskmc.report import fmt
+    r = runner.invoke(app, ["ask", str(base_dir), "--stress", "mean(aws_revenue[2026]) = 150"])
+    assert r.exit_code == 0 and "= 150 (from $1" in " ".join(r.output.split())
+    r = runner.invoke(app, ["ask", str(base_dir), "--stress", "P(nvidia_share[2030] < 50%) = 30%"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 0 and "= 0.3 (from 0." in text and "%); the draws" in text
+    assert fmt.fit_error(9.7e-15) == "< 0.01%" and fmt.fit_error(0.012) == "1.2%"
+    r = runner.invoke(app, ["priors", "fit", "--p05", "0.3", "--p95", "0.5"])
+    assert "(fit error < 0.01% of range)" in r.output

@@ -369,7 +369,7 @@ def _stressed_mean(s, sample, labels, units, claims, stats_all) -> dict:
         rows.append({"name": lab, "unit": unit, "before": a, "after": after[lab],
                      "shift_sd": (after[lab].mean.value - a.mean.value) / sd if sd > 0 else 0.0})
     rows.sort(key=lambda r: -abs(r["shift_sd"]))
-    return {"stress": s.text, "from": float(np.sum(nb * yb) / np.sum(nb)), "ess": ess,
+    return {"stress": s.text, "unit": s.unit, "from": float(np.sum(nb * yb) / np.sum(nb)), "ess": ess,
             "lambda": lam / scale, "claims": stressed_claims, "moved": rows}
 
 

@@ -37,6 +37,7 @@ class Stress:
     event: Event | None = None
     row: int | None = None
     label: str = ""
+    unit: str = ""              # a mean stress: its variable's unit
 
     @property
     def text(self) -> str:
@@ -66,7 +67,9 @@ def parse_stress(text: str, model) -> Stress:
     var = m.group("var")
     # Resolves the name and year (with did-you-mean) and reads the number in its unit.
     ev = resolve(f"{var} > {written}", model)
-    return Stress("mean", ev.tree.value, row=ev.rows[0], label=var)
+    name = ev.tree.var.name
+    specs = model.outputs if name in model.output_names else model.inputs
+    return Stress("mean", ev.tree.value, row=ev.rows[0], label=var, unit=next(s.unit for s in specs if s.name == name))
 
 
 def track_rows(model) -> tuple[list[int], list[str], list[str]]:

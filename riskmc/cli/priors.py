@@ -83,7 +83,7 @@ def show(
         typer.echo(f"  {p.family.describe()}")
         if p.stated:
             stated = ", ".join(f"p{round(100 * k):02d}={num(v)}" for k, v in sorted(p.stated.items()))
-            typer.echo(f"  stated:  {stated}   fit error {100 * (p.fit_error or 0):.2g}% of range")
+            typer.echo(f"  stated:  {stated}   fit error {fmt.fit_error(p.fit_error or 0)} of range")
         for x in p.experts:
             q = x.family.quantiles((0.05, 0.5, 0.95))
             typer.echo(f"    expert {x.name} ({100 * x.weight:.0f}%): {x.family.describe()}")
@@ -119,6 +119,7 @@ def fit_cmd(
     """
     from ..errors import PriorsError, UsageError
     from ..priors.fit import fit
+    from ..report import fmt
 
     given = {p: v for p, v in ((0.05, p05), (0.5, p50), (0.95, p95)) if v is not None}
     bounds = {k: v for k, v in (("lower", lower), ("upper", upper)) if v is not None}
@@ -132,7 +133,7 @@ def fit_cmd(
     fam = f.family
     typer.echo(fam.describe())
     typer.echo("implied: " + ", ".join(f"p{round(100 * p):02d}={q:.6g}" for p, q in zip(f.probs, f.implied))
-               + f"   (fit error {100 * f.error:.2g}% of range)")
+               + f"   (fit error {fmt.fit_error(f.error)} of range)")
     typer.echo("\n# paste into a [priors.NAME] table:")
     for line in snippet(f, given, bounds):
         typer.echo(line)

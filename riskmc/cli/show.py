@@ -193,7 +193,7 @@ def ask(res: dict, page) -> None:
         _moved_table(c, res["moved"], "given it", "what else holds")
     s = res.get("stress")
     if s:
-        c.print(f"stress {s['stress']} (from {s['from']:.4g}); the draws reweighted with the least change, "
+        c.print(f"stress {s['stress']} (from {_stress_from(s)}); the draws reweighted with the least change, "
                 f"{s['ess']:,.0f} effective draws:", overflow="fold")
         if "warning" in s:
             c.print(f"warning: {s['warning']}", overflow="fold")
@@ -211,6 +211,14 @@ def ask(res: dict, page) -> None:
         c.print(t)
     if page is not None:
         c.print(str(page), overflow="ignore", crop=False)
+
+
+def _stress_from(s: dict) -> str:
+    """Where a stressed figure stood before, in its own terms: a probability in percent,
+    a mean in its variable's unit."""
+    if s["stress"].startswith("P("):
+        return f"{100 * s['from']:.1f}%"
+    return fmt.value(s["from"], s.get("unit", ""))
 
 
 def _source(res: dict) -> str:

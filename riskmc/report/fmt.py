@@ -80,6 +80,12 @@ def _decimals(err: float) -> int:
     return max(1, min(3, 1 - math.floor(math.log10(err))))
 
 
+def fit_error(e: float) -> str:
+    """How far a fitted family misses the stated quantiles, as a share of their range:
+    below 0.01% it is exact for any reader, not 9.7e-13%."""
+    return "< 0.01%" if e < 1e-4 else f"{100 * e:.2g}%"
+
+
 def prob(p: float, err: float) -> str:
     """A probability with its Monte Carlo error: 63.08% ± 0.15 pp, 0.490% ± 0.022 pp."""
     d = _decimals(err)

@@ -23,6 +23,7 @@ def _env() -> jinja2.Environment:
     env.filters["mcse"] = fmt.mcse
     env.filters["shift"] = fmt.shift
     env.filters["label"] = fmt.label
+    env.filters["fit_error"] = fmt.fit_error
     env.filters["prob"] = lambda p: fmt.prob(p["value"], p["mcse"])
     env.filters["prob_value"] = lambda p: fmt.prob_value(p["value"], p["mcse"])
     env.filters["num"] = lambda v, unit="": fmt.value(v, "year") if unit == "year" else f"{v:.4g}"
