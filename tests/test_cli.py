@@ -92,8 +92,21 @@ def test_a_command_registered_on_the_root_app_is_kept():
 def test_help_lists_exit_codes():
     r = invoke("--help")
     assert r.exit_code == 0
-    for line in ("0: success", "3: invalid priors or model file", "4: an output folder"):
+    for line in ("    0  success", "    3  invalid priors or model file", "    4  an output folder", "  130  interrupted"):
         assert line in r.output
+
+
+def test_top_level_help_fits_80_columns_uncut(monkeypatch):
+    """Every line of `riskmc --help` fits 80 columns; no command summary is cut with '...'
+    and the exit codes take a line each."""
+    from riskmc.errors import EXIT_CODES
+    monkeypatch.setenv("COLUMNS", "80")
+    out = invoke("--help").output
+    assert all(len(line) <= 80 for line in out.splitlines())
+    commands = out.split("Commands:")[1].strip().splitlines()
+    assert len(commands) == 10 and not any(line.rstrip().endswith("...") for line in commands)
+    codes = out.split("Exit codes:")[1].split("Options:")[0].strip().splitlines()
+    assert len(codes) <= len(EXIT_CODES) + 3  # a few wrapped, none double-spaced
 
 
 def test_run_writes_files_and_prints_report_path(tmp_path):

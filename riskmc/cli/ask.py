@@ -12,7 +12,7 @@ from .common import Quiet, RunDir, Workers, command_app, run_inputs, text, user_
 app = command_app()
 
 
-@app.command("ask")
+@app.command("ask", short_help="Ask a run: an event's chance, --given, --stress")
 def ask(
     run_dir: RunDir,
     event: Annotated[text | None, typer.Argument(metavar="EVENT", parser=text, help='An event, e.g. '

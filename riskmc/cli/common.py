@@ -7,6 +7,7 @@ import contextlib
 import io
 import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,11 @@ from .. import interrupt
 from ..errors import EXIT_CODES, RiskmcError
 from ..settings import DEFAULT_DRAWS, SAVE_DRAWS_BYTES
 
-EXIT_TABLE = "\n\n".join(f"{code}: {text}" for code, text in EXIT_CODES.items())
+# One line each (wrapped with a hanging indent), kept as written: click rewraps plain
+# paragraphs, and put a blank line between codes.
+EXIT_TABLE = "\b\n" + "\n".join(
+    textwrap.fill(text, 76, initial_indent=f"{code:>3}  ", subsequent_indent=" " * 5)
+    for code, text in EXIT_CODES.items())
 
 
 def command_app(**settings) -> typer.Typer:

@@ -12,7 +12,7 @@ from .common import Quiet, Workers, command_app, run_inputs, user_errors
 app = command_app()
 
 
-@app.command("compare")
+@app.command("compare", short_help="Compare runs: claims, shifted outputs, differing priors")
 def compare(
     runs: Annotated[list[Path], typer.Argument(exists=True, file_okay=False, metavar="RUN_DIR...",
                                                help="Two or more run folders; the first is the baseline.")],

@@ -12,7 +12,7 @@ from .common import Quiet, RunDir, command_app, run_inputs, user_errors
 app = command_app()
 
 
-@app.command("export")
+@app.command("export", short_help="A run's numbers as CSV files or one workbook")
 def export(
     run_dir: RunDir,
     csv: Annotated[bool, typer.Option("--csv", help="Write summary.csv, claims.csv (evidence.csv for a run with evidence, draws.csv when the run "

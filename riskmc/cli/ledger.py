@@ -10,6 +10,7 @@ import typer
 from .common import Quiet, command_app, say, text, user_errors
 
 app = command_app(help="Keep a track record of the claims: record runs, resolve outcomes, score them.",
+                  short_help="A track record: record runs, resolve, score",
                   no_args_is_help=True)
 
 DEFAULT = Path("priors") / "ledger.sqlite"

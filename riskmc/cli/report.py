@@ -9,7 +9,7 @@ from .common import Quiet, RunDir, command_app, user_errors
 app = command_app()
 
 
-@app.command("report")
+@app.command("report", short_help="Re-render a run folder's report.html, without sampling")
 def report(
     run_dir: RunDir,
     quiet: Quiet = False,

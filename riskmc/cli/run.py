@@ -30,7 +30,7 @@ app = command_app()
 NOT_CONVERGED = next(code for code, text in EXIT_CODES.items() if text.startswith("--target-mcse"))
 
 
-@app.command("run")
+@app.command("run", short_help="Run the Monte Carlo; write the report, summary and draws")
 def run(
     priors: PriorsFile,
     draws: Draws = None,

@@ -11,7 +11,7 @@ from .common import Draws, PriorsFile, Quiet, Sampler, Scenario, Seed, Workers, 
 app = command_app()
 
 
-@app.command("seek")
+@app.command("seek", short_help="Goal seek: how far one prior must move for a target")
 def seek(
     file: PriorsFile,
     vary: Annotated[str, typer.Option(metavar="PRIOR", help="The prior whose median moves (its shape kept).")],

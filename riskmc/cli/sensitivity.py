@@ -12,7 +12,7 @@ from .common import PriorsFile, Quiet, Scenario, Seed, Workers, command_app, def
 app = command_app()
 
 
-@app.command("sensitivity")
+@app.command("sensitivity", short_help="Sobol indices, a tornado and rank correlations")
 def sensitivity(
     priors: PriorsFile,
     output: Annotated[str | None, typer.Option(metavar="NAME", help="One output (default: the headline "

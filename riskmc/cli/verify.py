@@ -9,7 +9,7 @@ from .common import Quiet, RunDir, command_app, user_errors
 app = command_app()
 
 
-@app.command("verify")
+@app.command("verify", short_help="Check a run folder is whole and its inputs unchanged")
 def verify(
     run_dir: RunDir,
     quiet: Quiet = False,
