@@ -16,7 +16,7 @@ SOURCES := $(shell find riskmc -name '*.py' -o -name '*.j2' -o -name '*.md' 2>/d
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_%/.-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-28s %s\n", $$1, $$2}'
-	@echo "  make reports/NAME/report.html  run priors/NAME.toml (rebuilt only when it, what it extends, or riskmc changes)"
+	@printf "  make %-28s %s\n" reports/NAME/report.html "Run priors/NAME.toml (rebuilt only when it, what it extends, riskmc or the folder's run changes)"
 
 $(PY):
 	@py="$$(scripts/find-python)" || exit 1; \
