@@ -4,6 +4,7 @@ its exit code and the ledger unchanged."""
 
 import json
 import math
+import re
 import sqlite3
 
 import pytest
@@ -379,3 +380,21 @@ def test_verify_says_when_a_whole_run_is_stale(tmp_path, monkeypatch):
     assert r.output == "riskmc: error: r: stale: priors/f.toml changed since the run (run it again)\n"
     f.unlink()
     assert invoke("verify", "r").output == "riskmc: error: r: stale: priors/f.toml is gone since the run (run it again)\n"
+
+
+def test_the_history_chart_is_by_date_one_point_a_day():
+    """The x axis is time; runs of one day are one point (the day's last forecast); a
+    scenario is drawn apart, grey, off the forecasts' line."""
+    from riskmc.report import svg
+    pts = [("2026-01-15", 0.2, 0.01, "forecast"), ("2026-01-15", 0.3, 0.01, "forecast"),
+           ("2026-03-01", 0.5, 0.01, "scenario"), ("2026-06-30", 0.4, 0.01, "forecast")]
+    out = svg.history(pts, None, "C1")
+    assert out.count('width="6" height="6"') == 2
+    assert out.count('width="5" height="5"') == 1
+    assert "2026-01-15" in out and "2026-06-30" in out
+    # Placed by date: March 1st lies 45 of the 166 days in, not half way.
+    marks = {w: [float(x) + float(w) / 2 for x, ww in re.findall(r'<rect x="([\d.]+)" y="[\d.]+" width="(\d)"', out)
+                 if ww == w] for w in ("5", "6")}
+    jan, jun = marks["6"]
+    (mar,) = marks["5"]
+    assert (mar - jan) / (jun - jan) == pytest.approx(45 / 166, abs=0.01)

@@ -87,7 +87,7 @@ def render_ask(answer: dict) -> str:
 def render_ledger(data: dict, path: str) -> str:
     """The ledger's page: scores, calibration, and each claim's probability over time."""
     histories = [{"name": n, "c": c, "svg": svg.history(
-        [(h["date"], h["probability"], h["mcse"]) for h in c["history"]],
+        [(h["date"], h["probability"], h["mcse"], h.get("role", "forecast")) for h in c["history"]],
         None if c["outcome"] is None else c["outcome"]["value"], n)} for n, c in data["claims"].items()]
     cal = None
     if data["calibration"]:

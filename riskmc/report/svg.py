@@ -356,11 +356,22 @@ def meter(p: float, label: str) -> str:
             f'role="img" aria-label="{esc(label)}">' + "".join(parts) + "</svg>")
 
 
-def history(points: Sequence[tuple[str, float, float]], outcome: bool | None, title: str) -> str:
-    """A claim's probability at each recorded run (date, p, mcse), +-2 MCSE whiskers; the
-    outcome, once known, as a line at 0% or 100%."""
-    n = len(points)
-    ax = Axes(height=170, top=30, bottom=34, x0=-0.5, x1=max(n - 0.5, 0.5), y0=0.0, y1=1.0)
+def history(points: Sequence[tuple], outcome: bool | None, title: str) -> str:
+    """A claim's probability over time: (date, p, mcse, role) oldest first, at its date on
+    the x axis, one point a day (the day's last forecast), +-2 MCSE whiskers; scenarios
+    (context, never scored) as grey marks off the line; the outcome, once known, as a line
+    at 0% or 100%."""
+    import datetime as dt
+    forecasts, context = {}, []
+    for d, p, e, *role in points:
+        day = dt.date.fromisoformat(d).toordinal()
+        if (role or ["forecast"])[0] == "forecast":
+            forecasts[day] = (d, p, e)   # a later run of the same day replaces an earlier one
+        else:
+            context.append((day, p))
+    days = sorted(set(forecasts) | {x for x, _ in context}) or [0]
+    pad = max(1.0, 0.04 * (days[-1] - days[0]))
+    ax = Axes(height=170, top=30, bottom=34, x0=days[0] - pad, x1=days[-1] + pad, y0=0.0, y1=1.0)
     ax.text(ax.left, 16, title, anchor="start", size=FONT, weight="600")
     ax.yaxis([0, 0.25, 0.5, 0.75, 1.0], lambda v: f"{100 * v:.0f}%")
     if outcome is not None:
@@ -368,13 +379,17 @@ def history(points: Sequence[tuple[str, float, float]], outcome: bool | None, ti
         ax.line(ax.left, y, ax.width - ax.right, y, stroke=ACCENT, width=1.5, dash="5 3")
         ax.text(ax.width - ax.right, y + (12 if outcome else -6), "came true" if outcome else "did not happen",
                 anchor="end", size=FONT - 1, fill=ACCENT)
-    ax.path(range(n), [p for _, p, _ in points])
-    for k, (_, p, e) in enumerate(points):
-        ax.line(ax.px(k), ax.py(max(p - 2 * e, 0)), ax.px(k), ax.py(min(p + 2 * e, 1)), stroke=INK, width=1.2)
-        ax.rect(ax.px(k) - 3, ax.py(p) - 3, 6, 6)
-    step = max(1, math.ceil(n / 6))
-    ax.xaxis([k for k in range(n) if k % step == 0], lambda k: points[int(k)][0])
-    return ax.svg(f"{title}: probability at each recorded run")
+    line = sorted(forecasts)
+    ax.path(line, [forecasts[x][1] for x in line])
+    for x in line:
+        _, p, e = forecasts[x]
+        ax.line(ax.px(x), ax.py(max(p - 2 * e, 0)), ax.px(x), ax.py(min(p + 2 * e, 1)), stroke=INK, width=1.2)
+        ax.rect(ax.px(x) - 3, ax.py(p) - 3, 6, 6)
+    for x, p in context:
+        ax.rect(ax.px(x) - 2.5, ax.py(p) - 2.5, 5, 5, fill=MUTED)
+    step = max(1, math.ceil(len(days) / 6))
+    ax.xaxis(days[::step], lambda x: dt.date.fromordinal(int(x)).isoformat())
+    return ax.svg(f"{title}: probability at each recorded forecast, by date")
 
 
 def calibration(bins: Sequence[tuple[float, float, int, tuple[float, float]]]) -> str:
