@@ -102,3 +102,10 @@ def test_numbers_are_written_one_way(base_dir):
     assert fmt.fit_error(9.7e-15) == "< 0.01%" and fmt.fit_error(0.012) == "1.2%"
     r = runner.invoke(app, ["priors", "fit", "--p05", "0.3", "--p95", "0.5"])
     assert "(fit error < 0.01% of range)" in r.output
+
+
+def test_labels_write_names_as_readers_do():
+    from riskmc.report import fmt
+    assert fmt.label("gpu_asp_decline") == "GPU ASP decline"
+    assert fmt.label("amazon_pe_rerated") == "Amazon P/E rerated"
+    assert fmt.label("custom_share_2030") == "custom share 2030"

@@ -110,9 +110,15 @@ def tick(unit: str):
     return lambda v: f"{v:.3g}"
 
 
+# Words a label writes as their readers do.
+ACRONYMS = {"gpu": "GPU", "asp": "ASP", "aws": "AWS", "eps": "EPS", "ai": "AI", "nvidia": "NVIDIA", "oi": "OI",
+            "pe": "P/E", "amd": "AMD", "amazon": "Amazon", "microsoft": "Microsoft", "google": "Google", "tpu": "TPU", "capex": "capex", "gw": "GW", "mw": "MW", "us": "US"}
+
+
 def label(name: str) -> str:
-    """A name as words: custom_share_2030 -> custom share 2030."""
-    return name.replace("_", " ")
+    """A name as words: custom_share_2030 -> custom share 2030, gpu_asp_decline -> GPU ASP
+    decline."""
+    return " ".join(ACRONYMS.get(w, w) for w in name.split("_"))
 
 
 def disagreement(pairs: list[dict]) -> str:
