@@ -140,3 +140,14 @@ def test_prior_pictures_come_from_the_cache_as_drawn(base_run, tmp_path, monkeyp
         assert _html(base_run) == first and drawn[0] == 7 * n
     finally:
         cache.directory.cache_clear()
+
+
+def test_a_long_fan_chart_title_takes_two_lines_not_the_edge():
+    from riskmc.report import svg
+    title = "Custom silicon's share of hyperscaler workloads"
+    out = svg.fan([2025, 2026], {k: [0.1, 0.2] for k in ("p5", "p25", "p50", "p75", "p95")}, title, str)
+    lines = [t.replace("&#x27;", "'") for t in re.findall(r'font-weight="600">([^<]*)</text>', out)]
+    assert len(lines) == 2 and " ".join(lines) == title
+    assert all(svg.text_width(t) <= 320 - 52 - 10 for t in lines)
+    assert ">NVIDIA share</text>" in svg.fan([2025, 2026], {k: [0.1, 0.2] for k in ("p5", "p25", "p50", "p75",
+                                                                                      "p95")}, "NVIDIA share", str)

@@ -183,14 +183,28 @@ def cdf(edges: Sequence[float], values: Sequence[float], label: str, fmt: Callab
     return ax.svg(f"Cumulative distribution of {label}")
 
 
+def _title_lines(text: str, fits: float) -> list[str]:
+    """The title on one line, or on two split at the space nearest its middle when it is
+    longer than `fits` characters."""
+    if len(text) <= fits or " " not in text:
+        return [text]
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return [text[:cut], text[cut + 1:]]
+
+
 def fan(years: Sequence[int], q: dict[str, Sequence[float]], label: str, fmt: Callable[[float], str]) -> str:
     """Median with its 50% and 90% bands over the years."""
     lo, hi = min(q["p5"]), max(q["p95"])
     pad = (hi - lo) * 0.05 or abs(hi) * 0.05 or 1.0
     ticks = nice_ticks(lo - pad, hi + pad, 4)
-    ax = Axes(width=320, height=210, left=52, right=10, top=30, bottom=26,
-              x0=years[0] - 0.3, x1=years[-1] + 0.3, y0=min(ticks[0], lo - pad), y1=max(ticks[-1], hi + pad))
-    ax.text(ax.left, 14, label, anchor="start", size=FONT, weight="600")
+    # A long title takes two lines rather than run past the picture's edge.
+    lines = _title_lines(label, (320 - 52 - 10) / (FONT * CHAR))
+    ax = Axes(width=320, height=210 + 14 * (len(lines) - 1), left=52, right=10, top=30 + 14 * (len(lines) - 1),
+              bottom=26, x0=years[0] - 0.3, x1=years[-1] + 0.3, y0=min(ticks[0], lo - pad),
+              y1=max(ticks[-1], hi + pad))
+    for k, line in enumerate(lines):
+        ax.text(ax.left, 14 + 14 * k, line, anchor="start", size=FONT, weight="600")
     ax.yaxis(ticks, fmt)
     ax.band(years, q["p5"], q["p95"], opacity=0.18)
     ax.band(years, q["p25"], q["p75"], opacity=0.35)
