@@ -385,10 +385,10 @@ def test_verify_says_when_a_whole_run_is_stale(tmp_path, monkeypatch):
 def test_the_history_chart_is_by_date_one_point_a_day():
     """The x axis is time; runs of one day are one point (the day's last forecast); a
     scenario is drawn apart, grey, off the forecasts' line."""
-    from riskmc.report import svg
+    from riskmc.report import track
     pts = [("2026-01-15", 0.2, 0.01, "forecast"), ("2026-01-15", 0.3, 0.01, "forecast"),
            ("2026-03-01", 0.5, 0.01, "scenario"), ("2026-06-30", 0.4, 0.01, "forecast")]
-    out = svg.history(pts, None, "C1")
+    out = track.history(pts, None, "C1")
     assert out.count('width="6" height="6"') == 2
     assert out.count('width="5" height="5"') == 1
     assert "2026-01-15" in out and "2026-06-30" in out

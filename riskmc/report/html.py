@@ -9,7 +9,7 @@ from __future__ import annotations
 import jinja2
 from markupsafe import Markup
 
-from . import fmt, pictures, sections, svg
+from . import fmt, pictures, sections, svg, track
 
 
 def _env() -> jinja2.Environment:
@@ -86,11 +86,11 @@ def render_ask(answer: dict) -> str:
 
 def render_ledger(data: dict, path: str) -> str:
     """The ledger's page: scores, calibration, and each claim's probability over time."""
-    histories = [{"name": n, "c": c, "svg": svg.history(
+    histories = [{"name": n, "c": c, "svg": track.history(
         [(h["date"], h["probability"], h["mcse"], h.get("role", "forecast")) for h in c["history"]],
         None if c["outcome"] is None else c["outcome"]["value"], n)} for n, c in data["claims"].items()]
     cal = None
     if data["calibration"]:
-        cal = svg.calibration([(b["forecast"], b["observed"], b["n"], tuple(b["interval"]))
+        cal = track.calibration([(b["forecast"], b["observed"], b["n"], tuple(b["interval"]))
                                for b in data["calibration"]])
     return _env().get_template("ledger.html.j2").render(d=data, path=path, histories=histories, calibration=cal)
