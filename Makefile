@@ -30,9 +30,11 @@ $(STAMP): pyproject.toml | $(PY)
 
 setup: $(STAMP) ## Create .venv (Python >= 3.12) and install riskmc with its test tools
 
-run: reports/base/report.html ## Run the base case; prints the report's path
-# make reports/NAME/report.html  builds from priors/NAME.toml (see below)
-	@echo "report: reports/base/report.html"
+run: reports/base/report.html ## Run the base case; prints its headline, claims and report
+# make reports/NAME/report.html  builds from priors/NAME.toml (see below). The headline
+# and claims come from the run's summary.json, as `riskmc run` prints them.
+	@$(PY) -c 'from riskmc.cli import show; from riskmc.store.io import read_summary; \
+	  show.run(read_summary("reports/base"), "reports/base/report.html")'
 
 # Pipelines: `make reports/bull/report.html` builds from priors/bull.toml and is rebuilt
 # only when that file, a file it extends, or riskmc itself changes (deps.mk files record

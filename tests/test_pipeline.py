@@ -340,3 +340,19 @@ def test_make_rebuilds_a_folder_holding_a_run_it_did_not_make(tmp_path):
         assert not make()
     os.utime(tmp_path / "priors" / "base.toml")  # an edit of what bull.toml extends
     assert make() and not make()
+
+
+def test_make_run_prints_the_headline_and_claims(tmp_path):
+    import shutil
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "priors", tmp_path / "priors")
+    for _ in range(2):  # built, then up to date: the same lines either way
+        r = subprocess.run(["make", "-o", ".venv/.installed", "run"], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=300, env=dict(os.environ, COLUMNS="80"))
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[-1] == "reports/base/report.html"
+        assert any(line.startswith("headline, 2030") for line in lines)
+        assert {line.split()[0] for line in lines if line[:2] in ("C1", "C2", "C3", "C4")} == {"C1", "C2", "C3", "C4"}
