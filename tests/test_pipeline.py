@@ -322,8 +322,8 @@ def test_make_rebuilds_a_folder_holding_a_run_it_did_not_make(tmp_path):
     shutil.copytree(ROOT / "priors", tmp_path / "priors")
 
     def make():
-        r = subprocess.run(["make", "-o", ".venv/.installed", "reports/bull/report.html"], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=300)
+        r = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", "reports/bull/report.html"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=300, env=_no_make_env())
         assert r.returncode == 0, r.stderr
         return "riskmc run" in r.stdout
 
@@ -349,10 +349,17 @@ def test_make_run_prints_the_headline_and_claims(tmp_path):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "priors", tmp_path / "priors")
     for _ in range(2):  # built, then up to date: the same lines either way
-        r = subprocess.run(["make", "-o", ".venv/.installed", "run"], cwd=tmp_path, capture_output=True, text=True,
-                           timeout=300, env=dict(os.environ, COLUMNS="80"))
+        r = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", "run"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300, env=dict(_no_make_env(), COLUMNS="80"))
         assert r.returncode == 0, r.stderr
         lines = r.stdout.splitlines()
         assert lines[-1] == "reports/base/report.html"
         assert any(line.startswith("headline, 2030") for line in lines)
         assert {line.split()[0] for line in lines if line[:2] in ("C1", "C2", "C3", "C4")} == {"C1", "C2", "C3", "C4"}
+
+
+def _no_make_env() -> dict:
+    """The environment without an enclosing make's flags (make test runs these tests): a
+    sub-make would print its directory and inherit the outer one's options."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+
