@@ -97,3 +97,24 @@ def test_bad_resolutions_are_one_line_and_change_nothing(project, tmp_path):
         assert r.exit_code == 2, args
         assert r.output.strip() == message
         assert led.read_bytes() == before
+
+
+def test_a_model_that_prints_and_exits_while_recording_costs_the_quantities_only(tmp_path, monkeypatch):
+    """ledger record re-creates a run's draws: a user model that prints and exits there is a
+    one-line note; the claims are recorded and stdout carries none of the model's print."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.py").write_text(
+        "import os, sys\nimport riskmc\n\n\ndef f(x, years):\n    if os.environ.get('RISKMC_TEST_BYE'):\n"
+        "        print('hello from the model')\n        sys.exit(0)\n    return {'y': x['a'] * 1.0}\n\n\n"
+        "MODEL = riskmc.Model('m', inputs=[riskmc.Input('a', 'x')], outputs=[riskmc.Output('y', 'x', headline=True)],"
+        " vectorised=f)\n")
+    (tmp_path / "p.toml").write_text('model = "models/m.py"\n[run]\nseed = 1\ndraws = 4096\n[priors.a]\n'
+                                     'description = "a"\nunit = "x"\nsource = "t"\nfamily = "normal"\nmean = 0.0\n'
+                                     'sd = 1.0\n[claims.up]\noutput = "y"\nabove = 0.0\n')
+    assert invoke("run", "p.toml", "--out", "r", "--no-save-draws", "-q").exit_code == 0
+    monkeypatch.setenv("RISKMC_TEST_BYE", "1")
+    r = invoke("ledger", "record", "r", "--ledger", "l.sqlite")
+    assert r.exit_code == 0
+    assert r.stdout == "r: recorded (1 claim) in l.sqlite\n"
+    assert "riskmc: note: r: its quantities are not recorded (model 'm': f failed at draw 0 with SystemExit" in r.stderr
