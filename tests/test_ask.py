@@ -228,12 +228,33 @@ def test_seek_moves_a_bounded_prior_inside_its_support(tmp_path):
     assert abs(res["to"]["value"] - 0.5) <= 3 * res["to"]["value_mcse"]
 
 
+def test_seek_under_evidence_meets_the_target_in_the_posterior(sums):
+    """x1 ~ N(m, 1), x2 ~ N(0, 1), y = x1 + x2 observed as 2 with sd 1: the posterior of y is
+    N((m/2 + 2)/1.5, 1/1.5), so P(y > 1 | evidence) = 0.5 needs m = -1 exactly. Every step
+    weighs the evidence as a run would; the answer is the posterior's, not the prior's."""
+    with_evidence = sums.with_name("evidence.toml")
+    with_evidence.write_text(sums.read_text() + textwrap.dedent("""
+        [evidence.y_seen]
+        description = "y, observed"
+        output = "y"
+        value = 2.0
+        sd = 1.0
+        source = "test"
+        """))
+    res = seek(with_evidence, vary="x1", target="P(y > 1) = 0.5", draws=50_000, seed=9)
+    assert res["posterior"] is True
+    assert abs(res["to"]["median"] + 1.0) <= TOL * res["to"]["mcse"] + 0.01
+    assert abs(res["to"]["value"] - 0.5) <= 2 * res["to"]["value_mcse"]
+    # At today's median (m = 0) the posterior mean of y is 4/3: P(y > 1) = Phi(sqrt(1.5)/3).
+    assert abs(res["from"]["value"] - stats.norm.cdf(math.sqrt(1.5) / 3)) <= TOL * res["from"]["mcse"]
+
+
 def test_seek_refuses_a_target_out_of_reach(sums):
     res = runner.invoke(app, ["seek", str(sums), "--vary", "x1", "--target", "P(y > 1) = 0.99999",
                               "--draws", "20000", "--seed", "1"])
     assert res.exit_code == 2
-    assert res.output.strip() == ("riskmc: error: no median of x1 reaches P(y > 1) = 0.99999: from -5.999 to "
-                                  "5.999 it gives 0 to 0.9997 (the target lies beyond what this belief alone can "
+    assert res.output.strip() == ("riskmc: error: no median of x1 reaches P(y > 1) = 0.99999: from -6 to "
+                                  "6 it gives 0% to 99.97% (the target lies beyond what this belief alone can "
                                   "move; vary another prior)")
     res = runner.invoke(app, ["seek", str(sums), "--vary", "x3", "--target", "P(y > 1) = 0.5"])
     assert res.exit_code == 2 and res.output.strip() == "riskmc: error: unknown prior 'x3' (the priors are x1, x2)"

@@ -95,8 +95,6 @@ def seek(priors, *, vary: str, target: str, draws: int | None = None, seed=None,
     from ..settings import resolve
     from .query import parse_stress
     ps = load(priors, scenario=scenario)
-    if ps.evidence:
-        raise SamplingError("seek works on priors without evidence", hint="seek on the file the evidence extends")
     if vary not in ps.priors:
         close = difflib.get_close_matches(vary, list(ps.priors), n=1, cutoff=0.6)
         raise SamplingError(f"unknown prior '{vary}'", hint=f"did you mean '{close[0]}'?" if close
@@ -106,7 +104,7 @@ def seek(priors, *, vary: str, target: str, draws: int | None = None, seed=None,
     if fam.discrete or not fam.varies:
         raise SamplingError(f"prior '{vary}' is {fam.describe()}: seek moves a continuous prior's median")
     goal = parse_stress(target, ps.model)
-    s = resolve(ps.run, draws=draws, seed=seed, sampler=sampler, workers=workers)
+    s = resolve(ps.run, evidence=bool(ps.evidence), draws=draws, seed=seed, sampler=sampler, workers=workers)
     spec = next(i for i in ps.model.inputs if i.name == vary)
     lo, hi = fam.support()
     lo, hi = max(lo, spec.lower), min(hi, spec.upper)
@@ -136,9 +134,13 @@ def seek(priors, *, vary: str, target: str, draws: int | None = None, seed=None,
     order = sorted(vals)
     brackets = [(a_, b_) for a_, b_ in zip(order, order[1:]) if vals[a_] == 0 or np.sign(vals[a_]) != np.sign(vals[b_])]
     if not brackets:
+        from ..report import fmt
         got = [st["value"] for st in steps]
-        raise SamplingError(f"no median of {vary} reaches {goal.text}: from {_num(min(st['median'] for st in steps))} "
-                            f"to {_num(max(st['median'] for st in steps))} it gives {min(got):.4g} to {max(got):.4g}",
+        def said(v):
+            return f"{100 * v:.4g}%" if goal.kind == "probability" else fmt.value(v, goal.unit)
+        raise SamplingError(f"no median of {vary} reaches {goal.text}: from {fmt.value(min(st['median'] for st in steps), prior.unit)} "
+                            f"to {fmt.value(max(st['median'] for st in steps), prior.unit)} it gives "
+                            f"{said(min(got))} to {said(max(got))}",
                             hint="the target lies beyond what this belief alone can move; vary another prior")
     a, b = min(brackets, key=lambda ab: min(abs(ab[0]), abs(ab[1])))
     fa_, fb_ = vals[a], vals[b]
@@ -171,18 +173,17 @@ def seek(priors, *, vary: str, target: str, draws: int | None = None, seed=None,
     slope = float(np.polyfit(ms, vs, 1)[0]) if np.ptp(ms) > 0 else float("nan")
     err = abs(se / slope) if slope and math.isfinite(slope) else float("nan")
     return {"priors": str(priors), "scenario": scenario, "vary": vary, "unit": prior.unit,
-            "target": goal.text, "seed": s.seed, "draws": s.plan.draws, "sampler": s.plan.sampler,
+            "target": goal.text, "target_unit": "probability" if goal.kind == "probability" else goal.unit,
+            "posterior": bool(ps.evidence), "seed": s.seed, "draws": s.plan.draws, "sampler": s.plan.sampler,
             "space": space, "from": {"median": m0, "value": steps[0]["value"], "mcse": steps[0]["mcse"]},
             "to": {"median": median, "mcse": err, "value": fx + goal.value, "value_mcse": se},
             "steps": steps, "path": pts}
 
 
-def _num(v: float) -> str:
-    return f"{v:.4g}"
-
-
 def _estimate(ps, goal, s) -> tuple[float, float]:
     """The target's estimate and MCSE from one run of `ps` (same seed every time)."""
+    if ps.evidence:
+        return _posterior_estimate(ps, goal, s)
     from ..kernel.engine import Kernel, map_chunks
     m = ps.model
     uses_inputs = goal.kind == "probability" and goal.event.uses_inputs or (
@@ -208,3 +209,25 @@ def _estimate(ps, goal, s) -> tuple[float, float]:
     if not math.isfinite(mean):
         raise PriorsError("the target's value is not finite for this prior")
     return mean, se
+
+
+def _posterior_estimate(ps, goal, s) -> tuple[float, float]:
+    """The target under the evidence: a whole run of `ps`, its posterior weighed as every
+    run weighs it (importance sampling, or tempering when the weights fail), the goal's
+    event counted as one more claim; its estimate and MCSE are the posterior's own."""
+    from ..api import Running
+    from ..priors.priorset import Claim
+    if goal.kind == "probability":
+        ps = replace(ps, claims={**ps.claims, _GOAL: Claim(name=_GOAL, text=goal.text, output="", years=(),
+                                                           event=goal.event)})
+    running = Running(ps, s)
+    for _ in running:
+        pass
+    r = running.result
+    est = r.claims[_GOAL] if goal.kind == "probability" else r.stats[goal.label].mean
+    if not math.isfinite(est.value):
+        raise PriorsError("the target's value is not finite for this prior")
+    return est.value, est.mcse
+
+
+_GOAL = "(seek's target)"

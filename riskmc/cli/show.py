@@ -247,15 +247,19 @@ def _moved_table(c, rows: list[dict], after: str, title: str) -> None:
 def seek(res: dict) -> None:
     """After `riskmc seek`: the median that meets the target, its error, the steps."""
     c = _console()
-    u = res["unit"]
+    u, tu = res["unit"], res["target_unit"]
     a, b = res["from"], res["to"]
+
+    def target(v, err):
+        return fmt.prob(v, err) if tu == "probability" else f"{fmt.value(v, tu)} ± {fmt.mcse(err, tu)}"
+
     c.print(f"{res['target']}: move {fmt.label(res['vary'])}'s median from {fmt.value(a['median'], u)} "
-            f"to {fmt.value(b['median'], u)} ± {fmt.value(b['mcse'], u)} ({u})", overflow="fold")
-    c.print(f"at the current median the target quantity is {a['value']:.4g} ± {a['mcse']:.2g}; at the new one "
-            f"{b['value']:.4g} ± {b['value_mcse']:.2g} ({res['draws']:,} draws a step, seed {res['seed']}, "
+            f"to {fmt.value(b['median'], u)} ± {fmt.mcse(b['mcse'], u)}", overflow="fold")
+    under = "posterior: the evidence weighed at every step; " if res.get("posterior") else ""
+    c.print(f"at the current median the target is {target(a['value'], a['mcse'])}; at the new one "
+            f"{target(b['value'], b['value_mcse'])} ({under}{res['draws']:,} draws a step, seed {res['seed']}, "
             f"{len(res['steps'])} steps)", overflow="fold")
-    t = _table(("median", {"no_wrap": True, "justify": "right"}), ("value", {"no_wrap": True, "justify": "right"}),
-               ("± MCSE", {"no_wrap": True, "justify": "right"}))
+    t = _table(("median", {"no_wrap": True, "justify": "right"}), ("target", {"no_wrap": True, "justify": "right"}))
     for r in res["path"]:
-        t.add_row(fmt.value(r["median"], u), f"{r['value']:.4g}", f"{r['mcse']:.2g}")
+        t.add_row(fmt.value(r["median"], u), target(r["value"], r["mcse"]))
     c.print(t)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-SHARE_UNITS = ("fraction", "fraction/yr")
+from ..model.units import SHARE_UNITS  # noqa: F401  (re-exported: the report reads it here)
 
 
 def finite(v) -> bool:
