@@ -212,19 +212,27 @@ def _estimate(ps, goal, s) -> tuple[float, float]:
 
 
 def _posterior_estimate(ps, goal, s) -> tuple[float, float]:
-    """The target under the evidence: a whole run of `ps`, its posterior weighed as every
+    """The target under the evidence: the whole run of `ps`, its posterior weighed as every
     run weighs it (importance sampling, or tempering when the weights fail), the goal's
-    event counted as one more claim; its estimate and MCSE are the posterior's own."""
-    from ..api import Running
+    event counted as a claim; its estimate and MCSE are the posterior's own."""
+    from ..inference.posterior import infer
+    from ..kernel.claims import ClaimCounter
+    from ..kernel.engine import Kernel, sample
+    from ..kernel.likelihood import Likelihood
     from ..priors.priorset import Claim
+    m = ps.model
+    hits = None
     if goal.kind == "probability":
-        ps = replace(ps, claims={**ps.claims, _GOAL: Claim(name=_GOAL, text=goal.text, output="", years=(),
-                                                           event=goal.event)})
-    running = Running(ps, s)
-    for _ in running:
+        hits = ClaimCounter([Claim(name=_GOAL, text=goal.text, output="", years=(), event=goal.event)],
+                            m.output_names, m.years)
+    kernel = Kernel(ps, m, s.root, s.plan, hits, Likelihood(list(ps.evidence.values()), m),
+                    inputs_rows=goal.kind == "mean" and goal.row >= len(m.outputs) * m.width
+                    or bool(hits and hits.uses_inputs))
+    state = None
+    for state in sample(kernel, s.workers, backend=s.backend, scheduler=s.scheduler):  # noqa: B007 (the last is kept)
         pass
-    r = running.result
-    est = r.claims[_GOAL] if goal.kind == "probability" else r.stats[goal.label].mean
+    post = infer(kernel, state.totals, state.binning, list(kernel.labels), claims=hits, workers=s.workers)
+    est = post.claims[0] if goal.kind == "probability" else post.stats[goal.label].mean
     if not math.isfinite(est.value):
         raise PriorsError("the target's value is not finite for this prior")
     return est.value, est.mcse
