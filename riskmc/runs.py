@@ -59,7 +59,7 @@ class Run:
             raise PriorsError(f"model '{m.name}' changed since this run (its SHA-256 differs from summary.json's): "
                               "the run's draws cannot be re-created", file=folder,
                               hint="run again and ask the new run, or restore the model file")
-        run = cls.of(summary, ps, folder)
+        run = cls.of(summary, _as_recorded(ps, summary), folder)
         if (folder / "draws.parquet").exists():
             run._saved = _saved_rows(summary, folder, m)
         return run
@@ -184,12 +184,12 @@ class Run:
         return sampler.rows
 
     def quantile_grids(self, levels: np.ndarray, workers: int) -> tuple[dict[str, np.ndarray], float]:
-        """Every output-year's quantiles at `levels` (the posterior's with evidence: weighted
-        by the run's own PSIS weights, or a tempered run's particles), by its label
-        output[year]; and the draws they are worth (the effective sample size)."""
-        m = self.model
-        k = len(m.outputs) * m.width
-        labels = list(self.labels[:k])
+        """Every output-year's and input's quantiles at `levels` (the posterior's with
+        evidence: weighted by the run's own PSIS weights, or a tempered run's particles),
+        by its label (output[year], or the input's name); and the draws they are worth (the
+        effective sample size)."""
+        labels = list(self.labels)
+        k = len(labels)
         if self.method == "tempered":
             rows = self.particles(workers)                      # (R, V, n)
             pooled = rows.transpose(1, 0, 2).reshape(rows.shape[1], -1)[:k]
@@ -204,6 +204,12 @@ class Run:
             cum = (np.cumsum(w[order]) - 0.5 * w[order]) / w.sum()   # each draw at its weight's middle
             grids[label] = np.interp(levels, cum, x[order])
         return grids, float(w.sum() ** 2 / np.sum(w * w))
+
+    def expert_views(self, levels: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+        """Each pooled prior's experts' stated views as quantiles at `levels`: prior ->
+        expert -> quantiles (what the ledger scores the experts by)."""
+        return {name: {x.name: np.asarray(x.family.ppf(np.asarray(levels)), dtype=float) for x in p.experts}
+                for name, p in self.priors.priors.items() if p.experts}
 
     def chunks(self, fn: Callable[[int, np.ndarray], object], workers: int) -> Iterator:
         """fn(i, rows) for every chunk i, in order (prior draws, unweighted)."""
@@ -223,6 +229,26 @@ class _Weights:
         self.fixes += other.fixes
 
 
+def _as_recorded(ps: PriorSet, summary: dict) -> PriorSet:
+    """Experts weighted by their record, weighted as the run weighted them: the ledger may
+    have resolved more since, and the run's draws are re-created from the pool it drew."""
+    from dataclasses import replace
+
+    from .priors.families.pool import Pool
+    fixed = {}
+    for name, p in ps.priors.items():
+        if not (p.experts and p.experts[0].record is not None and isinstance(p.family, Pool)):
+            continue
+        was = summary["inputs"].get(name, {})
+        weights = tuple(float(v) for v in was.get("distribution", {}).get("extra", {}).get("weights", ()))
+        if len(weights) != len(p.experts) or weights == p.family.weights:
+            continue
+        shares = {x["name"]: x["weight"] for x in was.get("experts", ())}
+        fixed[name] = replace(p, family=replace(p.family, weights=weights),
+                              experts=tuple(replace(x, weight=shares.get(x.name, x.weight)) for x in p.experts))
+    return replace(ps, priors={**ps.priors, **fixed}) if fixed else ps
+
+
 def staleness(summary: dict) -> str | None:
     """What changed since the run, or None: its priors files and model file (by SHA-256,
     at the paths it recorded) and riskmc's version."""
@@ -240,6 +266,26 @@ def staleness(summary: dict) -> str | None:
             return f"{path} changed since the run"
     if summary["riskmc_version"] != __version__:
         return f"riskmc is {__version__} now, the run was made by {summary['riskmc_version']}"
+    return _record_changed(summary)
+
+
+def _record_changed(summary: dict) -> str | None:
+    """For experts weighted by their record: whether the ledger now weighs them otherwise."""
+    pooled = [n for n, i in summary["inputs"].items() if any("record" in x for x in i.get("experts") or ())]
+    if not pooled:
+        return None
+    from .errors import RiskmcError
+    from .loading import load
+    try:
+        ps = load(summary["priors_files"][0]["path"], scenario=summary["scenario"], allow_unused=True)
+    except RiskmcError as exc:
+        return f"the experts' record cannot be read now ({exc.message})"
+    for name in pooled:
+        was = [x["weight"] for x in summary["inputs"][name]["experts"]]
+        now = [x.weight for x in ps.priors[name].experts] if name in ps.priors else []
+        if len(now) != len(was) or any(abs(a - b) > 1e-9 for a, b in zip(now, was)):
+            return (f"the experts of {name} are weighted by their record, and the ledger weighs them "
+                    "otherwise since the run")
     return None
 
 

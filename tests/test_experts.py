@@ -350,7 +350,8 @@ def test_a_weight_that_is_not_a_number(files, tmp_path):
     res = runner.invoke(app, ["priors", "check", str(path)])
     assert res.exit_code == 3
     assert res.output == (f"riskmc: error: {path}:22: prior 's', expert 'bob': weight must be a number, got '50%' "
-                          "(e.g. weight = 2 counts this expert twice as much as one with weight = 1)\n")
+                          "(e.g. weight = 2 counts this expert twice as much as one with weight = 1; weight = \"record\" "
+                          "weighs them by their track record)\n")
 
 
 def test_three_experts_name_the_two_furthest_apart():

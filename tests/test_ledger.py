@@ -136,7 +136,9 @@ def test_a_damaged_page_is_refused_unchanged(tmp_path):
             led.record(*summary({f"c{j}": (0.5, 0.01) for j in range(20)}, seed=k), f"r{k}", "2026-01-01")
     data = bytearray(path.read_bytes())
     assert len(data) > 16 * 4096
-    for i in range(12 * 4096 + 200, 12 * 4096 + 4000):  # scribble over a page of rows
+    page = data.rfind(b"r20") // 4096 * 4096   # a page of the runs table's rows (not the header's)
+    assert page > 0
+    for i in range(page + 200, page + 4000):  # scribble over it
         data[i] ^= 0x5A
     path.write_bytes(bytes(data))
     with pytest.raises(L.LedgerError, match="damaged"):
@@ -175,7 +177,7 @@ def test_a_newer_or_foreign_database_is_refused_unchanged(tmp_path):
     newer = tmp_path / "newer.sqlite"
     with sqlite3.connect(newer) as db:
         db.execute("PRAGMA user_version = 99")
-    with pytest.raises(L.LedgerError, match=r"this ledger has schema 99, newer than this riskmc's \(3\)"):
+    with pytest.raises(L.LedgerError, match=r"this ledger has schema 99, newer than this riskmc's \(4\)"):
         L.Ledger(newer)
     foreign = tmp_path / "foreign.sqlite"
     with sqlite3.connect(foreign) as db:
@@ -190,10 +192,28 @@ def test_the_schema_is_documented():
     doc = (ROOT / "docs" / "ledger.md").read_text()
     for table in L.TABLES:
         assert f"`{table}`" in doc
-    for line in (L.MIGRATIONS[1] + L.MIGRATIONS[3]).splitlines():
+    for line in (L.MIGRATIONS[1] + L.MIGRATIONS[3] + L.MIGRATIONS[4]).splitlines():
         word = line.strip().split(" ")[0]
         if line.startswith("    ") and word.isidentifier() and word.upper() != word:
             assert f"`{word}`" in doc, word
+
+
+def test_a_schema_3_ledger_migrates_forward_in_one_transaction(tmp_path):
+    """A ledger riskmc wrote before expert views were kept gains their table, its runs kept."""
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    for v in (1, 2, 3):
+        for stmt in L._statements(L.MIGRATIONS[v]):
+            db.execute(stmt)
+    db.execute("PRAGMA user_version = 3")
+    db.close()
+    with L.Ledger(path) as led:
+        led.record(*summary({"c0": (0.5, 0.01)}, seed=1), "r1", "2026-01-01")
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert db.execute("SELECT count(*) FROM expert_views").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+    db.close()
 
 
 # ------------------------------------------------------------------ the command line

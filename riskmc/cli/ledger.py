@@ -57,8 +57,9 @@ def record(
             check_file_output(path, [*run_dirs], option="--ledger")
         done = []
         for path, runs in by_ledger.items():
-            grids = [_grids(d) for _, _, d in runs]
             with Ledger(path) as led:
+                # A run already recorded keeps what it was recorded with: its draws are not re-created.
+                grids = [None if led.has(raw) else _grids(d) for _, raw, d in runs]
                 done += [(d, s, was, path) for (s, _, d), was in
                          zip(runs, led.record_all(runs, date, as_forecast=as_forecast, grids=grids))]
     if not quiet:
@@ -78,7 +79,8 @@ def _grids(run_dir):
     from ..settings import default_workers
     from ..store.quantities import LEVELS
     try:
-        return Run.open(run_dir).quantile_grids(LEVELS, default_workers())
+        run = Run.open(run_dir)
+        return (*run.quantile_grids(LEVELS, default_workers()), run.expert_views(LEVELS))
     except RiskmcError as exc:
         say(f"riskmc: note: {run_dir}: its quantities are not recorded ({exc.message}); its claims are")
         return None

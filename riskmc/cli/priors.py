@@ -87,6 +87,11 @@ def show(
         for x in p.experts:
             q = x.family.quantiles((0.05, 0.5, 0.95))
             typer.echo(f"    expert {x.name} ({100 * x.weight:.0f}%): {x.family.describe()}")
+            if x.record is not None:
+                r = x.record
+                typer.echo(f"      weighted by record: {r.items} resolved view{'s' if r.items != 1 else ''}, "
+                           f"calibration {r.calibration:.3g}, information {r.information:.3g} "
+                           f"(equal weights: {100 / len(p.experts):.0f}%)")
             typer.echo(f"      p05={num(q[0])}, p50={num(q[1])}, p95={num(q[2])}; source: {x.source}")
         if len(p.experts) > 1:
             typer.echo(f"  disagreement: {fmt.disagreement(p.disagreement())}")

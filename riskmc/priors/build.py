@@ -145,10 +145,13 @@ def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
         if "description" in xt and not isinstance(xt["description"], str):
             raise xerr("'description' must be text in quotes", "description")
         weight = 1.0
-        if "weight" in xt:
+        if xt.get("weight") == "record":
+            pass  # weighed below, from the ledger, once every expert is read
+        elif "weight" in xt:
             if isinstance(xt["weight"], bool) or not isinstance(xt["weight"], (int, float)):
                 raise xerr(f"weight must be a number, got {xt['weight']!r}", "weight",
-                           hint="e.g. weight = 2 counts this expert twice as much as one with weight = 1")
+                           hint="e.g. weight = 2 counts this expert twice as much as one with weight = 1; "
+                                "weight = \"record\" weighs them by their track record")
             weight = _number(xerr, "weight", xt["weight"])
             if not weight > 0:
                 raise xerr(f"weight must be positive, got {weight:g}", "weight",
@@ -171,12 +174,14 @@ def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
         raise w.error(f"prior '{name}': expert '{lacking}' has no weight, though "
                       f"{', '.join(repr(g) for g in given)} {'has' if len(given) == 1 else 'have'} one",
                       *e.path, "experts", lacking, hint="give every expert a weight, or none (equal weights)")
+    if any(xt.get("weight") == "record" for xt in table.values()):
+        experts = _by_record(e, t, name, experts)
     total = sum(x.weight for x in experts)
     where = f"{e.doc.path}:{e.doc.lines.line(*e.path, 'experts') or e.doc.lines.line(*e.path)}"
     if len(experts) == 1:
         notes.append(f"{where}: prior '{name}' has one expert, so there is nothing to pool: "
                      f"add another as [priors.{name}.experts.NAME]")
-    elif given and abs(total - 1.0) > 1e-9 and len({x.weight for x in experts}) > 1:
+    elif given and not experts[0].record and abs(total - 1.0) > 1e-9 and len({x.weight for x in experts}) > 1:
         shares = ", ".join(f"{x.name} {x.weight / total:.3g}" for x in experts)
         notes.append(f"{where}: prior '{name}': the experts' weights sum to {total:g}, so they count in "
                      f"proportion: {shares}")
@@ -194,6 +199,41 @@ def _build_experts(spec, e: _Entry, t: dict, err, notes: list[str]):
                          "pool finds a compromise that neither of them believes: pool = \"linear\" keeps both views")
     experts = tuple(replace(x, weight=x.weight / total) for x in experts)
     return experts, kind, pool
+
+
+def _by_record(e: _Entry, t: dict, name: str, experts: list[Expert]) -> list[Expert]:
+    """Experts weighted by their record in the ledger beside the file that states them
+    (Cooke's classical model, riskmc.store.cooke): every expert of the pool must have
+    resolved views there, and every one must be weighted so."""
+    from ..errors import LedgerUsageError, RiskmcError
+    from ..store import cooke
+    from ..store.ledger import Ledger
+    w = _Where(e.doc)
+    table = t["experts"]
+    numbered = [x for x, xt in table.items() if xt.get("weight") != "record"]
+    if numbered:
+        raise w.error(f"prior '{name}': expert '{numbered[0]}' has a number for a weight while others are "
+                      "weighted by their record", *e.path, "experts", numbered[0], "weight", hint="give every expert weight = \"record\", or numbers")
+    path = e.doc.path.parent / "ledger.sqlite"
+    first = (*e.path, "experts", experts[0].name, "weight")
+    try:
+        with Ledger(path, create=False, write=False) as led:
+            got = cooke.records(cooke.resolved_views(led))
+    except LedgerUsageError:
+        raise w.error(f"prior '{name}': weight = \"record\" reads the experts' track record from {path}, and "
+                      "there is no ledger there yet", *first,
+                      hint="record runs that state these experts' views and resolve what they spoke to "
+                           "(riskmc ledger record, riskmc ledger resolve NAME --value V), or give numbers") from None
+    except RiskmcError as exc:
+        raise w.error(f"prior '{name}': weight = \"record\" cannot read {path}: {exc.message}", *first,
+                      hint=exc.hint) from None
+    lacking = [x.name for x in experts if x.name not in got]
+    if lacking:
+        raise w.error(f"prior '{name}', expert '{lacking[0]}': weight = \"record\", but {path} holds no "
+                      "resolved view of theirs", *e.path, "experts", lacking[0], "weight",
+                      hint="resolve a quantity they stated a view on (riskmc ledger resolve NAME --value V), "
+                           "or give every expert a number")
+    return [replace(x, weight=got[x.name].weight, record=got[x.name]) for x in experts]
 
 
 def _state(spec, t: dict, err):

@@ -27,14 +27,19 @@ class Expert:
     stated: dict[float, float]
     fit_error: float | None
     line: int | None
+    # weight = "record": the record it was weighted by (riskmc.store.cooke.ExpertRecord)
+    record: Any = None
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "weight": self.weight, "source": self.source, "reviewed": self.reviewed,
-                "description": self.description, "line": self.line,
-                "distribution": record(self.family),
-                "stated": {_qkey(k): v for k, v in sorted(self.stated.items())},
-                "implied": {_qkey(q): float(v) for q, v in zip(IMPLIED, implied3(self.family))},
-                "fit_error": self.fit_error}
+        out = {"name": self.name, "weight": self.weight, "source": self.source, "reviewed": self.reviewed,
+               "description": self.description, "line": self.line,
+               "distribution": record(self.family),
+               "stated": {_qkey(k): v for k, v in sorted(self.stated.items())},
+               "implied": {_qkey(q): float(v) for q, v in zip(IMPLIED, implied3(self.family))},
+               "fit_error": self.fit_error}
+        if self.record is not None:
+            out["record"] = self.record.as_dict()
+        return out
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,7 @@ class PriorSet:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     model: Any = None  # the riskmc.Model these priors were checked against and feed
     evidence: dict[str, Evidence] = field(default_factory=dict)  # what was observed, by name
+    decisions: dict[str, Any] = field(default_factory=dict)      # riskmc.priors.decisions.Decision, by name
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -33,7 +33,13 @@ def prior_picture(name: str, entry: dict) -> str:
         # Pooled experts: each one's density, drawn at its weight in the pool.
         parts = [np.nan_to_num(w * p.pdf(xs), nan=0.0, posinf=0.0) for w, p in zip(fam.weights, fam.parts)
                  ] if d["family"] == "pool" and d["extra"]["kind"] == "linear" else []
-    return svg.density(xs, ys, stated, False, fmt.tick(unit), fmt.label(name), parts)
+        # Experts weighted by their record: the equal-weight pool beside it, for comparison.
+        equal = None
+        if d["family"] == "pool" and any("record" in x for x in entry.get("experts", ())):
+            from ..priors.families.pool import make_pool
+            even = make_pool(fam.parts, [1.0] * len(fam.parts), d["extra"]["kind"])
+            equal = np.nan_to_num(even.pdf(xs), nan=0.0, posinf=0.0)
+    return svg.density(xs, ys, stated, False, fmt.tick(unit), fmt.label(name), parts, equal)
 
 
 def _prior_pictures(entries: dict) -> list[str]:
@@ -42,7 +48,8 @@ def _prior_pictures(entries: dict) -> list[str]:
     them: drawing 33 took half the time of writing a run's files."""
     from ..numeric import cache, normal
     from ..priors.families import RECORDED, base, pool
-    drawn = [(n, p["distribution"], p.get("stated"), p.get("unit"), p.get("implied")) for n, p in entries.items()]
+    drawn = [(n, p["distribution"], p.get("stated"), p.get("unit"), p.get("implied"),
+              any("record" in x for x in p.get("experts", ()))) for n, p in entries.items()]
     family_modules = sorted({sys.modules[c.__module__] for c in RECORDED.values()}, key=lambda m: m.__name__)
     code = cache.sources(sys.modules[__name__], svg, fmt, base, pool, normal, *family_modules)
     # As JSON: a fit fresh from SciPy and one read back from the cache hold the same

@@ -217,11 +217,12 @@ def fan(years: Sequence[int], q: dict[str, Sequence[float]], label: str, fmt: Ca
 
 
 def density(xs: np.ndarray, ys: np.ndarray, stated: Sequence[float], discrete: bool, fmt: Callable[[float], str],
-            label: str, parts: Sequence[np.ndarray] = ()) -> str:
+            label: str, parts: Sequence[np.ndarray] = (), equal: np.ndarray | None = None) -> str:
     """A small picture of a prior's density, the quantiles the expert stated marked; with
-    `parts`, each pooled expert's share of it as a dashed line."""
+    `parts`, each pooled expert's share of it as a dashed line; with `equal`, the pool of
+    the same experts at equal weights as a thin dark line."""
     ax = Axes(width=240, height=84, left=8, right=8, top=6, bottom=22, x0=float(xs[0]), x1=float(xs[-1]),
-              y0=0.0, y1=float(np.max(ys) or 1.0) * 1.05)
+              y0=0.0, y1=float(max(np.max(ys), np.max(equal) if equal is not None else 0.0) or 1.0) * 1.05)
     if discrete:
         span = (ax.x1 - ax.x0) or 1.0
         ax.x0, ax.x1 = ax.x0 - 0.2 * span - 0.5, ax.x1 + 0.2 * span + 0.5
@@ -231,6 +232,8 @@ def density(xs: np.ndarray, ys: np.ndarray, stated: Sequence[float], discrete: b
         ax.band(xs, np.zeros_like(ys), ys, opacity=0.55)
         for k, part in enumerate(parts):
             ax.path(xs, part, stroke=(ACCENT, MUTED)[k % 2], width=1.2, dash="4 2")
+        if equal is not None:
+            ax.path(xs, equal, stroke="#1f2933", width=1.0)
     for v in stated:
         ax.line(ax.px(v), ax.py(0), ax.px(v), ax.top, stroke=ACCENT, width=1.2)
     ticks = list(xs) if discrete else nice_ticks(ax.x0, ax.x1, 3)

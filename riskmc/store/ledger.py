@@ -25,7 +25,6 @@ from .ledger_schema import (
     MIGRATIONS,
     SCHEMA,
     TABLES,
-    _bit,
     _check,
     _date,
     _draws,
@@ -272,14 +271,15 @@ class Ledger:
         return self.record_all([(summary, raw, run_dir)], date)[0]
 
     def record_all(self, runs: list[tuple[dict, bytes, str]], date: str | None = None, *,
-                   as_forecast: bool = False, grids: list[tuple[dict, float] | None] | None = None
+                   as_forecast: bool = False, grids: list[tuple[dict, float, dict] | None] | None = None
                    ) -> list[str | None]:
         """Record several runs' claims in one transaction: all of them, or none (a claim one
         of them states differently refuses the lot). Per run: None, or the date it was
         already recorded with. Forecasts are scored once their claims resolve, scenarios
         kept as context; a scratch run is refused unless `as_forecast`. `grids`: per run,
-        its quantities' quantile grids (output[year] -> quantiles at scores.LEVELS) and
-        the draws they are worth, kept to score the quantities when they resolve."""
+        its quantities' quantile grids (output[year] or input -> quantiles at
+        quantities.LEVELS), the draws they are worth, and each expert's view of each
+        pooled prior (prior -> expert -> quantiles), kept to score them when they resolve."""
         for summary, _, run_dir in runs:
             if not summary["claims"]:
                 raise LedgerUsageError("this run has no claims to record", file=run_dir,
@@ -293,7 +293,7 @@ class Ledger:
                                        for (s, raw, d), c, g in zip(runs, dates, grids)])
 
     def _insert(self, db, summary: dict, raw: bytes, run_dir: str, created: str, who=None,
-                grid: tuple[dict, float] | None = None) -> str | None:
+                grid: tuple[dict, float, dict] | None = None) -> str | None:
         key = hashlib.sha256(raw).hexdigest()
         priors = summary["priors_files"][0]
         model = summary["model"]
@@ -324,11 +324,19 @@ class Ledger:
                        (cur.lastrowid, name, c.get("text", ""), c.get("event", ""),
                         float(c["probability"]["value"]), float(c["probability"]["mcse"])))
         if grid is not None:
-            quantiles, draws = grid
+            quantiles, draws, views = grid
             for name, q in quantiles.items():
                 db.execute("INSERT INTO quantities VALUES (?, ?, ?, ?)",
                            (cur.lastrowid, name, json.dumps([float(v) for v in q]), float(draws)))
+            for name, experts in views.items():
+                for expert, q in experts.items():
+                    db.execute("INSERT INTO expert_views VALUES (?, ?, ?, ?)",
+                               (cur.lastrowid, name, expert, json.dumps([float(v) for v in q])))
         return None
+
+    def has(self, raw: bytes) -> bool:
+        """Whether the run with this summary.json is recorded."""
+        return bool(self._read("SELECT 1 FROM runs WHERE run_key = ?", (hashlib.sha256(raw).hexdigest(),)))
 
     def resolve(self, claim: str, outcome: bool, date: str, source: str, *, replace: bool = False) -> bool:
         """Record a claim's outcome; False when the same outcome is already recorded."""
@@ -384,10 +392,7 @@ class Ledger:
         return {c: (t, e) for c, t, e in rows}
 
     def outcomes(self) -> dict[str, Outcome]:
-        rows = self._read("SELECT claim, outcome, date, source FROM outcomes ORDER BY claim")
-        for r in rows:
-            _check(self.path, r, ("outcomes.claim", _text), ("outcomes.outcome", _bit), ("outcomes.date", _date),
-                        ("outcomes.source", _text))
+        rows = self._read("SELECT claim, outcome, date, source FROM outcomes ORDER BY claim")  # checked on opening
         return {r[0]: Outcome(r[0], bool(r[1]), r[2], r[3]) for r in rows}
 
     def runs(self) -> int:

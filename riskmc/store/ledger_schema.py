@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ..errors import LedgerError
 
-SCHEMA = 3
-TABLES = ("runs", "forecasts", "outcomes", "quantities", "quantity_outcomes")
+SCHEMA = 4
+TABLES = ("runs", "forecasts", "outcomes", "quantities", "quantity_outcomes", "expert_views")
 ROLES = ("forecast", "scenario")  # what a recorded run is: scored, or context beside the forecasts
 MIGRATIONS = {
     1: """
@@ -72,6 +72,17 @@ CREATE TABLE quantity_outcomes (
     recorded TEXT NOT NULL
 )
 """,
+    # Each expert's stated view of a prior, as each recorded run pooled it: scored when
+    # the prior's value resolves, and the expert weighted by that record (store/cooke.py).
+    4: """
+CREATE TABLE expert_views (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    name   TEXT NOT NULL,        -- the prior (an input of the model)
+    expert TEXT NOT NULL,
+    grid   TEXT NOT NULL,        -- JSON: the view's quantiles at the quantities' levels
+    PRIMARY KEY (run_id, name, expert)
+)
+""",
 }
 
 
@@ -98,6 +109,8 @@ def check_values(db, path) -> None:
     for r in db.execute("SELECT name, value, date, source FROM quantity_outcomes"):
         _check(path, r, ("quantity_outcomes.name", _text), ("quantity_outcomes.value", _finite),
                     ("quantity_outcomes.date", _date), ("quantity_outcomes.source", _text))
+    for r in db.execute("SELECT name, expert, grid FROM expert_views"):
+        _check(path, r, ("expert_views.name", _text), ("expert_views.expert", _text), ("expert_views.grid", _grid))
     for r in db.execute("SELECT claim, outcome, date, source FROM outcomes"):
         _check(path, r, ("outcomes.claim", _text), ("outcomes.outcome", _bit), ("outcomes.date", _date),
                     ("outcomes.source", _text))
@@ -125,6 +138,18 @@ def _date(v) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _grid(v) -> bool:
+    """A JSON list of finite numbers in order, as riskmc writes a quantile grid."""
+    import json
+    try:
+        g = json.loads(v) if isinstance(v, str) else None
+    except ValueError:
+        return False
+    return (isinstance(g, list) and len(g) > 0 and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                       and math.isfinite(x) for x in g)
+            and all(a <= b for a, b in zip(g, g[1:])))
 
 
 def _prob(v) -> bool:

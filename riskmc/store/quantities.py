@@ -1,4 +1,4 @@
-"""Quantities (an output in a year) resolved to the numbers they turned out to be, and
+"""Quantities (an output in a year, or an input) resolved to the numbers they turned out to be, and
 every recorded forecast of them scored from its distribution, as forecasting platforms
 score: CRPS, the log score of its predictive density, and the PIT value.
 
@@ -28,7 +28,7 @@ WINDOW = 10  # grid levels spanned by the density's slope: 1% of probability
 
 
 def resolve_quantity(led: Ledger, name: str, value: float, date: str, source: str, *, replace: bool = False) -> bool:
-    """Record the number a quantity (output[year]) turned out to be; False when the same
+    """Record the number a quantity (output[year], or an input) turned out to be; False when the same
     is already recorded. Refused: a quantity no recorded run forecasts, a value that is
     not a finite number, a date before every forecast of it."""
     date = parse_date(date)
@@ -36,14 +36,15 @@ def resolve_quantity(led: Ledger, name: str, value: float, date: str, source: st
         raise LedgerUsageError("--source must say where the value is reported")
     if not isinstance(value, (int, float)) or not math.isfinite(value):
         raise LedgerUsageError(f"--value must be a finite number, got {value!r}")
-    dates = [r[0] for r in led._read("SELECT r.created FROM quantities q JOIN runs r ON r.id = q.run_id "
-                                      "WHERE q.name = ? ORDER BY r.created", (name,))]
+    dates = [r[0] for r in led._read("SELECT created FROM runs WHERE id IN (SELECT run_id FROM quantities WHERE "
+                                      "name = ? UNION SELECT run_id FROM expert_views WHERE name = ?) "
+                                      "ORDER BY created", (name, name))]
     if not dates:
         known = [r[0] for r in led._read("SELECT DISTINCT name FROM quantities ORDER BY name")]
         close = [k for k in known if k.split("[")[0] == name.split("[")[0]]
         raise LedgerUsageError(f"no recorded run forecasts '{name}'", file=led.path,
                                hint=f"recorded: {', '.join(close[:8])}" if close else
-                               "record a run of this ledger's model first (it records every output and year)")
+                               "record a run of this ledger's model first (it records every output, year and input)")
     if date < dates[0]:
         raise LedgerUsageError(f"'{name}' resolved on {date}, before its first recorded forecast ({dates[0]}): "
                                "nothing would be scored", file=led.path, hint="check --date")
