@@ -36,7 +36,7 @@ from .kernel.streams import SeedLike
 from .loading import load
 from .model import Model
 from .priors import PriorSet
-from .results import Estimate, Stats
+from .results import DecisionPrice, Estimate, Stats
 from .settings import DEFAULT_DRAWS, MAX_DRAWS, SAVE_DRAWS_BYTES, Plan, RunSettings, resolve  # noqa: F401 (re-exported)
 from .store.io import jsonable
 
@@ -63,6 +63,7 @@ class RunResult:
     # input's name) and each claim's probability; the posterior's under evidence.
     stats: dict[str, Stats] = field(default_factory=dict)
     claims: dict[str, Estimate] = field(default_factory=dict)
+    decisions: dict[str, DecisionPrice] = field(default_factory=dict)
     inputs: dict[str, np.ndarray] | None = None
     outputs: dict[str, np.ndarray] | None = None
     converged: bool | None = None  # None: no --target-mcse was asked for
@@ -183,6 +184,13 @@ class Running:
             post = infer(kernel, totals, binning, names, claims=hits, workers=s.workers)
         result.summary, result.stats, probs = summary_of(result, totals, binning, names, ranked, post)
         result.claims = dict(zip(ps.claims, probs))
+        if ps.decisions:
+            # Priced on the run's own draws, weighed as its posterior weighs them: re-created
+            # once more from the seed (a file without decisions pays nothing).
+            from .analyze.decisions import price_all
+            from .runs import Run
+            result.decisions = price_all(Run.of(result.summary, ps), ps.decisions, s.workers)
+            result.summary["decisions"] = {k: d.to_json() for k, d in result.decisions.items()}
         result.summary["convergence_trace"] = jsonable(
             {"year": m.years[-1] if m.years else None, "outputs": trace.points})
         self.result = result

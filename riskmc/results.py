@@ -90,3 +90,30 @@ class Stats:
     def constant(cls, c: float) -> Stats:
         """A value that does not vary: itself, exactly, with no error."""
         return cls(**{k: Estimate(float(c) if k != "sd" else 0.0, 0.0) for k in STATISTICS})
+
+
+@dataclass(frozen=True, slots=True)
+class OptionPrice:
+    """One option of a decision: its expected payoff and the probability that it pays the
+    most of all the options (ties go to the option listed first), each with its MCSE."""
+
+    payoff: str
+    expected: Estimate
+    best: Estimate
+
+    def to_json(self) -> dict:
+        return {"payoff": self.payoff, "expected": self.expected.to_json(), "p_best": self.best.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionPrice:
+    """A decision priced by a run: each option, and the one of highest expected payoff."""
+
+    description: str
+    unit: str
+    options: dict[str, OptionPrice]
+    best: str
+
+    def to_json(self) -> dict:
+        return {"description": self.description, "unit": self.unit, "best": self.best,
+                "options": {k: o.to_json() for k, o in self.options.items()}}

@@ -46,8 +46,8 @@ def test_a_command_imports_only_its_own_module():
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["riskmc.cli.common", "riskmc.cli.main", "riskmc.cli.priors"]
     listed = [line.split()[0] for line in invoke("--help").output.split("Commands:")[1].strip().splitlines()]
-    assert listed == ["run", "report", "sensitivity", "compare", "verify", "export", "ask", "seek", "priors",
-                      "ledger"]
+    assert listed == ["run", "report", "sensitivity", "voi", "compare", "verify", "export", "ask", "seek",
+                      "priors", "ledger"]
 
 
 
@@ -104,7 +104,7 @@ def test_top_level_help_fits_80_columns_uncut(monkeypatch):
     out = invoke("--help").output
     assert all(len(line) <= 80 for line in out.splitlines())
     commands = out.split("Commands:")[1].strip().splitlines()
-    assert len(commands) == 10 and not any(line.rstrip().endswith("...") for line in commands)
+    assert len(commands) == 11 and not any(line.rstrip().endswith("...") for line in commands)
     codes = out.split("Exit codes:")[1].split("Options:")[0].strip().splitlines()
     assert len(codes) <= len(EXIT_CODES) + 3  # a few wrapped, none double-spaced
 

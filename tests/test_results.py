@@ -78,3 +78,16 @@ def test_a_runs_typed_results_are_its_summary():
             s = r.stats[f"{o.name}[{y}]"]
             assert r.summary["outputs"][o.name]["years"][str(y)] == s.to_json()
             assert all(math.isfinite(e.value) and e.mcse >= 0 for _, e in s.items())
+
+
+options = st.builds(lambda p, e, b: (p, e, b), st.text(min_size=1, max_size=8), estimates,
+                    st.builds(Estimate, st.floats(0, 1), errors))
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=6), options, min_size=2, max_size=4), st.text(max_size=10))
+def test_a_priced_decision_is_the_schemas_decision(opts, unit):
+    from riskmc.results import DecisionPrice, OptionPrice
+    priced = {k: OptionPrice(p, e, b) for k, (p, e, b) in opts.items()}
+    d = DecisionPrice("a choice", unit, priced, max(priced, key=lambda k: priced[k].expected.value))
+    _check(d.to_json(), "decision")
+    assert json.loads(dumps_json({"d": d}))["d"] == d.to_json()

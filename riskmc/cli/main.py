@@ -16,7 +16,7 @@ from .. import __version__
 from .common import EXIT_TABLE, say
 
 # The commands, in the order help lists them: each the `app` of the module of that name.
-COMMANDS = ("run", "report", "sensitivity", "compare", "verify", "export", "ask", "seek", "priors", "ledger")
+COMMANDS = ("run", "report", "sensitivity", "voi", "compare", "verify", "export", "ask", "seek", "priors", "ledger")
 
 
 class Commands(MutableMapping):

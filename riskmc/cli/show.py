@@ -88,7 +88,23 @@ def run(summary: dict, report) -> None:
         for r in fit(rows, 2, headers=heads):
             t.add_row(*r)
         c.print(t)
+    for name, d in summary.get("decisions", {}).items():
+        decision(c, name, d)
     c.print(str(report), overflow="ignore", crop=False)
+
+
+def decision(c, name: str, d: dict) -> None:
+    """A decision's options: expected payoff ± MCSE and the chance each pays the most."""
+    u = d["unit"]
+    heads = [f"{name}: option", "expected payoff", "P(best)", "payoff"]
+    rows = [[("▸ " if k == d["best"] else "  ") + k,
+             f"{fmt.value(o['expected']['value'], u)} ± {fmt.mcse(o['expected']['mcse'], u)}",
+             fmt.prob(o["p_best"]["value"], o["p_best"]["mcse"]), o["payoff"]] for k, o in d["options"].items()]
+    t = _table((heads[0], {"no_wrap": True}), (heads[1], {"no_wrap": True, "justify": "right"}),
+               (heads[2], {"no_wrap": True, "justify": "right"}), (heads[3], {"no_wrap": True}))
+    for r in fit(rows, 3, headers=heads):
+        t.add_row(*r)
+    c.print(t)
 
 
 def evidence_line(ev: dict) -> str:
@@ -263,3 +279,39 @@ def seek(res: dict) -> None:
     for r in res["path"]:
         t.add_row(fmt.value(r["median"], u), target(r["value"], r["mcse"]))
     c.print(t)
+
+
+def voi(res: dict, page) -> None:
+    """After `riskmc voi`: each decision's EVPI and the inputs worth learning, most first;
+    each claim's Brier value of learning; the page's path."""
+    c = _console()
+    c.print(f"{res['title']}: what is worth learning ({res['draws']:,} draws"
+            f"{', the ' + res['posterior'] + ' posterior' if res['posterior'] else ''}; "
+            f"errors from {res['bootstrap']} bootstrap resamples)", overflow="fold")
+    for name, d in res["decisions"].items():
+        u = d["unit"]
+        e = d["evpi"]
+        c.print(f"{name}: EVPI {fmt.value(e['value'], u)} ± {fmt.mcse(e['mcse'], u)}"
+                f"{' ' + u if u and u not in fmt.SHARE_UNITS and not u.startswith('$') else ''}", overflow="fold")
+        heads = ["learn first", "EVPPI", "share of EVPI"]
+        shown = [(g, v) for g, v in d["evppi"].items() if e["value"] > 0 and v["value"] >= 0.01 * e["value"]]
+        shown = shown[:12] or list(d["evppi"].items())[:3]
+        rows = [[g, f"{fmt.value(v['value'], u)} ± {fmt.mcse(v['mcse'], u)}",
+                 f"{100 * v['value'] / e['value']:.0f}%" if e["value"] > 0 else "n/a"] for g, v in shown]
+        t = _table((heads[0], {"no_wrap": True}), (heads[1], {"no_wrap": True, "justify": "right"}),
+                   (heads[2], {"no_wrap": True, "justify": "right"}))
+        for r in fit(rows, 0, headers=heads):
+            t.add_row(*r)
+        c.print(t)
+        if len(shown) < len(d["evppi"]):
+            c.print(f"({len(d['evppi']) - len(shown)} more inputs and groups, each worth less; all in --json "
+                    "and voi.html)", overflow="fold")
+    for name, cl in res["claims"].items():
+        top = list(cl["value"].items())[:5]
+        said = "; ".join(f"{g} {fmt.sig(v['value'], 2)} ± {fmt.sig(v['mcse'], 2)}" for g, v in top)
+        c.print(f"claim {name} (Brier {cl['brier']:.4f} today): learning first lowers it by {said}",
+                overflow="fold")
+    if not res["decisions"] and not res["claims"]:
+        c.print("no decisions ([decisions.NAME]) and no claims in the run's priors file: nothing to value")
+    if page is not None:
+        c.print(str(page), overflow="ignore", crop=False)

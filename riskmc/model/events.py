@@ -298,30 +298,11 @@ class Event:
 def resolve(text: str, model) -> Event:
     """Parse `text` and bind it to `model`'s rows; an EventError for unknown names and years."""
     tree = parse(text)
-    t = model.width
-    n_out = len(model.outputs) * t
+    n_out = len(model.outputs) * model.width
     pairs = {}
 
     def row(name: str, year: int | None) -> int:
-        if name in model.output_names:
-            k = model.output_names.index(name)
-            if model.years is None:
-                if year is not None:
-                    raise EventError(f"model '{model.name}' has no years: write {name}, not {name}[{year}]")
-                return k
-            if year is None:
-                raise EventError(f"say which year of {name}: e.g. {name}[{model.years[-1]}] "
-                                 f"(the model runs {model.years[0]}-{model.years[-1]})")
-            if year not in model.years:
-                raise EventError(f"{name}[{year}]: the model runs {model.years[0]}-{model.years[-1]}")
-            return k * t + model.years.index(year)
-        if name in model.input_names:
-            if year is not None:
-                raise EventError(f"{name} is an input, one value per draw: drop [{year}]")
-            return n_out + model.input_names.index(name)
-        close = difflib.get_close_matches(name, [*model.output_names, *model.input_names], n=1, cutoff=0.6)
-        raise EventError(f"unknown name '{name}' in \"{text}\"", hint=f"did you mean '{close[0]}'?" if close
-                         else f"outputs: {', '.join(model.output_names)}; inputs are the priors' names")
+        return row_of(model, name, year, text)
 
     def unit(name: str) -> str:
         specs = model.outputs if name in model.output_names else model.inputs
@@ -346,6 +327,31 @@ def resolve(text: str, model) -> Event:
     tree = walk(tree)
     rows = tuple(sorted(set(pairs.values())))
     return Event(tree, rows, any(r >= n_out for r in rows), tuple(pairs.items()))
+
+
+def row_of(model, name: str, year: int | None, text: str) -> int:
+    """The row of `name` (in `year`) in the kernel's rows: outputs by year, then inputs;
+    an EventError, naming `text`, for an unknown name or year."""
+    t = model.width
+    if name in model.output_names:
+        k = model.output_names.index(name)
+        if model.years is None:
+            if year is not None:
+                raise EventError(f"model '{model.name}' has no years: write {name}, not {name}[{year}]")
+            return k
+        if year is None:
+            raise EventError(f"say which year of {name}: e.g. {name}[{model.years[-1]}] "
+                             f"(the model runs {model.years[0]}-{model.years[-1]})")
+        if year not in model.years:
+            raise EventError(f"{name}[{year}]: the model runs {model.years[0]}-{model.years[-1]}")
+        return k * t + model.years.index(year)
+    if name in model.input_names:
+        if year is not None:
+            raise EventError(f"{name} is an input, one value per draw: drop [{year}]")
+        return len(model.outputs) * t + model.input_names.index(name)
+    close = difflib.get_close_matches(name, [*model.output_names, *model.input_names], n=1, cutoff=0.6)
+    raise EventError(f"unknown name '{name}' in \"{text}\"", hint=f"did you mean '{close[0]}'?" if close
+                     else f"outputs: {', '.join(model.output_names)}; inputs are the priors' names")
 
 
 _OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,

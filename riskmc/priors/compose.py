@@ -19,7 +19,7 @@ from .families import FAMILIES
 from .toml_lines import LineIndex
 
 TOP_KEYS = ("title", "description", "model", "extends", "run", "priors", "correlations", "scenarios", "claims",
-            "evidence")
+            "evidence", "decisions")
 SPEC_KEYS = ("family", "range", "confidence", "value", "lower", "upper", "values", "probs")
 PARAM_KEYS = sorted({p for f in FAMILIES.values() for p in f.params} - {"value"})
 QUANTILE_KEY = re.compile(r"^p(\d{2})$")

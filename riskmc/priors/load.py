@@ -17,6 +17,7 @@ from .build import _build_prior
 from .claims import _build_claim
 from .compose import _check_name, _did_you_mean, _Doc, _Entry, _load_chain, _merge_prior, _redacted, _Where
 from .copula import build_dependence
+from .decisions import build_decision
 from .priorset import ModelRef, Prior, PriorSet, SourceFile
 
 SCENARIO_KEYS = ("description", "priors", "evidence")
@@ -59,6 +60,7 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
     entries: dict[str, _Entry] = {}
     corr: dict[str, tuple[Any, _Doc]] = {}
     claims: dict[str, tuple[dict, _Doc]] = {}
+    decisions: dict[str, tuple[dict, _Doc]] = {}
     evidence: dict[str, tuple[Any, _Doc, tuple[str, ...]]] = {}
     scenarios: dict[str, tuple[dict, _Doc]] = {}
     run: dict[str, Any] = {}
@@ -86,6 +88,9 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
         for name, table in _table(w, d, "claims").items():
             _check_name(w, "claim", name, ("claims", name))
             claims[name] = (table, doc)
+        for name, table in _table(w, d, "decisions").items():
+            _check_name(w, "decision", name, ("decisions", name))
+            decisions[name] = (table, doc)
         for name, table in _table(w, d, "evidence").items():
             _check_name(w, "evidence", name, ("evidence", name))
             evidence[name] = (table, doc, ("evidence", name))
@@ -167,6 +172,7 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
     out_names = {o.name for o in outputs}
     built_claims = {name: _build_claim(name, table, _Where(doc), out_names, model.years, model)
                     for name, (table, doc) in claims.items()}
+    built_decisions = {name: build_decision(name, table, _Where(doc), model) for name, (table, doc) in decisions.items()}
     built_evidence = {}
     for name, (table, doc, where) in evidence.items():
         w = _Where(doc)
@@ -189,6 +195,7 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
         warnings=tuple(warnings + notes + list(dependence.notes)),
         model=model,
         evidence=built_evidence,
+        decisions=built_decisions,
     )
 
 

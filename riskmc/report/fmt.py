@@ -17,7 +17,7 @@ def value(v: float, unit: str) -> str:
     if not finite(v):
         return "n/a"
     if unit in SHARE_UNITS:
-        return f"{100 * v:.1f}%"
+        return f"{round(100 * v, 1) + 0.0:.1f}%"   # + 0.0: a rounded -0.0 reads as 0.0
     if unit.startswith("$B"):
         return f"${v:,.0f}B" if abs(v) >= 100 else f"${v:,.1f}B"
     if unit == "$":
@@ -45,9 +45,12 @@ def money(v: float, sign: str = "") -> str:
 
 
 def mcse(v: float, unit: str) -> str:
-    """A Monte Carlo error in the unit's terms: percentage points for shares."""
+    """A Monte Carlo error in the unit's terms: percentage points for shares. An error
+    at floating point's noise (a figure that is exact but for rounding) is 0."""
     if not finite(v):
         return "n/a"
+    if abs(v) < 1e-12:
+        v = 0.0
     if unit in SHARE_UNITS:
         return f"{sig(100 * v)} pp"
     if unit.startswith("$B"):

@@ -84,6 +84,23 @@ def render_ask(answer: dict) -> str:
     return _env().get_template("ask.html.j2").render(a=answer)
 
 
+def render_voi(v: dict) -> str:
+    """voi.html: what is worth learning, each value of information with its error bar."""
+    from ..store.io import jsonable
+    v = jsonable(v)
+    decisions = []
+    for name, d in v["decisions"].items():
+        rows = [(g, e["value"], 2 * e["mcse"]) for g, e in d["evppi"].items()]
+        decisions.append({"name": name, "d": d, "svg": svg.hbars(
+            rows, f"{name}: EVPPI of each input and group (± 2 MCSE)", lambda x, u=d["unit"]: fmt.value(x, u))})
+    claims = []
+    for name, c in v["claims"].items():
+        rows = [(g, e["value"], 2 * e["mcse"]) for g, e in c["value"].items()]
+        claims.append({"name": name, "c": c, "svg": svg.hbars(
+            rows, f"{name}: expected drop in its Brier score from learning each (± 2 MCSE)", lambda x: f"{x:.3f}")})
+    return _env().get_template("voi.html.j2").render(v=v, decisions=decisions, claims=claims)
+
+
 def render_ledger(data: dict, path: str) -> str:
     """The ledger's page: scores, calibration, and each claim's probability over time."""
     histories = [{"name": n, "c": c, "svg": track.history(

@@ -44,6 +44,17 @@ class Section:
         return f"sections/{self.id}.html.j2"
 
 
+def _decisions(p: Page) -> dict:
+    """Each decision's options, and a picture of their expected payoffs with error bars."""
+    out = []
+    for name, d in p.summary["decisions"].items():
+        u = d["unit"]
+        rows = [(k, o["expected"]["value"], 2 * o["expected"]["mcse"]) for k, o in d["options"].items()]
+        out.append({"name": name, "d": d, "svg": svg.hbars(rows, f"{name}: expected payoff of each option (± 2 MCSE)",
+                                                           lambda v, u=u: fmt.value(v, u))})
+    return {"decisions": out}
+
+
 def stats_at(o: dict, year) -> dict:
     """An output's statistics in a year, or its one set of statistics (a model without years)."""
     return o["stats"] if year is None else o["years"][str(year)]
@@ -164,6 +175,7 @@ def _none(page: Page) -> dict:
 SECTIONS = (
     Section("headline", lambda p: "Headline", _claims),
     Section("evidence", lambda p: "What the evidence changed", _none, lambda p: p.evidence is not None),
+    Section("decisions", lambda p: "Decisions", _decisions, lambda p: bool(p.summary.get("decisions"))),
     Section("distributions", lambda p: "Distributions", _none),
     Section("paths", lambda p: "Paths" if p.summary["years"] else "Every output", _paths),
     Section("drivers", lambda p: "What drives it", _drivers),

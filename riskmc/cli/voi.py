@@ -1,0 +1,55 @@
+"""`riskmc voi`: what is worth learning before deciding, from a run's own draws."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import Quiet, RunDir, Workers, command_app, run_inputs, user_errors
+
+app = command_app()
+
+
+@app.command("voi", short_help="Value of information: what is worth learning first")
+def voi(
+    run_dir: RunDir,
+    group: Annotated[list[str] | None, typer.Option(metavar="A,B", help="A group of inputs to value together "
+                                                    "(repeatable), beside each input and each correlated "
+                                                    "group.")] = None,
+    out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Also write voi.json and "
+                                             "voi.html into this folder.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON on stdout.")] = False,
+    workers: Workers = None,
+    quiet: Quiet = False,
+) -> None:
+    """The value of information: for each decision in the run's priors file, EVPI and the
+    EVPPI of each input and group of inputs; for each claim, the expected drop in its Brier
+    score from learning each. From the run's own (weighted) draws, re-created from its seed:
+    no model evaluations beyond the run's.
+    """
+    from ..analyze.voi import value_of_information
+    from ..runs import Run
+    from ..settings import default_workers
+    from ..store.io import dumps_json, jsonable
+
+    with user_errors(out):
+        groups = [[x.strip() for x in g.split(",") if x.strip()] for g in group or ()]
+        tx = None
+        if out is not None:
+            from ..store.commit import Transaction
+            tx = Transaction(out, kind="voi", inputs=run_inputs(run_dir))
+        res = value_of_information(Run.open(run_dir), workers or default_workers(), groups)
+        if tx is not None:
+            from ..report import render_voi
+            with tx.begin():
+                tx.write("voi.json", dumps_json(res))
+                tx.write("voi.html", render_voi(res).encode())
+                tx.commit()
+    if as_json:
+        import json
+        typer.echo(json.dumps(jsonable(res), indent=2, ensure_ascii=False))
+    elif not quiet:
+        from . import show
+        show.voi(jsonable(res), out / "voi.html" if out is not None else None)

@@ -1,0 +1,274 @@
+"""Payoffs as text: arithmetic over a model's outputs and inputs, parsed (never eval'ed).
+
+    y
+    0
+    2 * (nvidia_share[2030] - 0.5) - 0.1
+    min(amazon_eps_upside[2027], 0.5) - max(0, 0.4 - custom_share_2030)
+
+An operand is a number, an output in a year, `name[2030]` (or `name` for a model without
+years), or an input by name, as in events; the operators are + - * / with the usual
+precedence, unary minus and parentheses; the functions `min(a, b, ...)`, `max(a, b, ...)`
+and `abs(a)`. A parsed payoff is bound to a model's rows (outputs by year, then inputs)
+and evaluated on a block of draws with numpy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import EventError
+
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+  | (?P<op>[-+*/])
+  | (?P<punct>[\[\](),])
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+""", re.VERBOSE)
+FUNCTIONS = {"min": (1, None), "max": (1, None), "abs": (1, 1)}
+MAX_DEPTH = 64
+MAX_CHARS = 10_000
+
+
+@dataclass(frozen=True)
+class Num:
+    value: float
+
+    def text(self) -> str:
+        return f"{self.value:g}"
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str
+    year: int | None = None
+
+    def text(self) -> str:
+        return self.name if self.year is None else f"{self.name}[{self.year}]"
+
+
+@dataclass(frozen=True)
+class Neg:
+    arg: object
+
+    def text(self) -> str:
+        return f"-{_wrapped(self.arg, '*')}"
+
+
+@dataclass(frozen=True)
+class Bin:
+    op: str
+    left: object
+    right: object
+
+    def text(self) -> str:
+        right = _wrapped(self.right, self.op, right=True)
+        return f"{_wrapped(self.left, self.op)} {self.op} {right}"
+
+
+@dataclass(frozen=True)
+class Call:
+    fn: str
+    args: tuple
+
+    def text(self) -> str:
+        return f"{self.fn}({', '.join(a.text() for a in self.args)})"
+
+
+_RANK = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def _wrapped(node, op: str, right: bool = False) -> str:
+    """A child's text, in parentheses where the operator would otherwise bind it differently."""
+    t = node.text()
+    if isinstance(node, Bin) and (_RANK[node.op] < _RANK[op] or right and _RANK[node.op] == _RANK[op]
+                                  and op in "-/"):
+        return f"({t})"
+    return t
+
+
+def parse(text: str):
+    """The payoff's syntax tree; an EventError naming the column of the first mistake."""
+    if not isinstance(text, str) or not text.strip():
+        raise EventError("a payoff is empty", hint='write an expression such as "y" or "0"')
+    if len(text) > MAX_CHARS:
+        raise EventError(f"a payoff is {len(text):,} characters long, more than {MAX_CHARS:,}")
+    tokens, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise EventError(f"unexpected '{text[pos]}' at column {pos + 1} of \"{text}\"",
+                             hint="a payoff uses numbers, outputs, inputs, + - * /, ( ), min, max and abs")
+        if m.lastgroup != "space":
+            tokens.append((m.lastgroup, m.group(m.lastgroup), pos + 1))
+        pos = m.end()
+    p = _Parser(text, tokens)
+    node = p.sum()
+    if p.i < len(tokens):
+        _, value, col = tokens[p.i]
+        raise EventError(f"unexpected '{value}' at column {col} of \"{text}\"",
+                         hint="join terms with + - * /")
+    return node
+
+
+class _Parser:
+    def __init__(self, text, tokens):
+        self.text, self.tokens, self.i, self.depth = text, tokens, 0, 0
+
+    def peek(self, kind=None, value=None):
+        if self.i < len(self.tokens):
+            t = self.tokens[self.i]
+            if (kind is None or t[0] == kind) and (value is None or t[1] == value):
+                return t
+        return None
+
+    def expect(self, kind, value, what):
+        t = self.peek(kind, value)
+        if t is None:
+            got = self.tokens[self.i] if self.i < len(self.tokens) else None
+            where = f"'{got[1]}' at column {got[2]}" if got else "the end"
+            raise EventError(f"expected {what}, found {where} of \"{self.text}\"")
+        self.i += 1
+        return t
+
+    def deeper(self, col):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise EventError(f"a payoff nests more than {MAX_DEPTH} deep (column {col} of \"{self.text[:120]}\")")
+
+    def sum(self):
+        node = self.product()
+        while (t := self.peek("op")) and t[1] in "+-":
+            self.i += 1
+            node = Bin(t[1], node, self.product())
+        return node
+
+    def product(self):
+        node = self.unary()
+        while (t := self.peek("op")) and t[1] in "*/":
+            self.i += 1
+            node = Bin(t[1], node, self.unary())
+        return node
+
+    def unary(self):
+        t = self.peek("op")
+        if t and t[1] in "+-":
+            self.deeper(t[2])
+            self.i += 1
+            arg = self.unary()
+            self.depth -= 1
+            return Neg(arg) if t[1] == "-" else arg
+        return self.atom()
+
+    def atom(self):
+        t = self.peek()
+        if t is None:
+            raise EventError(f"expected a number, an output or an input, found the end of \"{self.text}\"")
+        if t[0] == "number":
+            self.i += 1
+            return Num(float(t[1]))
+        if t[0] == "punct" and t[1] == "(":
+            self.deeper(t[2])
+            self.i += 1
+            node = self.sum()
+            self.expect("punct", ")", "')'")
+            self.depth -= 1
+            return node
+        if t[0] != "name":
+            raise EventError(f"expected a number, an output or an input, found '{t[1]}' at column {t[2]} of "
+                             f"\"{self.text}\"")
+        self.i += 1
+        if self.peek("punct", "("):
+            if t[1] not in FUNCTIONS:
+                raise EventError(f"unknown function '{t[1]}' at column {t[2]} of \"{self.text}\"",
+                                 hint="the functions are min, max and abs")
+            self.deeper(t[2])
+            self.i += 1
+            args = [self.sum()]
+            while self.peek("punct", ","):
+                self.i += 1
+                args.append(self.sum())
+            self.expect("punct", ")", "')'")
+            self.depth -= 1
+            lo, hi = FUNCTIONS[t[1]]
+            if hi is not None and len(args) > hi:
+                raise EventError(f"{t[1]}() takes one value, got {len(args)} (column {t[2]} of \"{self.text}\")")
+            return Call(t[1], tuple(args))
+        if self.peek("punct", "["):
+            self.i += 1
+            y = self.expect("number", None, "a year")
+            try:
+                year = int(y[1])
+            except ValueError:
+                raise EventError(f"'{y[1]}' at column {y[2]} is not a year, in \"{self.text}\"") from None
+            self.expect("punct", "]", "']'")
+            return Ref(t[1], year)
+        return Ref(t[1])
+
+
+@dataclass(frozen=True)
+class Payoff:
+    """A parsed payoff bound to a model's rows: evaluate it on (rows x draws) blocks."""
+
+    tree: object
+    index: tuple          # ((name, year), row) for every reference
+    uses_inputs: bool
+
+    @property
+    def text(self) -> str:
+        return self.tree.text()
+
+    def values(self, rows: np.ndarray) -> np.ndarray:
+        """Per draw, the payoff (rows as the kernel's: outputs by year, then inputs)."""
+        out = _eval(self.tree, rows, dict(self.index))
+        return np.broadcast_to(np.asarray(out, dtype=float), (rows.shape[1],)).copy()
+
+
+def resolve(text: str, model) -> Payoff:
+    """Parse `text` and bind it to `model`'s rows; an EventError for unknown names and years."""
+    from .events import row_of
+    tree = parse(text)
+    pairs = {}
+
+    def walk(node):
+        if isinstance(node, Ref):
+            pairs[(node.name, node.year)] = row_of(model, node.name, node.year, text)
+        for child in _children(node):
+            walk(child)
+
+    walk(tree)
+    n_out = len(model.outputs) * model.width
+    return Payoff(tree, tuple(pairs.items()), any(r >= n_out for r in pairs.values()))
+
+
+def _children(node):
+    if isinstance(node, Neg):
+        return (node.arg,)
+    if isinstance(node, Bin):
+        return (node.left, node.right)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+def _eval(node, rows, index):
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Ref):
+        return rows[index[(node.name, node.year)]]
+    if isinstance(node, Neg):
+        return -_eval(node.arg, rows, index)
+    if isinstance(node, Bin):
+        a, b = _eval(node.left, rows, index), _eval(node.right, rows, index)
+        with np.errstate(all="ignore"):
+            return {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide}[node.op](a, b)
+    args = [_eval(a, rows, index) for a in node.args]
+    if node.fn == "abs":
+        return np.abs(args[0])
+    out = args[0]
+    for a in args[1:]:
+        out = np.minimum(out, a) if node.fn == "min" else np.maximum(out, a)
+    return out
