@@ -159,7 +159,8 @@ def tornado(priors: PriorSet, model, pick) -> list[dict]:
 
 def sensitivity(priors, *, model=None, output: str | None = None, year: int | None = None, draws: int = 2 ** 14,
                 seed=None, workers: int | None = None, scenario: str | None = None, allow_unused: bool = False) -> dict:
-    """What drives the outputs: Sobol indices, a tornado and rank correlations (JSON-ready).
+    """What drives the outputs: Sobol indices, Shapley effects, a tornado and rank
+    correlations (JSON-ready).
 
     By default the headline outputs in the last year; `output`/`year` pick one. Sobol
     indices take draws x (factors + 2) model evaluations.
@@ -213,11 +214,21 @@ def sensitivity(priors, *, model=None, output: str | None = None, year: int | No
         "scenario": ps.scenario, "seed": res["seed"], "draws": draws,
         "evaluations": res["evaluations"], "year": year, "outputs": {}, "note": note,
         "method": "Saltelli (2010) first-order, Jansen (1999) total; 95% bootstrap intervals",
+        "shapley_method": ("Shapley effects from the run's draws: nearest-neighbour given-data estimator "
+                           "(Broto, Bachoc and Depecker 2020), 95% bootstrap intervals"),
         "factors": [{"name": f.name, "members": list(f.members)} for f in res["factors"]],
     }
     column = {n: outputs[n][:, j] if m.years is not None else outputs[n][:, 0] for n in names}
     out["experts"] = whom(ps, m, inputs, outputs, column, res["seed"])
     spearman = rank_drivers(inputs, column)
+    from .shapley import shapley
+    pairs = [(a, b) for a, b, _ in ps.dependence.pairs]
+    shap = {}
+    for k, n in enumerate(names):
+        # Each input's total index, from its factor's (a correlated group's members share it).
+        totals = {x: float(res["ST"][k, g]) for g, f in enumerate(res["factors"]) for x in f.members
+                  if np.isfinite(res["ST"][k, g])}
+        shap[n] = shapley(inputs, column[n], pairs, res["seed"], totals)
     by_name = {o.name: o for o in m.outputs}
     for k, n in enumerate(names):
         rows = [{"factor": f.name, "S1": finite_or_none(res["S1"][k, g]), "ST": finite_or_none(res["ST"][k, g]),
@@ -232,6 +243,7 @@ def sensitivity(priors, *, model=None, output: str | None = None, year: int | No
             "sobol": rows,
             "tornado": {"base": tor[0]["base"][k], "rows": trows},
             "spearman": spearman[n],
+            "shapley": shap[n],
         }
     return out
 

@@ -169,6 +169,12 @@ def sensitivity(res: dict, path) -> None:
         for r in fit(rows, 0, headers=heads):
             t.add_row(*r)
         c.print(t)
+        sh = o.get("shapley") or {}
+        if sh.get("effects"):
+            said = "; ".join(f"{fmt.label(k)} {100 * v['value']:.0f}% [{100 * v['ci'][0]:.0f}, {100 * v['ci'][1]:.0f}]"
+                             for k, v in list(sh["effects"].items())[:6])
+            rest = f"; other inputs {100 * sh['rest']:.0f}%" if sh.get("rest") is not None else ""
+            c.print(f"  Shapley shares of its variance: {said}{rest}", overflow="fold")
     for e in res.get("experts", []):
         c.print(f"whom you believe on {fmt.label(e['prior'])}: {fmt.whom(e, res)}", overflow="fold")
         for x in e["experts"]:

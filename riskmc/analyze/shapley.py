@@ -1,0 +1,121 @@
+"""Shapley effects from given draws: each input's fair share of an output's variance,
+correlated inputs included (Owen 2014; Song, Nelson and Staum 2016).
+
+The game's value of a set u of inputs is c(u) = Var(E[Y | X_u]) = Var(Y) - E[Var(Y | X_u)];
+input i's Shapley effect is the average, over the orders in which inputs could join, of
+what it adds: sum over u without i of |u|! (p - |u| - 1)! / p! (c(u + i) - c(u)). Effects
+sum to c(all) = Var(Y), and a correlated input that the model never reads still earns a
+share through the inputs it moves with. E[Var(Y | X_u)] is the nearest-neighbour
+given-data estimator of Broto, Bachoc and Depecker (2020, SIAM/ASA J. Uncertainty
+Quantification 8(2)): for each draw, the variance of Y over its NEIGHBOURS nearest draws in
+the ranks of X_u; no model evaluations beyond the run's. The interval is a bootstrap over
+draws of those per-draw variances.
+
+Every subset of the players is valued (2^p nearest-neighbour searches), so the players are
+every varying input when there are at most MAX_PLAYERS, else the inputs of largest total
+Sobol index with every input correlated to one of them. When the inputs left out have
+total indices summing below SCREEN the output is taken as a function of the players
+(c(players) = Var(Y)); otherwise c(players) is estimated too, the effects sum to it, and
+the share left to the other inputs is said (it also holds the estimator's bias, which
+grows with the players' number).
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import numpy as np
+
+NEIGHBOURS = 3
+MAX_PLAYERS = 6
+BOOTSTRAP = 200
+BINS = 50              # for the first-order screen
+SCREEN = 0.005         # a first-order share below this does not make an input a player
+
+
+def first_order(x: np.ndarray, y: np.ndarray) -> float:
+    """Var(E[Y | X]) / Var(Y) by the means of Y in BINS quantile bins of X (a screen)."""
+    order = np.argsort(x, kind="stable")
+    bins = np.arange(len(x)) * BINS // len(x)
+    means = np.bincount(bins, weights=y[order]) / np.bincount(bins)
+    v = y.var()
+    return float(np.var(means) / v) if v > 0 else 0.0
+
+
+def players_of(inputs: dict[str, np.ndarray], y: np.ndarray, pairs: list[tuple[str, str]],
+               totals: dict[str, float] | None = None) -> tuple[list[str], bool]:
+    """The inputs whose Shapley effects are estimated, and whether the output is a function
+    of them alone (then c(players) = Var(Y) exactly): every varying input when there are
+    at most MAX_PLAYERS; else those of largest total Sobol index (`totals`, by input) or,
+    without them, first-order screen, each with its correlated partners. The others are
+    left out as negligible when their total indices sum below SCREEN."""
+    varying = [n for n, x in inputs.items() if np.ptp(x) > 0]
+    if len(varying) <= MAX_PLAYERS:
+        return varying, True
+    score = totals if totals is not None else {n: first_order(inputs[n], y) for n in varying}
+    chosen: list[str] = []
+    for n in sorted(varying, key=lambda k: -score.get(k, 0.0)):
+        group = [n] + [b if a == n else a for a, b in pairs if n in (a, b)]
+        group = [g for g in group if g in varying and g not in chosen]
+        if score.get(n, 0.0) < SCREEN or len(chosen) + len(group) > MAX_PLAYERS:
+            break
+        chosen += group
+    left = sum(v for k, v in score.items() if k not in chosen) if totals is not None else 1.0
+    return chosen, left < SCREEN
+
+
+def shapley(inputs: dict[str, np.ndarray], y: np.ndarray, pairs: list[tuple[str, str]], seed: int,
+            totals: dict[str, float] | None = None) -> dict:
+    """Each player's Shapley effect as a share of Var(y), with a 95% bootstrap interval;
+    and what the players leave to the other inputs (JSON-ready)."""
+    from scipy.spatial import cKDTree
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    var = float(y.var())
+    if not var > 0 or n < 4 * NEIGHBOURS:
+        return {"effects": {}, "players": [], "rest": None}
+    players, every = players_of(inputs, y, pairs, totals)
+    p = len(players)
+    ranks = np.column_stack([np.argsort(np.argsort(inputs[k], kind="stable"), kind="stable") / n
+                             for k in players]) if p else np.empty((n, 0))
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(2 ** 32 + 11,))))
+    # Per draw, the variance of y among its nearest neighbours in X_u: a row per subset u
+    # (by bitmask); the empty set's and (when the players are every input) the full set's
+    # values are exact, 0 and Var(Y).
+    full = (1 << p) - 1
+    local = np.zeros((1 << p, n))
+    for size in range(1, p + 1):
+        for members in combinations(range(p), size):
+            mask = sum(1 << j for j in members)
+            if mask == full and every:
+                continue
+            tree = cKDTree(ranks[:, members])
+            _, idx = tree.query(ranks[:, members], k=NEIGHBOURS, workers=-1)
+            local[mask] = y[idx].var(axis=1, ddof=1)
+    # sh = M c: each subset's value enters each player's effect with the Shapley weight.
+    m = np.zeros((p, 1 << p))
+    for mask in range(1 << p):
+        size = bin(mask).count("1")
+        for i in range(p):
+            if not mask >> i & 1:
+                w = math.factorial(size) * math.factorial(p - size - 1) / math.factorial(p)
+                m[i, mask | 1 << i] += w
+                m[i, mask] -= w
+    # The draws as drawn (weight 1 each), then BOOTSTRAP resamples (counts per draw).
+    counts = np.column_stack([np.ones(n)] + [np.bincount(rng.integers(0, n, n), minlength=n)
+                                              for _ in range(BOOTSTRAP)]).astype(float)
+    mean = y @ counts / n
+    v = (y * y) @ counts / n - mean * mean
+    c = v[None, :] - local @ counts / n
+    c[0] = 0.0
+    if every:
+        c[full] = v
+    shares = (m @ c) / v[None, :]
+    covered = c[full] / v
+    effects = {}
+    for i, name in enumerate(players):
+        lo, hi = np.quantile(shares[i, 1:], [0.025, 0.975])
+        effects[name] = {"value": float(shares[i, 0]), "ci": [float(lo), float(hi)]}
+    return {"effects": dict(sorted(effects.items(), key=lambda kv: -kv[1]["value"])), "players": players,
+            "rest": None if every else float(1.0 - covered[0])}
