@@ -218,8 +218,18 @@ def whole_process(out_dir: Path) -> dict:
                         str(out_dir / f"{name}5")], cwd=ROOT, check=True)
     compare = wall([RISKMC, "compare", str(out_dir / "base5"), str(out_dir / "bull5"), "--quiet", "--out",
                     str(out_dir / "cmp")], n)
+    # What drives it, and what is worth learning: sensitivity beside the run it analyses,
+    # pair by pair (it writes into the run's folder and re-renders its report).
+    sens_pairs = [_pair(lambda: wall([RISKMC, "sensitivity", base, "--quiet", "--out", str(out_dir / "a")], 1),
+                        lambda: wall(run + [str(out_dir / "a")], 1), i) for i in range(n)]
+    sensitivity = {"sec": statistics.median(p[0] for p in sens_pairs),
+                   "ratios": sorted(p[0] / p[1] for p in sens_pairs)}
+    decide = str(ROOT / "priors" / "decide.toml")
+    subprocess.run([RISKMC, "run", decide, "--quiet", "--out", str(out_dir / "decide")], cwd=ROOT, check=True)
+    voi = wall([RISKMC, "voi", str(out_dir / "decide"), "--quiet"], 1 if QUICK else 3)
     return {"rows": rows, "one": one, "two": two, "speedups": speedups, "big": int(big), "n": n,
-            "evidence": evidence, "ask": ask, "ask_posterior": ask_post, "compare": compare}
+            "evidence": evidence, "ask": ask, "ask_posterior": ask_post, "compare": compare,
+            "sensitivity": sensitivity, "voi": voi}
 
 
 def main() -> None:
@@ -298,6 +308,11 @@ def main() -> None:
     print(f"  riskmc ask reports/base-q4-2025 EVENT (its posterior re-created)  {w['ask_posterior']:6.2f} s")
     print(f"  riskmc compare base bull (one seed, 100,000 draws each, paired)  {w['compare']:6.2f} s = "
           f"{w['compare'] / run_default:.2f}x a run")
+    sr = w["sensitivity"]["ratios"]
+    print(f"  riskmc sensitivity priors/base.toml (S1, Shapley, tornado; report re-rendered)  "
+          f"{w['sensitivity']['sec']:6.2f} s = {statistics.median(sr):.2f}x the run (median of {len(sr)} pair ratios, "
+          f"{sr[0]:.2f}-{sr[-1]:.2f}x)  target <= 3x: {'met' if statistics.median(sr) <= 3 else 'NOT met'}")
+    print(f"  riskmc voi RUN (priors/decide.toml: EVPI, EVPPI of 34 inputs and groups, 4 claims)  {w['voi']:6.2f} s")
     e = w["evidence"]
     ev_ratio = statistics.median(e["ratios"])
     print(f"  run priors/base-q4-2025.toml (evidence, importance sampling)  {e['importance']:6.2f} s "

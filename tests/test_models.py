@@ -184,12 +184,22 @@ def test_ishigami_through_run_and_sensitivity(tmp_path):
     assert abs(m["value"] - 3.5) < 4 * m["mcse"]
     html = (out / "report.html").read_text()
     assert "Fan chart" not in html and "This model has no years" in html
-    r = run_cli("sensitivity", ROOT / "examples" / "ishigami.toml", "--draws", 2 ** 15, "--out", out)
+    known_s1 = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
+    known_st = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
+    # By default, first-order indices from the run's own draws; --saltelli adds totals.
+    r = run_cli("sensitivity", ROOT / "examples" / "ishigami.toml", "--out", out)
     assert r.exit_code == 0, r.output
     res = json.loads((out / "sensitivity.json").read_text())
     rows = {row["factor"]: row for row in res["outputs"]["y"]["sobol"]}
-    known_s1 = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
-    known_st = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
+    assert res["evaluations"] == res["draws"] == 2 ** 14
+    for f in ("x1", "x2", "x3"):
+        lo, hi = rows[f]["S1_ci"]
+        assert lo - 0.01 <= known_s1[f] <= hi + 0.01, (f, rows[f])
+        assert rows[f]["ST"] is None
+    r = run_cli("sensitivity", ROOT / "examples" / "ishigami.toml", "--saltelli", "--draws", 2 ** 15, "--out", out)
+    assert r.exit_code == 0, r.output
+    res = json.loads((out / "sensitivity.json").read_text())
+    rows = {row["factor"]: row for row in res["outputs"]["y"]["sobol"]}
     for f in ("x1", "x2", "x3"):
         lo, hi = rows[f]["S1_ci"]
         assert lo - 0.01 <= known_s1[f] <= hi + 0.01, (f, rows[f])

@@ -90,7 +90,7 @@ def test_shapley_ishigami_known_effects(write_toml):
     names = ["x1", "x2", "x3"]
     specs = tuple(Input(n, "x", n) for n in names)
     ps = load(_uniform_file(write_toml, names, -PI, PI), model=model_of(specs, ishigami))
-    res = sensitivity(ps, draws=2 ** 10, seed=3)
+    res = sensitivity(ps, seed=3)
     sh = res["outputs"]["y"]["shapley"]
     assert sh["players"] == names and sh["rest"] is None
     truth = {"x1": 0.3139 + 0.2437 / 2, "x2": 0.4424, "x3": 0.2437 / 2}
@@ -109,7 +109,7 @@ def test_shapley_linear_correlated_known_effects(write_toml):
     body = "".join(f'[priors.{n}]\ndescription = "d"\nunit = "x"\nsource = "assumption"\nfamily = "normal"\n'
                    f'mean = 0.0\nsd = 1.0\n\n' for n in names) + '[correlations]\n"x1 ~ x2" = 0.5\n'
     ps = load(write_toml(body), model=model_of(specs, lambda x, years: {"y": x["x1"] + x["x2"] + x["x3"]}))
-    res = sensitivity(ps, draws=2 ** 10, seed=4)
+    res = sensitivity(ps, seed=4)
     sh = res["outputs"]["y"]["shapley"]["effects"]
     r = 2 * np.sin(PI / 12)
     for k, v in (("x1", (1 + r) / (3 + 2 * r)), ("x2", (1 + r) / (3 + 2 * r)), ("x3", 1 / (3 + 2 * r))):

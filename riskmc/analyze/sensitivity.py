@@ -140,14 +140,17 @@ def tornado(priors: PriorSet, model, pick) -> list[dict]:
     Returns rows sorted by swing: output at p05, at p95, and the swing, per output.
     """
     specs, evaluate = model.inputs, model.evaluate
-    med = {s.name: np.array([float(priors.priors[s.name].family.quantiles([0.5])[0])]) for s in specs}
+    # Each prior's 5%, 50% and 95% quantiles through the sampler's own inverse CDFs (its
+    # tables), as every draw is made: no special functions to load for three points.
+    q = Marginals(priors, specs)(np.tile([0.05, 0.5, 0.95], (len(specs), 1)), np.empty((len(specs), 3)))
+    med = {s.name: q[j, 1:2].copy() for j, s in enumerate(specs)}
     base = pick(evaluate(dict(med)))[0]
     rows = []
-    for s in specs:
+    for j, s in enumerate(specs):
         fam = priors.priors[s.name].family
         if not fam.varies:
             continue
-        lo, hi = fam.quantiles([0.05, 0.95])
+        lo, hi = q[j, 0], q[j, 2]
         y_lo = pick(evaluate({**med, s.name: np.array([lo])}))[0]
         y_hi = pick(evaluate({**med, s.name: np.array([hi])}))[0]
         rows.append({"input": s.name, "low": float(lo), "high": float(hi),
@@ -157,13 +160,33 @@ def tornado(priors: PriorSet, model, pick) -> list[dict]:
 
 
 
-def sensitivity(priors, *, model=None, output: str | None = None, year: int | None = None, draws: int = 2 ** 14,
-                seed=None, workers: int | None = None, scenario: str | None = None, allow_unused: bool = False) -> dict:
-    """What drives the outputs: Sobol indices, Shapley effects, a tornado and rank
+GIVEN_DRAWS = 2 ** 14     # draws of the ordinary run the given-data indices read
+SHAPLEY_DRAWS = 2 ** 13   # of which the Shapley effects' nearest-neighbour searches use
+
+
+def given(ps: PriorSet, inputs: dict, column: dict, names: list[str], seed: int) -> dict:
+    """First-order indices of each factor from an ordinary run's draws (no model
+    evaluations beyond them), in sobol()'s form; total indices need the Saltelli design."""
+    from .shapley import first_order_given
+    facs = factors(ps, ps.model.inputs)
+    ys = np.array([column[n] for n in names])
+    s1, ci = first_order_given(inputs, ys, facs, seed, CONFIDENCE)
+    n = ys.shape[1]
+    return {"factors": facs, "S1": s1, "ST": np.full_like(s1, np.nan), "S1_ci": ci, "ST_ci": np.full_like(ci, np.nan),
+            "evaluations": n, "seed": seed, "draws": n}
+
+
+def sensitivity(priors, *, model=None, output: str | None = None, year: int | None = None, draws: int | None = None,
+                seed=None, workers: int | None = None, scenario: str | None = None, allow_unused: bool = False,
+                saltelli: bool = False) -> dict:
+    """What drives the outputs: first-order indices, Shapley effects, a tornado and rank
     correlations (JSON-ready).
 
-    By default the headline outputs in the last year; `output`/`year` pick one. Sobol
-    indices take draws x (factors + 2) model evaluations.
+    By default the headline outputs in the last year; `output`/`year` pick one. Every
+    figure comes from one ordinary run of `draws` (default GIVEN_DRAWS) draws and the
+    tornado's few evaluations; with `saltelli`, first-order and total Sobol indices come
+    from the Saltelli design instead, `draws` base rows (default 2^14) x (factors + 2)
+    model evaluations.
     """
     import difflib
 
@@ -197,9 +220,15 @@ def sensitivity(priors, *, model=None, output: str | None = None, year: int | No
     def pick(out):
         return np.column_stack([out[n][:, j] if out[n].ndim == 2 else out[n] for n in names])
 
-    res = sobol(ps, m, pick, draws=draws, seed=seed, workers=workers)
     tor = tornado(ps, m, pick)
-    inputs, outputs = _ordinary(ps, st.with_(seed=res["seed"], draws=DRIVER_DRAWS))
+    if saltelli:
+        res = sobol(ps, m, pick, draws=draws or 2 ** 14, seed=seed, workers=workers)
+        inputs, outputs = _ordinary(ps, st.with_(seed=res["seed"], draws=DRIVER_DRAWS))
+    else:
+        inputs, outputs = _ordinary(ps, st.with_(draws=draws or GIVEN_DRAWS))
+    column = {n: outputs[n][:, j] if m.years is not None else outputs[n][:, 0] for n in names}
+    if not saltelli:
+        res = given(ps, inputs, column, names, seed)
     grouped = [f for f in res["factors"] if len(f.members) > 1]
     note = ("Sobol indices assume independent factors; correlated priors are analysed as groups: "
             + "; ".join(f.name for f in grouped)) if grouped else None
@@ -211,14 +240,15 @@ def sensitivity(priors, *, model=None, output: str | None = None, year: int | No
     out = {
         "riskmc_version": __version__,
         "priors_files": [{"path": f.path, "sha256": f.sha256} for f in ps.files],
-        "scenario": ps.scenario, "seed": res["seed"], "draws": draws,
+        "scenario": ps.scenario, "seed": res["seed"], "draws": res["draws"],
         "evaluations": res["evaluations"], "year": year, "outputs": {}, "note": note,
-        "method": "Saltelli (2010) first-order, Jansen (1999) total; 95% bootstrap intervals",
+        "method": ("Saltelli (2010) first-order, Jansen (1999) total; 95% bootstrap intervals" if saltelli else
+                   "first-order indices from the run's draws (nearest-neighbour given-data estimator); 95% "
+                   "bootstrap intervals; total indices with --saltelli"),
         "shapley_method": ("Shapley effects from the run's draws: nearest-neighbour given-data estimator "
                            "(Broto, Bachoc and Depecker 2020), 95% bootstrap intervals"),
         "factors": [{"name": f.name, "members": list(f.members)} for f in res["factors"]],
     }
-    column = {n: outputs[n][:, j] if m.years is not None else outputs[n][:, 0] for n in names}
     out["experts"] = whom(ps, m, inputs, outputs, column, res["seed"])
     spearman = rank_drivers(inputs, column)
     from .shapley import shapley
@@ -227,14 +257,15 @@ def sensitivity(priors, *, model=None, output: str | None = None, year: int | No
     for k, n in enumerate(names):
         # Each input's total index, from its factor's (a correlated group's members share it).
         totals = {x: float(res["ST"][k, g]) for g, f in enumerate(res["factors"]) for x in f.members
-                  if np.isfinite(res["ST"][k, g])}
-        shap[n] = shapley(inputs, column[n], pairs, res["seed"], totals)
+                  if np.isfinite(res["ST"][k, g])} if saltelli else None
+        few = {x: v[:SHAPLEY_DRAWS] for x, v in inputs.items()}
+        shap[n] = shapley(few, column[n][:SHAPLEY_DRAWS], pairs, res["seed"], totals)
     by_name = {o.name: o for o in m.outputs}
     for k, n in enumerate(names):
         rows = [{"factor": f.name, "S1": finite_or_none(res["S1"][k, g]), "ST": finite_or_none(res["ST"][k, g]),
                  "S1_ci": [finite_or_none(v) for v in res["S1_ci"][:, k, g]],
                  "ST_ci": [finite_or_none(v) for v in res["ST_ci"][:, k, g]]} for g, f in enumerate(res["factors"])]
-        rows.sort(key=lambda r: -(r["ST"] or 0.0))
+        rows.sort(key=lambda r: -((r["ST"] if saltelli else r["S1"]) or 0.0))
         trows = [{"input": r["input"], "low": r["low"], "high": r["high"], "at_low": r["at_low"][k],
                   "at_high": r["at_high"][k], "swing": r["swing"][k]} for r in tor[1:]]
         trows.sort(key=lambda r: -abs(r["swing"]))

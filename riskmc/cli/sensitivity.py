@@ -12,14 +12,17 @@ from .common import PriorsFile, Quiet, Scenario, Seed, Workers, command_app, def
 app = command_app()
 
 
-@app.command("sensitivity", short_help="Sobol indices, a tornado and rank correlations")
+@app.command("sensitivity", short_help="Sobol indices, Shapley effects, a tornado")
 def sensitivity(
     priors: PriorsFile,
     output: Annotated[str | None, typer.Option(metavar="NAME", help="One output (default: the headline "
                                                "outputs).")] = None,
     year: Annotated[int | None, typer.Option(metavar="YEAR", help="Year (default: the model's last).")] = None,
-    draws: Annotated[int, typer.Option(metavar="N", help="Base rows; the model runs N x (factors + 2) "
-                                       "times.")] = 2 ** 14,
+    draws: Annotated[int | None, typer.Option(metavar="N", help="Draws of the run the indices read (default "
+                                              "16,384); with --saltelli, base rows (default 16,384) and the model "
+                                              "runs N x (factors + 2) times.")] = None,
+    saltelli: Annotated[bool, typer.Option("--saltelli", help="Also total indices, from the Saltelli design "
+                                           "(slower: the model runs N x (factors + 2) times).")] = False,
     seed: Seed = None,
     workers: Workers = None,
     scenario: Scenario = None,
@@ -28,7 +31,9 @@ def sensitivity(
                                              "is re-rendered.")] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Sobol indices with bootstrap intervals, a tornado and rank correlations per output."""
+    """What drives each output: first-order Sobol indices and Shapley effects (correlated
+    inputs share fairly), each with bootstrap intervals, from one run's draws; a tornado and
+    rank correlations. --saltelli adds total indices from the Saltelli design."""
     from ..analyze.sensitivity import sensitivity as api_sensitivity
     from ..errors import SamplingError
     from ..loading import load
@@ -37,13 +42,14 @@ def sensitivity(
     from ..store.io import dumps_json, read_summary
 
     with user_errors(out):
-        if draws < 64:
+        if draws is not None and draws < 64:
             raise SamplingError(f"--draws must be at least 64 for Sobol indices, got {draws}")
         out = out or default_out(priors, scenario)
         ps = load(priors, scenario=scenario)
         tx = Transaction(out, replace_run=False, inputs=ps.sources)
         summary = read_summary(out) if (out / "summary.json").exists() else None
-        res = api_sensitivity(ps, output=output, year=year, draws=draws, seed=seed, workers=workers)
+        res = api_sensitivity(ps, output=output, year=year, draws=draws, seed=seed, workers=workers,
+                              saltelli=saltelli)
         if summary is not None:
             _same_priors(summary, res, out)
         with tx.begin():

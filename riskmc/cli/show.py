@@ -160,12 +160,13 @@ def sensitivity(res: dict, path) -> None:
     at = f", {res['year']}" if res["year"] is not None else ""
     for o in res["outputs"].values():
         c.print(f"{o['label']}{at}: what drives it (Sobol indices, 95% intervals)", overflow="ellipsis", no_wrap=True)
-        heads = ["factor", "first order S1", "total ST"]
-        rows = [[fmt.label(r["factor"]), "-", "-"] if r["S1"] is None else
-                [fmt.label(r["factor"]), f"{r['S1']:.2f} [{r['S1_ci'][0]:.2f}, {r['S1_ci'][1]:.2f}]",
-                 f"{r['ST']:.2f} [{r['ST_ci'][0]:.2f}, {r['ST_ci'][1]:.2f}]"] for r in o["sobol"][:8]]
-        t = _table(("factor", {"no_wrap": True}), ("first order S1", {"no_wrap": True, "justify": "right"}),
-                   ("total ST", {"no_wrap": True, "justify": "right"}))
+        total = any(r["ST"] is not None for r in o["sobol"])
+        heads = ["factor", "first order S1", "total ST"][:3 if total else 2]
+        rows = [([fmt.label(r["factor"]), "-", "-"] if r["S1"] is None else
+                 [fmt.label(r["factor"]), f"{r['S1']:.2f} [{r['S1_ci'][0]:.2f}, {r['S1_ci'][1]:.2f}]",
+                  f"{r['ST']:.2f} [{r['ST_ci'][0]:.2f}, {r['ST_ci'][1]:.2f}]" if r["ST"] is not None else "-"]
+                 )[:len(heads)] for r in o["sobol"][:8]]
+        t = _table(*[(h, {"no_wrap": True, **({"justify": "right"} if i else {})}) for i, h in enumerate(heads)])
         for r in fit(rows, 0, headers=heads):
             t.add_row(*r)
         c.print(t)
