@@ -159,6 +159,22 @@ def test_voi_command_writes_its_folder_and_json(toy, tmp_path):
     # Its --out may not be the run it reads.
     res = runner.invoke(app, ["voi", str(tmp_path / "r"), "--out", str(tmp_path / "r")])
     assert res.exit_code == 2
+    # Without --out, voi.json joins the run's folder (in its manifest) and its report gains
+    # "What is worth learning", kept when the report is made again.
+    res = runner.invoke(app, ["voi", str(tmp_path / "r"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "voi.json" in json.loads((tmp_path / "r" / "manifest.json").read_text())["files"]
+    for _ in range(2):
+        html = (tmp_path / "r" / "report.html").read_text()
+        assert 'id="learning"' in html and 'href="#learning"' in html and "EVPPI of each input and group" in html
+        assert runner.invoke(app, ["report", str(tmp_path / "r"), "-q"]).exit_code == 0
+    assert runner.invoke(app, ["verify", str(tmp_path / "r")]).exit_code == 0
+    # A voi.json changed by hand is refused, never rendered.
+    doc = json.loads((tmp_path / "r" / "voi.json").read_text())
+    doc["decisions"]["bet"]["evpi"]["value"] = 99.0
+    (tmp_path / "r" / "voi.json").write_text(json.dumps(doc))
+    res = runner.invoke(app, ["report", str(tmp_path / "r")])
+    assert res.exit_code != 0 and "voi.json" in res.output
 
 
 @pytest.mark.parametrize(("options", "said"), [

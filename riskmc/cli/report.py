@@ -17,14 +17,14 @@ def report(
     """Re-render report.html from a run folder's summary.json, without sampling again."""
     from ..report import render
     from ..store.commit import Transaction
-    from ..store.io import read_sensitivity, read_summary
+    from ..store.io import extras, read_summary
 
     with user_errors():
         tx = Transaction(run_dir, replace_run=False)
         summary = read_summary(run_dir)
-        sens = read_sensitivity(run_dir) if (run_dir / "sensitivity.json").exists() else None
+        sens, voi = extras(run_dir)
         with tx.begin():
-            tx.write("report.html", render(summary, sens).encode())
+            tx.write("report.html", render(summary, sens, voi).encode())
             tx.commit()
     if not quiet:
         typer.echo(run_dir / "report.html")

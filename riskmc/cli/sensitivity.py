@@ -55,7 +55,9 @@ def sensitivity(
         with tx.begin():
             tx.write("sensitivity.json", dumps_json(res))
             if summary is not None:
-                tx.write("report.html", render(summary, res).encode())
+                from ..store.io import read_voi
+                voi = read_voi(out) if (out / "voi.json").exists() else None
+                tx.write("report.html", render(summary, res, voi).encode())
             tx.commit()
     if not quiet:
         from . import show

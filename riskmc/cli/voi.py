@@ -18,8 +18,9 @@ def voi(
     group: Annotated[list[str] | None, typer.Option(metavar="A,B", help="A group of inputs to value together "
                                                     "(repeatable), beside each input and each correlated "
                                                     "group.")] = None,
-    out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Also write voi.json and "
-                                             "voi.html into this folder.")] = None,
+    out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Write voi.json and voi.html "
+                                             "into this folder instead of voi.json into the run's folder (whose "
+                                             "report then gains \"What is worth learning\").")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON on stdout.")] = False,
     workers: Workers = None,
     quiet: Quiet = False,
@@ -32,24 +33,36 @@ def voi(
     from ..analyze.voi import value_of_information
     from ..runs import Run
     from ..settings import default_workers
+    from ..store.commit import Transaction
     from ..store.io import dumps_json, jsonable
 
     with user_errors(out):
         groups = [[x.strip() for x in g.split(",") if x.strip()] for g in group or ()]
-        tx = None
         if out is not None:
-            from ..store.commit import Transaction
             tx = Transaction(out, kind="voi", inputs=run_inputs(run_dir))
-        res = value_of_information(Run.open(run_dir), workers or default_workers(), groups)
-        if tx is not None:
-            from ..report import render_voi
-            with tx.begin():
+        else:
+            tx = Transaction(run_dir, replace_run=False)
+        run = Run.open(run_dir)
+        res = value_of_information(run, workers or default_workers(), groups)
+        with tx.begin():
+            if out is not None:
+                from ..report import render_voi
                 tx.write("voi.json", dumps_json(res))
                 tx.write("voi.html", render_voi(res).encode())
-                tx.commit()
+            else:
+                import json
+
+                from ..report import render
+                from ..store.io import read_sensitivity
+                sens = read_sensitivity(run_dir) if (run_dir / "sensitivity.json").exists() else None
+                # The report is made from the file as written, as `riskmc report` reads it.
+                tx.write("voi.json", dumps_json(res))
+                tx.write("report.html", render(run.summary, sens, json.loads(dumps_json(res))).encode())
+            tx.commit()
+    page = out / "voi.html" if out is not None else run_dir / "report.html"
     if as_json:
         import json
         typer.echo(json.dumps(jsonable(res), indent=2, ensure_ascii=False))
     elif not quiet:
         from . import show
-        show.voi(jsonable(res), out / "voi.html" if out is not None else None)
+        show.voi(jsonable(res), page)

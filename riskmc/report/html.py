@@ -54,11 +54,12 @@ def render_priors(ps) -> str:
 
 
 # ---------------------------------------------------------------------------- the report
-def render(summary: dict, sensitivity: dict | None = None) -> str:
-    """The report as an HTML string, from summary.json (and sensitivity.json if there is one):
-    each registered section that applies, rendered from its own context, in page order."""
+def render(summary: dict, sensitivity: dict | None = None, voi: dict | None = None) -> str:
+    """The report as an HTML string, from summary.json (and sensitivity.json and voi.json if
+    there are): each registered section that applies, rendered from its own context, in
+    page order."""
     env = _env()
-    pg = sections.page(summary, sensitivity)
+    pg = sections.page(summary, sensitivity, voi)
     shared = pg.shared()
     made = [{"id": sec.id, "title": sec.title(pg),
              "html": Markup(env.get_template(sec.template).render(**shared, **sec.context(pg)))}
@@ -88,17 +89,7 @@ def render_voi(v: dict) -> str:
     """voi.html: what is worth learning, each value of information with its error bar."""
     from ..store.io import jsonable
     v = jsonable(v)
-    decisions = []
-    for name, d in v["decisions"].items():
-        rows = [(g, e["value"], 2 * e["mcse"]) for g, e in d["evppi"].items()]
-        decisions.append({"name": name, "d": d, "svg": svg.hbars(
-            rows, f"{name}: EVPPI of each input and group (± 2 MCSE)", lambda x, u=d["unit"]: fmt.value(x, u))})
-    claims = []
-    for name, c in v["claims"].items():
-        rows = [(g, e["value"], 2 * e["mcse"]) for g, e in c["value"].items()]
-        claims.append({"name": name, "c": c, "svg": svg.hbars(
-            rows, f"{name}: expected drop in its Brier score from learning each (± 2 MCSE)", lambda x: f"{x:.3f}")})
-    return _env().get_template("voi.html.j2").render(v=v, decisions=decisions, claims=claims)
+    return _env().get_template("voi.html.j2").render(**sections.learning(v))
 
 
 def render_ledger(data: dict, path: str) -> str:

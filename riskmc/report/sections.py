@@ -24,6 +24,7 @@ class Page:
     when: str                 # ", 2030" or ""
     headline: list[dict]      # the headline outputs' statistics and pictures
     evidence: dict | None     # what the evidence changed, for a run with evidence
+    voi: dict | None = None   # voi.json: what is worth learning, when riskmc voi wrote it
 
     def shared(self) -> dict:
         """The names every section template may use."""
@@ -55,12 +56,32 @@ def _decisions(p: Page) -> dict:
     return {"decisions": out}
 
 
+def learning(v: dict) -> dict:
+    """voi.json's figures as bars: each decision's EVPPI by input and group, each claim's
+    Brier value of learning, with error bars (the run's report and voi.html alike)."""
+    def name(g: str) -> str:
+        parts = [fmt.label(x) for x in g.split("+")]
+        said = " + ".join(parts)
+        return said if len(said) <= 44 else f"{parts[0]} + {len(parts) - 1} more"
+    decisions = []
+    for d_name, d in v["decisions"].items():
+        rows = [(name(g), e["value"], 2 * e["mcse"]) for g, e in d["evppi"].items()][:12]
+        decisions.append({"name": d_name, "d": d, "svg": svg.hbars(
+            rows, "EVPPI of each input and group (± 2 MCSE)", lambda x, u=d["unit"]: fmt.value(x, u))})
+    claims = []
+    for c_name, c in v["claims"].items():
+        rows = [(name(g), e["value"], 2 * e["mcse"]) for g, e in c["value"].items()][:8]
+        claims.append({"name": c_name, "c": c, "svg": svg.hbars(
+            rows, f"{c_name}: drop in the Brier score (± 2 MCSE)", lambda x: fmt.sig(x, 2))})
+    return {"v": v, "learning_decisions": decisions, "learning_claims": claims}
+
+
 def stats_at(o: dict, year) -> dict:
     """An output's statistics in a year, or its one set of statistics (a model without years)."""
     return o["stats"] if year is None else o["years"][str(year)]
 
 
-def page(summary: dict, sensitivity: dict | None) -> Page:
+def page(summary: dict, sensitivity: dict | None, voi: dict | None = None) -> Page:
     years = summary["years"]
     last = years[-1] if years else None
     when = f", {last}" if last is not None else ""
@@ -77,7 +98,7 @@ def page(summary: dict, sensitivity: dict | None) -> Page:
                                                   lambda v, u=o["unit"]: fmt.value(v, u)),
                          "cdf": svg.cdf(h["edges"], h["cdf"], o["label"] + when, tick)})
     evidence = _evidence(summary, last, when) if "evidence" in summary else None
-    return Page(summary, sensitivity, last, when, headline, evidence)
+    return Page(summary, sensitivity, last, when, headline, evidence, voi)
 
 
 # ---------------------------------------------------------------------------- contexts
@@ -176,6 +197,7 @@ SECTIONS = (
     Section("headline", lambda p: "Headline", _claims),
     Section("evidence", lambda p: "What the evidence changed", _none, lambda p: p.evidence is not None),
     Section("decisions", lambda p: "Decisions", _decisions, lambda p: bool(p.summary.get("decisions"))),
+    Section("learning", lambda p: "What is worth learning", lambda p: learning(p.voi), lambda p: p.voi is not None),
     Section("distributions", lambda p: "Distributions", _none),
     Section("paths", lambda p: "Paths" if p.summary["years"] else "Every output", _paths),
     Section("drivers", lambda p: "What drives it", _drivers),

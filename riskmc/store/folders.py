@@ -38,7 +38,8 @@ class Kind:
 
 
 KINDS = {k.name: k for k in (
-    Kind("run", ("summary.json", "report.html", "draws.parquet", "draws.nc", "sensitivity.json"), "a run"),
+    Kind("run", ("summary.json", "report.html", "draws.parquet", "draws.nc", "sensitivity.json", "voi.json"),
+         "a run"),
     Kind("ask", ("ask.json", "ask.html"), "the answers of riskmc ask"),
     Kind("voi", ("voi.json", "voi.html"), "the value of information of a run"),
     Kind("compare", ("compare.json", "compare.html"), "a comparison of runs"),

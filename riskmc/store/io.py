@@ -144,6 +144,22 @@ def read_sensitivity(folder: str | Path) -> dict:
     return doc
 
 
+def read_voi(folder: str | Path) -> dict:
+    """A run folder's voi.json (riskmc voi), checked like summary.json."""
+    doc, raw = _read_json(Path(folder), "voi.json", "voi")
+    _check_manifest(Path(folder), "voi.json", raw)
+    return doc
+
+
+def extras(folder: str | Path) -> tuple[dict | None, dict | None]:
+    """What analyses of a run its folder holds besides the run: sensitivity.json and
+    voi.json (None where absent), read and checked: what its report is made from."""
+    folder = Path(folder)
+    sens = read_sensitivity(folder) if (folder / "sensitivity.json").exists() else None
+    voi = read_voi(folder) if (folder / "voi.json").exists() else None
+    return sens, voi
+
+
 def headline(summary: dict, folder) -> dict:
     """The answer of a run, for pipelines (`riskmc run --json`): the headline outputs in the
     last year (or overall), every claim's probability, each with its MCSE, and the files."""
