@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from riskmc.cli import app
 from riskmc.store import ledger as L
 from riskmc.store import scores as S
+from riskmc.store.timestamp import today
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -245,10 +246,10 @@ def test_record_resolve_report(runs, tmp_path):
     assert r.exit_code == 0 and r.output == f"{runs / 'r1'}: recorded (4 claims) in {led}\n"
     r = invoke("ledger", "record", runs / "r1", runs / "r2", "--ledger", led, "--date", "2026-04-15")
     assert r.output.splitlines()[0] == f"{runs / 'r1'}: already recorded, dated 2026-01-15 (4 claims) in {led}"
-    assert invoke("ledger", "resolve", "C2", "--outcome", "false", "--date", "2026-12-31", "--source", "10-K",
+    assert invoke("ledger", "resolve", "C2", "--outcome", "false", "--date", "2026-11-30", "--source", "10-K",
                   "--ledger", led).exit_code == 0
     r = invoke("ledger", "show", "--ledger", led)
-    assert "C2  -> false (2026-12-31), Brier " in r.output and "(forecast of 2026-04-15, " in r.output
+    assert "C2  -> false (2026-11-30), Brier " in r.output and "(forecast of 2026-04-15, " in r.output
     out = tmp_path / "rep"
     assert invoke("ledger", "report", "--out", out, "--ledger", led).exit_code == 0
     data = json.loads((out / "ledger.json").read_text())
@@ -260,13 +261,13 @@ def test_record_resolve_report(runs, tmp_path):
 
 
 @pytest.mark.parametrize("args, code, message", [
-    (["resolve", "C9", "--outcome", "true", "--date", "2026-12-31", "--source", "x"], 2,
+    (["resolve", "C9", "--outcome", "true", "--date", "2026-07-31", "--source", "x"], 2,
      "{led}: no recorded run has a claim 'C9' (recorded claims: C1, C2, C3, C4)"),
-    (["resolve", "C2", "--outcome", "maybe", "--date", "2026-12-31", "--source", "x"], 2,
+    (["resolve", "C2", "--outcome", "maybe", "--date", "2026-07-31", "--source", "x"], 2,
      "--outcome must be true or false, got 'maybe'"),
     (["resolve", "C2", "--outcome", "true", "--date", "31/12/2026", "--source", "x"], 2,
      "--date must be a date such as 2026-03-31, got '31/12/2026'"),
-    (["resolve", "C1", "--outcome", "true", "--date", "2026-12-31", "--source", "x"], 2,
+    (["resolve", "C1", "--outcome", "true", "--date", "2026-07-31", "--source", "x"], 2,
      "{led}: claim 'C1' is already resolved false on 2026-06-30 (q); nothing was changed (pass --replace "
      "to change the recorded outcome)"),
     (["record", "{r1}", "--date", "2026-1-5"], 2, "--date must be a date such as 2026-03-31, got '2026-1-5'"),
@@ -381,7 +382,7 @@ def test_the_ledger_scores_forecasts_keeps_scenarios_as_context_and_refuses_scra
     # --as-forecast records a scratch run as a forecast, and it is scored.
     led2 = tmp_path / "l2.sqlite"
     assert invoke("ledger", "record", runs / "scratch", "--ledger", led2, "--as-forecast").exit_code == 0
-    assert invoke("ledger", "resolve", "C2", "--outcome", "false", "--date", "2030-01-01", "--source", "s",
+    assert invoke("ledger", "resolve", "C2", "--outcome", "false", "--date", today(), "--source", "s",
                   "--ledger", led2).exit_code == 0
     assert f"{runs / 'scratch'})" in invoke("ledger", "show", "--ledger", led2).output
 

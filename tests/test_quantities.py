@@ -55,9 +55,15 @@ def project(tmp_path_factory):
     return root
 
 
-def test_aws_revenue_resolved_scores_as_the_runs_own_draws_do(project, tmp_path):
+# The day the 10-K has landed: a resolution is recorded once it is known, so these tests
+# set the ledger's clock (SOURCE_DATE_EPOCH, as a pipeline would) to 2027-03-01.
+AFTER_10K = "1803859200"
+
+
+def test_aws_revenue_resolved_scores_as_the_runs_own_draws_do(project, tmp_path, monkeypatch):
     """aws_revenue[2026] resolved at 171.3: ledger.json's CRPS within 2% of the unbiased
     CRPS of the run's draws.parquet (in fact far closer)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", AFTER_10K)
     led = tmp_path / "l.sqlite"
     assert invoke("ledger", "record", project / "base", "--ledger", led, "--date", "2026-12-01").exit_code == 0
     r = invoke("ledger", "resolve", "aws_revenue[2026]", "--value", 171.3, "--date", "2027-02-05",
@@ -76,7 +82,8 @@ def test_aws_revenue_resolved_scores_as_the_runs_own_draws_do(project, tmp_path)
     assert "aws_revenue[2026]  -> 171.3 (2027-02-05)" in invoke("ledger", "show", "--ledger", led).output
 
 
-def test_bad_resolutions_are_one_line_and_change_nothing(project, tmp_path):
+def test_bad_resolutions_are_one_line_and_change_nothing(project, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", AFTER_10K)
     led = tmp_path / "l.sqlite"
     assert invoke("ledger", "record", project / "base", "--ledger", led, "--date", "2026-12-01").exit_code == 0
     before = led.read_bytes()
@@ -90,6 +97,12 @@ def test_bad_resolutions_are_one_line_and_change_nothing(project, tmp_path):
          "'aws_revenue[2026]' resolved on 2026-01-01, before its first recorded forecast (2026-12-01): nothing "
          "would be scored (check --date)"),
         (["aws_revenue[2026]"], "riskmc: error: give --outcome true|false for a claim, or --value X for a quantity"),
+        (["aws_revenue[2026]", "--value", 171.3, "--date", "2027-03-02"], f"riskmc: error: {led}: "
+         "'aws_revenue[2026]' resolved on 2027-03-02, after today (2027-03-01): an outcome is recorded once it is "
+         "known; nothing was changed (check --date)"),
+        (["C2", "--outcome", "false", "--date", "2027-03-02"], f"riskmc: error: {led}: 'C2' resolved on "
+         "2027-03-02, after today (2027-03-01): an outcome is recorded once it is known; nothing was changed "
+         "(check --date)"),
     ]
     for args, message in cases:
         date = [] if "--date" in args else ["--date", "2027-02-05"]

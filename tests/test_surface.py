@@ -644,7 +644,7 @@ EDITS = [
 ]
 LEDGER_VERBS = {
     "record": lambda w, led: ["ledger", "record", w / "runb", "--ledger", led],
-    "resolve": lambda w, led: ["ledger", "resolve", "C2", "--outcome", "false", "--date", "2027-01-05", "--source",
+    "resolve": lambda w, led: ["ledger", "resolve", "C2", "--outcome", "false", "--date", "2026-11-30", "--source",
                                "s", "--ledger", led],
     "show": lambda w, led: ["ledger", "show", "--ledger", led],
     "report": lambda w, led: ["ledger", "report", "--ledger", led, "--out", w / "lr2"],
@@ -711,7 +711,7 @@ def test_a_read_only_ledger_can_be_read_and_is_not_written(copy, what):
         r = as_plain_user("ledger", "record", copy / "runb", "--ledger", led)
         one_line(r.stderr, 6, r.returncode, rf"riskmc: error: {re.escape(str(led))}: the ledger('s folder)? is "
                                             r"read-only.*nothing was changed.*")
-        r = as_plain_user("ledger", "resolve", "C2", "--outcome", "false", "--date", "2027-01-05", "--source", "s",
+        r = as_plain_user("ledger", "resolve", "C2", "--outcome", "false", "--date", "2026-11-30", "--source", "s",
                           "--ledger", led)
         assert r.returncode == 6, r.stderr
         r = as_plain_user("ledger", "show", "--ledger", led)

@@ -35,6 +35,7 @@ from .ledger_schema import (
     check_values,
     wal_at_rest,
 )
+from .timestamp import _now, not_after_today, parse_date, today  # noqa: F401 (parse_date, today: re-exported)
 
 BUSY_MS = 10_000
 @dataclass(frozen=True)
@@ -55,21 +56,6 @@ class Outcome:
     outcome: bool
     date: str
     source: str
-
-
-def parse_date(text: str, what: str = "date") -> str:
-    """YYYY-MM-DD, checked; the one format the ledger stores."""
-    s = str(text)
-    try:
-        if len(s) == 10:
-            return dt.date.fromisoformat(s).isoformat()
-    except ValueError:
-        pass
-    raise LedgerUsageError(f"{what} must be a date such as 2026-03-31, got '{s}'")
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 class Ledger:
@@ -351,6 +337,7 @@ class Ledger:
                     f"recorded claims: {', '.join(known[:20])}{', ...' if len(known) > 20 else ''}" if known
                     else "record a run first: riskmc ledger record RUN_DIR")
             raise LedgerUsageError(f"no recorded run has a claim '{claim}'", file=self.path, hint=hint)
+        not_after_today(claim, date, self.path)
 
         def put(db):
             old = db.execute("SELECT outcome, date, source FROM outcomes WHERE claim = ?", (claim,)).fetchone()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import LedgerUsageError
-from .ledger import Ledger, _now, parse_date
+from .ledger import Ledger, _now, not_after_today, parse_date
 
 K = 1000
 LEVELS = (np.arange(K) + 0.5) / K
@@ -45,6 +45,7 @@ def resolve_quantity(led: Ledger, name: str, value: float, date: str, source: st
         raise LedgerUsageError(f"no recorded run forecasts '{name}'", file=led.path,
                                hint=f"recorded: {', '.join(close[:8])}" if close else
                                "record a run of this ledger's model first (it records every output, year and input)")
+    not_after_today(name, date, led.path)
     if date < dates[0]:
         raise LedgerUsageError(f"'{name}' resolved on {date}, before its first recorded forecast ({dates[0]}): "
                                "nothing would be scored", file=led.path, hint="check --date")
