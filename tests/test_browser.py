@@ -58,6 +58,9 @@ def test_report_in_chromium(tmp_path):
         page.emulate_media(media="print")
         page.set_viewport_size({"width": 640, "height": 900})
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        # Page one is the summary (header, headline, claims, what moves it), then a break.
+        first_page = page.evaluate("document.querySelector('#headline').getBoundingClientRect().bottom + scrollY")
+        breaks = page.evaluate("getComputedStyle(document.querySelector('#headline')).breakAfter")
         pdfs = {fmt: page.pdf(format=fmt) for fmt in ("A4", "Letter")}
         # Priors and the model are folded away on screen but print whole.
         folded = page.eval_on_selector_all("details", "els => els.map(e => e.open)")
@@ -73,6 +76,8 @@ def test_report_in_chromium(tmp_path):
     assert sizes and all(w > 0 and h > 0 for w, h in sizes)
     assert folded == [False, False] and printed > 0
     assert overflow <= 0
+    # An A4 page less 15 mm margins is 267 mm, about 1,009 CSS px at 96 dpi (Letter: 962).
+    assert breaks == "page" and first_page < 960
     assert all(pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") > 3 for pdf in pdfs.values())
     # Not blank: a PNG of a blank page compresses to almost nothing.
     assert shot.stat().st_size > 50_000

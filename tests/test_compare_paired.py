@@ -53,6 +53,10 @@ def test_an_output_the_changes_cannot_reach_shifts_by_zero_with_error_zero(tmp_p
         assert c["shifts"][1]["paired"] and c["shifts"][1]["mcse"] <= c["shifts"][1]["mcse_independent"], name
     html = (tmp_path / "c" / "compare.html").read_text()
     assert "Every shift's error below is <strong>paired</strong>" in html
+    # One chart per output of its median's shift by year, the figures folded under it.
+    shifts = html[html.index('<section id="shifts">'):]
+    assert shifts.count("<svg") == len(cmp["outputs"]) and "median, bull − base (± 2 MCSE)" in shifts
+    assert shifts.count("<details><summary>") == len(cmp["outputs"])
     assert "paired shift" in res.output
 
 

@@ -4,7 +4,7 @@ import re
 
 import riskmc
 from riskmc.report import render
-from tests.conftest import BASE
+from tests.conftest import BASE, ROOT
 
 SECTIONS = ["Headline", "Distributions in 2030", "Paths, 2025&ndash;2030", "What drives it", "Diagnostics",
             "Reproduce", "Priors", "Model"]
@@ -151,3 +151,20 @@ def test_a_long_fan_chart_title_takes_two_lines_not_the_edge():
     assert all(svg.text_width(t) <= 320 - 52 - 10 for t in lines)
     assert ">NVIDIA share</text>" in svg.fan([2025, 2026], {k: [0.1, 0.2] for k in ("p5", "p25", "p50", "p75",
                                                                                       "p95")}, "NVIDIA share", str)
+
+
+def test_the_first_page_says_what_moves_it_and_experts_have_a_legend(base_run, tmp_path):
+    """The headline (the printable first page) names the top drivers of each headline
+    output; a linear pool's experts each carry the dashed line the picture draws them with."""
+    from typer.testing import CliRunner
+
+    from riskmc.cli import app
+    html = render(base_run.summary)
+    head = html[html.index('<section id="headline">'):html.index("</section>", html.index('<section id="headline">'))]
+    assert "What moves it most" in head and "other merchant share 2030" in head
+    out = tmp_path / "ex"
+    r = CliRunner().invoke(app, ["run", str(ROOT / "priors" / "experts.toml"), "--draws", "4096", "--seed", "1",
+                                 "--out", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    html = (out / "report.html").read_text()
+    assert html.count('stroke-dasharray="4 2"/></svg> expert <strong>') == 2

@@ -27,6 +27,10 @@ def _env() -> jinja2.Environment:
     env.filters["prob"] = lambda p: fmt.prob(p["value"], p["mcse"])
     env.filters["prob_value"] = lambda p: fmt.prob_value(p["value"], p["mcse"])
     env.filters["num"] = lambda v, unit="": fmt.value(v, "year") if unit == "year" else f"{v:.4g}"
+    # A pooled expert's dashed line, as the prior's picture draws it: the table's legend.
+    env.filters["expert_line"] = lambda k: Markup(
+        f'<svg width="24" height="8" role="img" aria-label="dashed line"><line x1="0" y1="4" x2="24" y2="4" '
+        f'stroke="{svg.EXPERT_COLOURS[k % len(svg.EXPERT_COLOURS)]}" stroke-width="1.5" stroke-dasharray="4 2"/></svg>')
     return env
 
 
@@ -77,7 +81,19 @@ def render_compare(res: dict) -> str:
             year = hists[0]["year"]
             label = o["label"] + (f", {year}" if year is not None else "")
             overlays.append({"o": o, "svg": svg.overlay(hists, names, label, fmt.tick(o["unit"]))})
-    return _env().get_template("compare.html.j2").render(r=res, overlays=overlays)
+    # One chart per output and run: its median's shift from the first run in each year,
+    # with error bars (a table per output read slowly; the figures stay under each chart).
+    shift_charts = {}
+    for name, o in res["outputs"].items():
+        charts = []
+        for k, label in enumerate(names[1:], start=1):
+            rows = [(str(y), row["p50"]["shifts"][k]["value"], 2 * row["p50"]["shifts"][k]["mcse"])
+                    for y, row in o["years"].items() if row["p50"]["shifts"][k] is not None]
+            if rows:
+                charts.append(svg.hbars(rows, f"{o['label']}: median, {label} − {names[0]} (± 2 MCSE)",
+                                        lambda v, u=o["unit"]: fmt.shift(v, u)))
+        shift_charts[name] = charts
+    return _env().get_template("compare.html.j2").render(r=res, overlays=overlays, shift_charts=shift_charts)
 
 
 def render_ask(answer: dict) -> str:

@@ -103,8 +103,19 @@ def page(summary: dict, sensitivity: dict | None, voi: dict | None = None) -> Pa
 
 # ---------------------------------------------------------------------------- contexts
 def _claims(page: Page) -> dict:
-    claims = page.summary["claims"]
-    return {"claims": sorted(claims.items(), key=lambda kv: (-kv[1]["probability"]["value"], kv[0]))}
+    """The first page: headline, claims, what moves each headline output most, and each
+    decision's best option (the page prints on its own)."""
+    summary = page.summary
+    claims = summary["claims"]
+    outs = summary["outputs"]
+    movers = []
+    for n, rows in summary["drivers"]["outputs"].items():
+        if outs[n]["headline"] and rows:
+            movers.append({"label": outs[n]["label"],
+                           "inputs": [(fmt.label(r["input"]), r["spearman"]) for r in rows[:3]]})
+    return {"claims": sorted(claims.items(), key=lambda kv: (-kv[1]["probability"]["value"], kv[0])),
+            "movers": movers, "drivers_year": summary["drivers"]["year"],
+            "decided": [(k, d) for k, d in summary.get("decisions", {}).items()]}
 
 
 def _paths(page: Page) -> dict:

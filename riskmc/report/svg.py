@@ -19,6 +19,7 @@ import numpy as np
 INK = "#1f4e79"
 ACCENT = "#c0504d"
 MUTED = "#52606d"
+EXPERT_COLOURS = (ACCENT, MUTED)  # pooled experts' dashed lines, in the order they are stated
 GRID = "#d9e2ec"
 FONT = 11  # px in the viewBox: charts are drawn 640 units wide and scaled to the page
 CHAR = 0.56  # a sans-serif character's average width, in font sizes
@@ -231,7 +232,7 @@ def density(xs: np.ndarray, ys: np.ndarray, stated: Sequence[float], discrete: b
     else:
         ax.band(xs, np.zeros_like(ys), ys, opacity=0.55)
         for k, part in enumerate(parts):
-            ax.path(xs, part, stroke=(ACCENT, MUTED)[k % 2], width=1.2, dash="4 2")
+            ax.path(xs, part, stroke=EXPERT_COLOURS[k % len(EXPERT_COLOURS)], width=1.2, dash="4 2")
         if equal is not None:
             ax.path(xs, equal, stroke="#1f2933", width=1.0)
     for v in stated:
