@@ -205,9 +205,18 @@ def test_export_csv_and_xlsx(tmp_path):
     assert pl.read_csv(tmp_path / "x" / "claims.csv")["claim"].to_list() == list(s["claims"])
     assert pl.read_csv(tmp_path / "x" / "draws.csv").height == 5000
     import zipfile
-    with zipfile.ZipFile(tmp_path / "x" / "run.xlsx") as z:  # an xlsx is a zip of sheets
-        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert len(sheets) == 3
+    with zipfile.ZipFile(tmp_path / "x" / "run.xlsx") as z:  # an xlsx is a zip of XML sheets
+        names = re.findall(r'<sheet name="([^"]+)"', z.read("xl/workbook.xml").decode())
+        formats = re.findall(r'formatCode="([^"]+)"', z.read("xl/styles.xml").decode())
+        outputs = z.read("xl/worksheets/sheet1.xml").decode()
+        inputs = z.read("xl/worksheets/sheet4.xml").decode()
+    assert names == ["outputs", "outputs_mcse", "claims", "inputs", "draws"]
+    # Shares as percent, money in $B; years as columns, an output and statistic a row;
+    # every sheet's header frozen and filtered; each prior as stated and as fitted.
+    assert "0.0%" in formats and "&quot;$&quot;#,##0.0&quot;B&quot;" in formats
+    assert "<t>2025</t>" in outputs and "<t>2030</t>" in outputs and "<t>nvidia_share</t>" in outputs
+    assert 'state="frozen"' in outputs and "<autoFilter" in outputs
+    assert "<t>custom_share_2030</t>" in inputs and "<t>p05=0.3 p95=0.5</t>" in inputs
     assert invoke("export", out).exit_code == 2
 
 

@@ -17,8 +17,8 @@ def export(
     run_dir: RunDir,
     csv: Annotated[bool, typer.Option("--csv", help="Write summary.csv, claims.csv (evidence.csv for a run with evidence, draws.csv when the run "
                                       "saved its draws).")] = False,
-    xlsx: Annotated[bool, typer.Option("--xlsx", help="Write run.xlsx: a sheet each for the summary, the claims "
-                                       "and the draws.")] = False,
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Write run.xlsx: outputs by year (and their errors), "
+                                       "claims, inputs, evidence and saved draws, a sheet each, formatted.")] = False,
     out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Folder for the files "
                                              "(default: RUN_DIR-export, beside the run folder).")] = None,
     quiet: Quiet = False,
@@ -53,8 +53,9 @@ def export(
                         interrupt.check()
                         defused(frame).write_csv(tx.path(f"{name}.csv"))
                 if xlsx:
+                    from ..report.workbook import write_workbook
                     interrupt.check()
-                    _workbook(tables, tx.path("run.xlsx"))
+                    write_workbook(tx.path("run.xlsx"), summary, draws, weights, check=interrupt.check)
             except OSError as exc:
                 raise OutputError(f"cannot write the export: {os_words(exc)}", file=out,
                                   hint="free some space or choose another folder with --out") from exc
@@ -62,13 +63,3 @@ def export(
     if not quiet:
         for name in tx.written:
             typer.echo(out / name)
-
-
-def _workbook(tables: dict, path: Path) -> None:
-    """One workbook, a sheet per table (polars writes it through xlsxwriter). Text is
-    stored as text, never as a formula or a link (OWASP's advice on CSV injection: a
-    claim's thesis could read =HYPERLINK(...))."""
-    import xlsxwriter
-    with xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False}) as wb:
-        for name, frame in tables.items():
-            frame.write_excel(wb, worksheet=name, autofit=True)
