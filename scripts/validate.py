@@ -406,38 +406,6 @@ def compare_study(folder: Path) -> None:
 
 
 # ------------------------------------------------------------------ decisions and VOI
-VOI_MODEL = """
-import riskmc
-
-
-def total(x, years):
-    return {"y": x["x1"] + x["x2"] + x["x3"]}
-
-
-MODEL = riskmc.Model("toy", inputs=[riskmc.Input("x1"), riskmc.Input("x2"), riskmc.Input("x3")],
-                     outputs=[riskmc.Output("y", headline=True)], vectorised=total)
-"""
-VOI_PRIORS = "".join(f"""
-[priors.x{i}]
-description = "x{i}"
-unit = "x"
-source = "assumption"
-family = "normal"
-mean = 0.0
-sd = 1.0
-""" for i in (1, 2, 3)) + """
-[correlations]
-"x1 ~ x2" = 0.5
-
-[decisions.bet]
-options = { take = "y", pass = "0" }
-
-[claims.up]
-output = "y"
-above = 0.0
-"""
-
-
 def voi_study(folder: Path) -> None:
     """Decision prices and the value of information on the linear toy (issue's known
     answers): each figure's error bar against the truth over many seeds."""
@@ -445,8 +413,9 @@ def voi_study(folder: Path) -> None:
 
     from riskmc.analyze.voi import value_of_information
     from riskmc.runs import Run
-    (folder / "toy.py").write_text(VOI_MODEL)
-    (folder / "voi.toml").write_text('model = "toy.py"\n' + VOI_PRIORS)
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    (folder / "linear.py").write_text((examples / "linear.py").read_text())
+    (folder / "voi.toml").write_text((examples / "linear.toml").read_text())
     r = 2 * math.sin(math.pi / 12)
     phi = stats.norm.pdf(0.0)
     a2 = (1 + r) ** 2 / (3 + 2 * r - (1 + r) ** 2)

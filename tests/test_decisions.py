@@ -4,6 +4,7 @@ posterior under evidence, the properties EVPPI must have, and one line for each 
 
 import json
 import math
+import re
 import textwrap
 
 import pytest
@@ -14,40 +15,13 @@ import riskmc
 from riskmc.analyze.voi import value_of_information
 from riskmc.cli import app
 from riskmc.runs import Run
+from tests.conftest import ROOT
 
 runner = CliRunner()
 
-MODEL = '''
-import riskmc
-
-
-def total(x, years):
-    return {"y": x["x1"] + x["x2"] + x["x3"]}
-
-
-MODEL = riskmc.Model("toy", inputs=[riskmc.Input("x1"), riskmc.Input("x2"), riskmc.Input("x3")],
-                     outputs=[riskmc.Output("y", headline=True)], vectorised=total)
-'''
-PRIORS = "".join(f'''
-[priors.x{i}]
-description = "x{i}"
-unit = "x"
-source = "test"
-family = "normal"
-mean = 0.0
-sd = 1.0
-''' for i in (1, 2, 3)) + '''
-[correlations]
-"x1 ~ x2" = 0.5
-
-[decisions.bet]
-description = "take a bet that pays y, or pass"
-options = { take = "y", pass = "0" }
-
-[claims.up]
-output = "y"
-above = 0.0
-'''
+# examples/linear.py and .toml: y = x1 + x2 + x3, x1 and x2 correlated, a bet on y.
+MODEL = (ROOT / "examples" / "linear.py").read_text()
+PRIORS = re.sub(r'(?m)^(model|title) = .*\n', "", (ROOT / "examples" / "linear.toml").read_text())
 PHI0 = stats.norm.pdf(0.0)
 R = 2 * math.sin(math.pi / 12)          # the normal copula's correlation for rank correlation 0.5
 SD_Y = math.sqrt(3 + 2 * R)
@@ -184,7 +158,7 @@ def test_voi_command_writes_its_folder_and_json(toy, tmp_path):
     ('{ take = true, pass = "0" }', "decision 'bet': option 'take' must be a payoff in quotes, e.g. \"y\" or \"0\""),
     ('{ take = "y +", pass = "0" }', "decision 'bet': option 'take': expected a number, an output or an input, "
                                      "found the end of \"y +\""),
-    ('{ take = "y[2030]", pass = "0" }', "decision 'bet': option 'take': model 'toy' has no years: write y, "
+    ('{ take = "y[2030]", pass = "0" }', "decision 'bet': option 'take': model 'linear' has no years: write y, "
                                          "not y[2030]"),
 ])
 def test_a_bad_decision_is_one_line_with_its_line(toy, tmp_path, options, said):
@@ -208,3 +182,33 @@ def test_a_payoff_that_is_not_finite_stops_the_run(toy, tmp_path):
     assert "decision 'bet', option 'take': the payoff \"y / (x1 - x1)\" is not a finite number for every draw" \
         in res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_payoffs_evaluate_as_arithmetic_reads():
+    """Precedence, unary minus, min/max/abs; the text riskmc shows parses back to the same tree."""
+    import numpy as np
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from riskmc.model import payoffs
+    from riskmc.model.events import EventError
+    model = riskmc.Model("m", inputs=[riskmc.Input("a"), riskmc.Input("b")], outputs=[riskmc.Output("y", headline=True)],
+                         vectorised=lambda x, years: {"y": x["a"]})
+    rows = np.array([[1.0, -2.0], [3.0, 4.0], [5.0, 0.5]])     # y, then the inputs a and b
+    for text, want in (("2 * (y - 1) / 4 - -3", [3.0, 1.5]), ("y - a - b", [-7.0, -6.5]), ("y - (a - b)", [3.0, -5.5]),
+                       ("max(y, a, 0) + min(b, 1) * abs(-2)", [5.0, 5.0]), ("-y * -y", [1.0, 4.0])):
+        p = payoffs.resolve(text, model)
+        assert p.values(rows).tolist() == want, text
+        assert payoffs.parse(p.text) == p.tree, text
+
+    @given(st.recursive(st.sampled_from(["y", "a", "b", "2", "0.5"]),
+                        lambda inner: st.builds(lambda x, op, z: f"{x} {op} {z}", inner, st.sampled_from("+-*/"), inner)
+                        | st.builds(lambda x: f"({x})", inner) | st.builds(lambda x: f"-{x}", inner)
+                        | st.builds(lambda x, z: f"max({x}, {z})", inner, inner), max_leaves=12))
+    def round_trip(text):
+        tree = payoffs.parse(text)
+        assert payoffs.parse(tree.text()) == tree
+
+    round_trip()
+    with pytest.raises(EventError, match=r"a payoff nests more than 64 deep \(column 65 of"):
+        payoffs.parse("(" * 80 + "y" + ")" * 80)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import EventError
 from . import units
+from .tokens import Cursor, short, tokenize
 from .units import Written
 
 _TOKEN = re.compile(r"""
@@ -34,9 +35,7 @@ _TOKEN = re.compile(r"""
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
 """, re.VERBOSE)
 _WORDS = {"and", "or", "not", "rises", "falls"}
-# Deeper nesting than anyone writes by hand; the bound keeps parsing and evaluating far
-# from Python's recursion limit. Longer events than this are not questions but accidents.
-MAX_DEPTH = 64
+# Longer events than this are not questions but accidents.
 MAX_CHARS = 10_000
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
@@ -103,52 +102,15 @@ def parse(text: str) -> object:
     if len(text) > MAX_CHARS:
         raise EventError(f"an event is {len(text):,} characters long, more than {MAX_CHARS:,}",
                          hint="state it more briefly, or split it into several questions")
-    tokens = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m:
-            raise EventError(f"unexpected '{text[pos]}' at column {pos + 1} of \"{text}\"")
-        kind = m.lastgroup
-        if kind != "space":
-            value = m.group(kind)
-            if kind == "name" and value in _WORDS:
-                kind = value
-            tokens.append((kind, value, pos + 1))
-        pos = m.end()
-    p = _Parser(text, tokens)
+    p = _Parser(text, tokenize(text, _TOKEN, _WORDS))
     node = p.expr()
-    if p.i < len(tokens):
-        _, value, col = tokens[p.i]
-        raise EventError(f"unexpected '{value}' at column {col} of \"{text}\"",
-                         hint="join conditions with 'and' or 'or'")
+    p.done("join conditions with 'and' or 'or'")
     return node
 
 
-class _Parser:
-    def __init__(self, text, tokens):
-        self.text, self.tokens, self.i = text, tokens, 0
-        self.depth = 0
-
-    def deeper(self, col: int) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise EventError(f"an event nests parentheses and 'not' more than {MAX_DEPTH} deep (column {col} of "
-                             f"\"{_short(self.text)}\")", hint="write it with fewer levels")
-
-    def peek(self, kind=None):
-        if self.i < len(self.tokens) and (kind is None or self.tokens[self.i][0] == kind):
-            return self.tokens[self.i]
-        return None
-
-    def take(self, kind, what):
-        t = self.peek(kind)
-        if t is None:
-            got = self.tokens[self.i] if self.i < len(self.tokens) else None
-            where = f"'{got[1]}' at column {got[2]}" if got else "the end"
-            raise EventError(f"expected {what}, found {where} of \"{self.text}\"")
-        self.i += 1
-        return t
+class _Parser(Cursor):
+    nesting = "an event nests parentheses and 'not' more than {depth} deep"
+    nesting_hint = "write it with fewer levels"
 
     def expr(self):
         args = [self.conj()]
@@ -244,10 +206,6 @@ class _Parser:
             else:
                 parts.append(_cmp(_var(b, self.text), _FLIP[op], a))
         return parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts))
-
-
-def _short(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _cmp(var: Var, op: str, x) -> Cmp:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import EventError
+from .events import Var as Ref  # an output in a year, or an input: as events name them
+from .tokens import Cursor, tokenize
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -29,7 +31,6 @@ _TOKEN = re.compile(r"""
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
 """, re.VERBOSE)
 FUNCTIONS = {"min": (1, None), "max": (1, None), "abs": (1, 1)}
-MAX_DEPTH = 64
 MAX_CHARS = 10_000
 
 
@@ -39,15 +40,6 @@ class Num:
 
     def text(self) -> str:
         return f"{self.value:g}"
-
-
-@dataclass(frozen=True)
-class Ref:
-    name: str
-    year: int | None = None
-
-    def text(self) -> str:
-        return self.name if self.year is None else f"{self.name}[{self.year}]"
 
 
 @dataclass(frozen=True)
@@ -96,48 +88,15 @@ def parse(text: str):
         raise EventError("a payoff is empty", hint='write an expression such as "y" or "0"')
     if len(text) > MAX_CHARS:
         raise EventError(f"a payoff is {len(text):,} characters long, more than {MAX_CHARS:,}")
-    tokens, pos = [], 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m:
-            raise EventError(f"unexpected '{text[pos]}' at column {pos + 1} of \"{text}\"",
-                             hint="a payoff uses numbers, outputs, inputs, + - * /, ( ), min, max and abs")
-        if m.lastgroup != "space":
-            tokens.append((m.lastgroup, m.group(m.lastgroup), pos + 1))
-        pos = m.end()
-    p = _Parser(text, tokens)
+    p = _Parser(text, tokenize(text, _TOKEN, hint="a payoff uses numbers, outputs, inputs, + - * /, ( ), min, max "
+                                                  "and abs"))
     node = p.sum()
-    if p.i < len(tokens):
-        _, value, col = tokens[p.i]
-        raise EventError(f"unexpected '{value}' at column {col} of \"{text}\"",
-                         hint="join terms with + - * /")
+    p.done("join terms with + - * /")
     return node
 
 
-class _Parser:
-    def __init__(self, text, tokens):
-        self.text, self.tokens, self.i, self.depth = text, tokens, 0, 0
-
-    def peek(self, kind=None, value=None):
-        if self.i < len(self.tokens):
-            t = self.tokens[self.i]
-            if (kind is None or t[0] == kind) and (value is None or t[1] == value):
-                return t
-        return None
-
-    def expect(self, kind, value, what):
-        t = self.peek(kind, value)
-        if t is None:
-            got = self.tokens[self.i] if self.i < len(self.tokens) else None
-            where = f"'{got[1]}' at column {got[2]}" if got else "the end"
-            raise EventError(f"expected {what}, found {where} of \"{self.text}\"")
-        self.i += 1
-        return t
-
-    def deeper(self, col):
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise EventError(f"a payoff nests more than {MAX_DEPTH} deep (column {col} of \"{self.text[:120]}\")")
+class _Parser(Cursor):
+    nesting = "a payoff nests more than {depth} deep"
 
     def sum(self):
         node = self.product()
@@ -174,7 +133,7 @@ class _Parser:
             self.deeper(t[2])
             self.i += 1
             node = self.sum()
-            self.expect("punct", ")", "')'")
+            self.take("punct", "')'", ")")
             self.depth -= 1
             return node
         if t[0] != "name":
@@ -191,7 +150,7 @@ class _Parser:
             while self.peek("punct", ","):
                 self.i += 1
                 args.append(self.sum())
-            self.expect("punct", ")", "')'")
+            self.take("punct", "')'", ")")
             self.depth -= 1
             lo, hi = FUNCTIONS[t[1]]
             if hi is not None and len(args) > hi:
@@ -199,12 +158,12 @@ class _Parser:
             return Call(t[1], tuple(args))
         if self.peek("punct", "["):
             self.i += 1
-            y = self.expect("number", None, "a year")
+            y = self.take("number", "a year")
             try:
                 year = int(y[1])
             except ValueError:
                 raise EventError(f"'{y[1]}' at column {y[2]} is not a year, in \"{self.text}\"") from None
-            self.expect("punct", "]", "']'")
+            self.take("punct", "']'", "]")
             return Ref(t[1], year)
         return Ref(t[1])
 

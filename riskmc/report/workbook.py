@@ -19,28 +19,19 @@ from .fmt import SHARE_UNITS
 STATISTICS = ("mean", "p5", "p50", "p95")
 
 
-def number_format(unit: str) -> str:
-    """The Excel number format of a value in `unit`: what the report prints it as."""
+def number_format(unit: str, error: bool = False) -> str:
+    """The Excel number format of a value in `unit`, as the report prints it; a Monte
+    Carlo error's (`error`) one digit finer."""
+    more = "0" if error else ""
     if unit in SHARE_UNITS:
-        return "0.0%"
+        return f"0.0{more}%"
     if unit.startswith("$B"):
-        return '"$"#,##0.0"B"'
+        return f'"$"#,##0.0{more}"B"'
     if unit == "$":
-        return '"$"#,##0.00'
-    if unit == "year":
+        return f'"$"#,##0.00{more}'
+    if unit == "year" and not error:
         return "0"
-    return "#,##0.000"
-
-
-def error_format(unit: str) -> str:
-    """A Monte Carlo error's format: finer than its value's (shares in percent to 0.01)."""
-    if unit in SHARE_UNITS:
-        return "0.00%"
-    if unit.startswith("$B"):
-        return '"$"#,##0.000"B"'
-    if unit == "$":
-        return '"$"#,##0.0000'
-    return "#,##0.0000"
+    return f"#,##0.000{more}"
 
 
 class _Sheet:
@@ -84,7 +75,7 @@ def write_workbook(path: str | Path, summary: dict, draws=None, weights=None, ch
         units = {o["unit"] for o in summary["outputs"].values()} | {i["unit"] for i in summary["inputs"].values()}
         for u in units | {"fraction"}:
             formats[f"v:{u}"] = wb.add_format({"num_format": number_format(u)})
-            formats[f"e:{u}"] = wb.add_format({"num_format": error_format(u)})
+            formats[f"e:{u}"] = wb.add_format({"num_format": number_format(u, error=True)})
         _outputs(wb, formats, summary, "outputs", "v")
         _outputs(wb, formats, summary, "outputs_mcse", "e")
         _claims(wb, formats, summary)
