@@ -117,6 +117,11 @@ def test_voi_command_writes_its_folder_and_json(toy, tmp_path):
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert set(summary["decisions"]["bet"]["options"]) == {"take", "pass"}
+    # A pipeline's answer (run --json) carries the prices too.
+    res = runner.invoke(app, ["run", str(toy / "toy.toml"), "--out", str(tmp_path / "r2"), "--draws", "2000",
+                              "--seed", "3", "--json"])
+    got = json.loads(res.output)["decisions"]["bet"]
+    assert got["best"] in ("take", "pass") and set(got["options"]["take"]) == {"expected", "p_best"}
     html = (tmp_path / "r" / "report.html").read_text()
     assert 'id="decisions"' in html and 'href="#decisions"' in html
     res = runner.invoke(app, ["voi", str(tmp_path / "r"), "--json", "--group", "x1,x3", "--out", str(tmp_path / "v")])

@@ -162,7 +162,8 @@ def extras(folder: str | Path) -> tuple[dict | None, dict | None]:
 
 def headline(summary: dict, folder) -> dict:
     """The answer of a run, for pipelines (`riskmc run --json`): the headline outputs in the
-    last year (or overall), every claim's probability, each with its MCSE, and the files."""
+    last year (or overall), every claim's probability and decision's prices, each with its
+    MCSE, and the files."""
     years = summary["years"]
     last = years[-1] if years else None
     outputs = {}
@@ -176,6 +177,10 @@ def headline(summary: dict, folder) -> dict:
            "draws": summary["draws"], "sampler": summary["sampler"], "outputs": outputs,
            "claims": {k: c["probability"] for k, c in summary["claims"].items()},
            "files": {"summary": str(Path(folder) / "summary.json"), "report": str(Path(folder) / "report.html")}}
+    if summary.get("decisions"):
+        out["decisions"] = {k: {"best": d["best"], "options": {o: {"expected": v["expected"], "p_best": v["p_best"]}
+                                                               for o, v in d["options"].items()}}
+                            for k, d in summary["decisions"].items()}
     if "evidence" in summary:
         # Outputs and claims above are the posterior's; the prior's claims beside them.
         ev = summary["evidence"]
