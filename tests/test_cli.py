@@ -198,7 +198,7 @@ def test_priors_show_lists_stated_and_implied():
     r = invoke("priors", "show", BASE)
     assert r.exit_code == 0
     assert "custom_share_2030  [fraction]\n  beta(lower=0, upper=1, a=25.4535, b=38.4721)\n" \
-           "  stated:  p05=0.3, p95=0.5" in r.output
+           "  stated:  p05=30%, p95=50%" in r.output
 
 
 def test_report_rerenders_from_run_folder(tmp_path):

@@ -216,7 +216,7 @@ def test_export_csv_and_xlsx(tmp_path):
     assert "0.0%" in formats and "&quot;$&quot;#,##0.0&quot;B&quot;" in formats
     assert "<t>2025</t>" in outputs and "<t>2030</t>" in outputs and "<t>nvidia_share</t>" in outputs
     assert 'state="frozen"' in outputs and "<autoFilter" in outputs
-    assert "<t>custom_share_2030</t>" in inputs and "<t>p05=0.3 p95=0.5</t>" in inputs
+    assert "<t>custom_share_2030</t>" in inputs and "<t>p05=30% p95=50%</t>" in inputs
     assert invoke("export", out).exit_code == 2
 
 

@@ -77,7 +77,7 @@ def show(
         implied = p.implied((0.05, 0.5, 0.95))
 
         def num(v, unit=p.unit):
-            return fmt.value(v, "year") if unit == "year" else f"{v:.4g}"
+            return fmt.exact(v, unit)
 
         typer.echo(f"{name}  [{p.unit}]")
         typer.echo(f"  {p.family.describe()}")

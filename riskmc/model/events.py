@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import EventError
 from . import units
-from .tokens import Cursor, short, tokenize
+from .tokens import Cursor, tokenize
 from .units import Written
 
 _TOKEN = re.compile(r"""

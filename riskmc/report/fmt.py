@@ -27,6 +27,20 @@ def value(v: float, unit: str) -> str:
     return f"{v:,.3g}"
 
 
+def exact(v: float, unit: str) -> str:
+    """A stated or fitted value to four significant digits, in the unit's terms: 39.71%,
+    $128.7B, 2027.5 (a prior as its expert would read it back)."""
+    if not finite(v):
+        return "n/a"
+    if unit in SHARE_UNITS:
+        return f"{100 * v:.4g}%"
+    if unit.startswith("$B"):
+        return f"${v:,.4g}B" if v >= 0 else f"-${-v:,.4g}B"
+    if unit == "year":
+        return value(v, "year")
+    return f"{v:.4g}"
+
+
 def sig(v: float, digits: int = 2) -> str:
     """v to `digits` significant digits, in fixed notation (0.000094, never 9.4e-05)."""
     if not finite(v) or v == 0:

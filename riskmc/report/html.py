@@ -26,7 +26,7 @@ def _env() -> jinja2.Environment:
     env.filters["fit_error"] = fmt.fit_error
     env.filters["prob"] = lambda p: fmt.prob(p["value"], p["mcse"])
     env.filters["prob_value"] = lambda p: fmt.prob_value(p["value"], p["mcse"])
-    env.filters["num"] = lambda v, unit="": fmt.value(v, "year") if unit == "year" else f"{v:.4g}"
+    env.filters["num"] = lambda v, unit="": fmt.exact(v, unit)
     # A pooled expert's dashed line, as the prior's picture draws it: the table's legend.
     env.filters["expert_line"] = lambda k: Markup(
         f'<svg width="24" height="8" role="img" aria-label="dashed line"><line x1="0" y1="4" x2="24" y2="4" '

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import fmt
 from .fmt import SHARE_UNITS
 
 STATISTICS = ("mean", "p5", "p50", "p95")
@@ -48,8 +49,8 @@ class _Sheet:
         self.width = len(header)
 
     def add(self, cells) -> None:
-        for col, (v, fmt) in enumerate(cells):
-            f = self.formats.get(fmt) if fmt else None
+        for col, (v, style) in enumerate(cells):
+            f = self.formats.get(style) if style else None
             if v is None:
                 continue
             if isinstance(v, str):
@@ -130,7 +131,7 @@ def _inputs(wb, formats, summary: dict) -> None:
     sheet = _Sheet(wb, formats, "inputs", head, [28, 50, 10, 24, 40, 11, 11, 11, 50])
     for name, i in summary["inputs"].items():
         f = f"v:{i['unit']}"
-        stated = " ".join(f"{k}={v:g}" for k, v in (i.get("stated") or {}).items())
+        stated = " ".join(f"{k}={fmt.exact(v, i['unit'])}" for k, v in (i.get("stated") or {}).items())
         imp = i.get("implied") or {}
         sheet.add([(name, None), (i.get("description") or "", None), (i["unit"], None), (stated, None),
                    (i["distribution"]["text"], None), (imp.get("p05"), f), (imp.get("p50"), f), (imp.get("p95"), f),
