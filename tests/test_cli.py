@@ -311,3 +311,17 @@ def test_compare_a_scenario_grid_with_labels_from_the_files(tmp_path, monkeypatc
     assert [run["label"] for run in res["runs"]] == ["base", "base · trainium-slip", "base · nvidia-price-war"]
     assert len(res["claims"]["C1"]["probabilities"]) == 3
     assert "base · trainium-slip" in (tmp_path / "grid" / "compare.html").read_text()
+
+
+def test_every_help_page_fits_80_columns_and_says_usage_plainly(monkeypatch):
+    """Each command's --help at 80 columns: no line longer, and its usage line names
+    arguments as Unix tools do (RUN_DIR, not typer's {RUN_DIR}; no <list[Path]>)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    pages = [[c] for c in ("run", "report", "sensitivity", "voi", "compare", "verify", "export", "ask", "seek")]
+    pages += [["priors", c] for c in ("check", "show", "fit")] + [["ledger", c] for c in ("record", "resolve", "show",
+                                                                                         "report")]
+    for page in pages:
+        out = invoke(*page, "--help").output
+        assert all(len(line) <= 80 for line in out.splitlines()), page
+        usage = out.splitlines()[0]
+        assert usage.startswith(f"Usage: riskmc {' '.join(page)} ") and "{" not in usage and "[Path]" not in out, page

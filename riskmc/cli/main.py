@@ -34,6 +34,7 @@ class Commands(MutableMapping):
                 raise KeyError(name)
             command = get_command(importlib.import_module(f"{__package__}.{name}").app)
             command.name = name
+            _plain_usage(command)
             self.built[name] = command
         return self.built[name]
 
@@ -53,6 +54,20 @@ class Commands(MutableMapping):
 
     def __len__(self):
         return len(self.names)
+
+
+def _plain_usage(command) -> None:
+    """Usage lines as Unix tools write them, `riskmc ask [OPTIONS] RUN_DIR [EVENT]`: typer
+    marks a required argument {RUN_DIR}, which reads like a set to choose from."""
+    if not hasattr(command, "collect_usage_pieces"):
+        return
+    pieces = command.collect_usage_pieces
+
+    def plain(ctx):
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces(ctx)]
+    command.collect_usage_pieces = plain
+    for sub in getattr(command, "commands", {}).values():
+        _plain_usage(sub)
 
 
 class OneLineGroup(TyperGroup):
