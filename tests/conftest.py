@@ -8,6 +8,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw their examples from a fixed seed: a run of the suite is the same run
+# every time, so CI never fails by chance (a new example is tried by changing the code or
+# the test, not the clock). RISKMC_HYPOTHESIS=explore searches anew, longer.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", max_examples=1000)
+settings.load_profile(os.environ.get("RISKMC_HYPOTHESIS", "ci"))
 
 # Fitted priors and tables go to a cache of this test session's own (subprocesses
 # inherit it): the suite starts cold, as CI's clean clone does, and leaves ~/.cache alone.

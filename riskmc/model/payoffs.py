@@ -47,7 +47,8 @@ class Neg:
     arg: object
 
     def text(self) -> str:
-        return f"-{_wrapped(self.arg, '*')}"
+        # Unary minus binds tighter than any operator: -(y * y), not -y * y, reads back the same.
+        return f"-({self.arg.text()})" if isinstance(self.arg, Bin) else f"-{self.arg.text()}"
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,9 @@ _RANK = {"+": 1, "-": 1, "*": 2, "/": 2}
 def _wrapped(node, op: str, right: bool = False) -> str:
     """A child's text, in parentheses where the operator would otherwise bind it differently."""
     t = node.text()
-    if isinstance(node, Bin) and (_RANK[node.op] < _RANK[op] or right and _RANK[node.op] == _RANK[op]
-                                  and op in "-/"):
+    # Operators group to the left, so a right operand of the same rank keeps its parentheses
+    # (y - (a - b) needs them; y + (a + b) keeps them too, so the text reads back as the tree).
+    if isinstance(node, Bin) and (_RANK[node.op] < _RANK[op] or right and _RANK[node.op] == _RANK[op]):
         return f"({t})"
     return t
 
