@@ -29,9 +29,9 @@ def price(decision, sample: Sample) -> DecisionPrice:
         from ..errors import ModelError
         k = int(np.flatnonzero(~np.all(np.isfinite(v), axis=1))[0])
         option, p = decision.options[k]
-        raise ModelError(f"decision '{decision.name}', option '{option}': the payoff \"{p.text}\" is not a finite "
-                         "number for every draw (a division by zero?)", file=decision.file, line=decision.line,
-                         hint="guard the division, e.g. with max(x, 0.001)")
+        raise ModelError(f"decision '{decision.name}': option '{option}': the payoff \"{p.text}\" is not a finite "
+                         "number for every draw", file=decision.file, line=decision.line,
+                         hint="a division by zero? guard it, e.g. with max(x, 0.001)")
     top = np.argmax(v, axis=0)
     options = {}
     for k, (option, p) in enumerate(decision.options):

@@ -8,7 +8,7 @@ sum to c(all) = Var(Y), and a correlated input that the model never reads still 
 share through the inputs it moves with. E[Var(Y | X_u)] is the nearest-neighbour
 given-data estimator of Broto, Bachoc and Depecker (2020, SIAM/ASA J. Uncertainty
 Quantification 8(2)): for each draw, the variance of Y over its NEIGHBOURS nearest draws in
-the ranks of X_u; no model evaluations beyond the run's. The interval is a bootstrap over
+the ranks of X_u; no model runs beyond the draws'. The interval is a bootstrap over
 blocks of draws of those per-draw variances.
 
 Every subset of the players is valued (2^p nearest-neighbour searches), so the players are

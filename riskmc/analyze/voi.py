@@ -193,14 +193,17 @@ def value_of_information(run, workers: int, asked: list[list[str]] = ()) -> dict
     from .sample import sample_of
     ps, m = run.priors, run.model
     names = [n for n in m.input_names if ps.priors[n].family.varies]
+    asked = [list(dict.fromkeys(g)) for g in asked]          # each input once, in the order named
     for group in asked:
+        if not group:
+            raise UsageError("--group needs the inputs to value together, e.g. --group a,b")
         for x in group:
             if x not in m.input_names:
                 import difflib
                 close = difflib.get_close_matches(x, m.input_names, n=1, cutoff=0.6)
                 raise UsageError(f"--group names '{x}', which is not one of the model's inputs",
                                  hint=f"did you mean '{close[0]}'?" if close else "name inputs, e.g. --group a,b")
-    groups = groups_of(names, [(a, b) for a, b, _ in ps.dependence.pairs], [list(g) for g in asked])
+    groups = groups_of(names, [(a, b) for a, b, _ in ps.dependence.pairs], [g for g in asked if len(g) > 1])
     sample = sample_of(run, workers)
     seed = int(run.summary["seed"])
     out = {"run": str(run.folder) if run.folder is not None else None, "title": run.summary["title"],

@@ -98,7 +98,7 @@ def decision(c, name: str, d: dict) -> None:
     u = d["unit"]
     heads = [f"{name}: option", "expected payoff", "P(best)", "payoff"]
     rows = [[("▸ " if k == d["best"] else "  ") + k,
-             f"{fmt.value(o['expected']['value'], u)} ± {fmt.mcse(o['expected']['mcse'], u)}",
+             f"{fmt.gain(o['expected']['value'], u)} ± {fmt.mcse(o['expected']['mcse'], u)}",
              fmt.prob(o["p_best"]["value"], o["p_best"]["mcse"]), o["payoff"]] for k, o in d["options"].items()]
     t = _table((heads[0], {"no_wrap": True}), (heads[1], {"no_wrap": True, "justify": "right"}),
                (heads[2], {"no_wrap": True, "justify": "right"}), (heads[3], {"no_wrap": True}))
@@ -298,26 +298,30 @@ def voi(res: dict, page) -> None:
     for name, d in res["decisions"].items():
         u = d["unit"]
         e = d["evpi"]
-        c.print(f"{name}: EVPI {fmt.value(e['value'], u)} ± {fmt.mcse(e['mcse'], u)}"
+        c.print(f"{name}: EVPI {fmt.gain(e['value'], u)} ± {fmt.mcse(e['mcse'], u)}"
                 f"{' ' + u if u and u not in fmt.SHARE_UNITS and not u.startswith('$') else ''}", overflow="fold")
         heads = ["learn first", "EVPPI", "share of EVPI"]
-        shown = [(g, v) for g, v in d["evppi"].items() if e["value"] > 0 and v["value"] >= 0.01 * e["value"]]
-        shown = shown[:12] or list(d["evppi"].items())[:3]
-        rows = [[g, f"{fmt.value(v['value'], u)} ± {fmt.mcse(v['mcse'], u)}",
+        # What is worth learning: estimates clearly above their error, at most a dozen.
+        shown = [(g, v) for g, v in d["evppi"].items() if v["value"] > 2 * v["mcse"]][:12]
+        rows = [[g, f"{fmt.gain(v['value'], u)} ± {fmt.mcse(v['mcse'], u)}",
                  f"{100 * v['value'] / e['value']:.0f}%" if e["value"] > 0 else "n/a"] for g, v in shown]
         t = _table((heads[0], {"no_wrap": True}), (heads[1], {"no_wrap": True, "justify": "right"}),
                    (heads[2], {"no_wrap": True, "justify": "right"}))
         for r in fit(rows, 0, headers=heads):
             t.add_row(*r)
-        c.print(t)
-        if len(shown) < len(d["evppi"]):
-            c.print(f"({len(d['evppi']) - len(shown)} more inputs and groups, each worth less; all in --json "
-                    "and voi.html)", overflow="fold")
+        if rows:
+            c.print(t)
+        rest = len(d["evppi"]) - len(shown)
+        if rest:
+            c.print(f"({rest} {'more ' if shown else ''}inputs and groups within two errors of zero: learning "
+                    f"{'them' if shown else 'any one alone'} is worth nothing measurable; all in --json"
+                    f"{' and the report' if page is not None else ''})", overflow="fold")
     for name, cl in res["claims"].items():
-        top = list(cl["value"].items())[:5]
-        said = "; ".join(f"{g} {fmt.sig(v['value'], 2)} ± {fmt.sig(v['mcse'], 2)}" for g, v in top)
-        c.print(f"claim {name} (Brier {cl['brier']:.4f} today): learning first lowers it by {said}",
-                overflow="fold")
+        top = [(g, v) for g, v in cl["value"].items() if v["value"] > 2 * v["mcse"]][:3]
+        c.print(f"claim {name} (Brier {cl['brier']:.4f} today): learning first lowers it by"
+                + ("" if top else " nothing measurable"), overflow="fold")
+        for g, v in top:
+            c.print(f"  {g}  {fmt.sig(v['value'], 2)} ± {fmt.sig(v['mcse'], 2)}", overflow="fold")
     if not res["decisions"] and not res["claims"]:
         c.print("no decisions ([decisions.NAME]) and no claims in the run's priors file: nothing to value")
     if page is not None:

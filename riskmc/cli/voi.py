@@ -28,7 +28,7 @@ def voi(
     """The value of information: for each decision in the run's priors file, EVPI and the
     EVPPI of each input and group of inputs; for each claim, the expected drop in its Brier
     score from learning each. From the run's own (weighted) draws, re-created from its seed:
-    no model evaluations beyond the run's.
+    no new design of model runs (the run's draws are re-created once).
     """
     from ..analyze.voi import value_of_information
     from ..runs import Run
@@ -38,11 +38,11 @@ def voi(
 
     with user_errors(out):
         groups = [[x.strip() for x in g.split(",") if x.strip()] for g in group or ()]
+        run = Run.open(run_dir)   # a folder that holds no run is said so before anything else
         if out is not None:
             tx = Transaction(out, kind="voi", inputs=run_inputs(run_dir))
         else:
             tx = Transaction(run_dir, replace_run=False)
-        run = Run.open(run_dir)
         res = value_of_information(run, workers or default_workers(), groups)
         with tx.begin():
             if out is not None:

@@ -19,7 +19,7 @@ class Decision:
     options: tuple[tuple[str, object], ...]   # (option, Payoff), in the file's order
     unit: str
     file: str
-    line: int | None
+    line: int | None          # its options' line: where a payoff's mistake is
 
     def as_dict(self) -> dict:
         return {"description": self.description, "unit": self.unit, "line": self.line,
@@ -63,4 +63,4 @@ def build_decision(name: str, t, w: _Where, model) -> Decision:
         except EventError as exc:
             raise err(f"option '{option}': {exc.message}", "options", option, hint=exc.hint) from None
     return Decision(name, t.get("description", ""), tuple(built), t.get("unit", ""), str(w.doc.path),
-                    w.doc.lines.line(*path))
+                    w.doc.lines.line(*path, "options"))

@@ -18,13 +18,23 @@ def value(v: float, unit: str) -> str:
         return "n/a"
     if unit in SHARE_UNITS:
         return f"{round(100 * v, 1) + 0.0:.1f}%"   # + 0.0: a rounded -0.0 reads as 0.0
+    sign = "-" if v < 0 and unit.startswith("$") else ""   # -$11.3B, never $-11.3B
+    a = abs(v) if sign else v
     if unit.startswith("$B"):
-        return f"${v:,.0f}B" if abs(v) >= 100 else f"${v:,.1f}B"
+        return f"{sign}${a:,.0f}B" if abs(v) >= 100 else f"{sign}${a:,.1f}B"
     if unit == "$":
-        return f"${v:,.2f}"
+        return f"{sign}${a:,.2f}"
     if unit == "year":
         return f"{v:.2f}".rstrip("0").rstrip(".")
     return f"{v:,.3g}"
+
+
+def gain(v: float, unit: str) -> str:
+    """A payoff or a value of information: in percentage points for a payoff in shares
+    (a difference of shares), else as a value of its unit."""
+    if unit in SHARE_UNITS:
+        return f"{round(100 * v, 2) + 0.0:.2f} pp" if finite(v) else "n/a"
+    return value(v, unit)
 
 
 def exact(v: float, unit: str) -> str:
@@ -36,6 +46,8 @@ def exact(v: float, unit: str) -> str:
         return f"{100 * v:.4g}%"
     if unit.startswith("$B"):
         return f"${v:,.4g}B" if v >= 0 else f"-${-v:,.4g}B"
+    if unit == "$":
+        return f"${v:,.4g}" if v >= 0 else f"-${-v:,.4g}"
     if unit == "year":
         return value(v, "year")
     return f"{v:.4g}"

@@ -21,6 +21,7 @@ def _env() -> jinja2.Environment:
     )
     env.filters["value"] = fmt.value
     env.filters["mcse"] = fmt.mcse
+    env.filters["gain"] = fmt.gain
     env.filters["shift"] = fmt.shift
     env.filters["label"] = fmt.label
     env.filters["fit_error"] = fmt.fit_error

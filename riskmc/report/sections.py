@@ -65,13 +65,15 @@ def learning(v: dict) -> dict:
         return said if len(said) <= 44 else f"{parts[0]} + {len(parts) - 1} more"
     decisions = []
     for d_name, d in v["decisions"].items():
-        rows = [(name(g), e["value"], 2 * e["mcse"]) for g, e in d["evppi"].items()][:12]
-        decisions.append({"name": d_name, "d": d, "svg": svg.hbars(
-            rows, "EVPPI of each input and group (± 2 MCSE)", lambda x, u=d["unit"]: fmt.value(x, u))})
+        top = [(name(g), e) for g, e in d["evppi"].items() if e["value"] > 2 * e["mcse"]][:12]
+        rows = [(g, e["value"], 2 * e["mcse"]) for g, e in top] or [("(none above its error)", 0.0, 0.0)]
+        decisions.append({"name": d_name, "d": d, "top": top, "svg": svg.hbars(
+            rows, "EVPPI of each input and group (± 2 MCSE)", lambda x, u=d["unit"]: fmt.gain(x, u))})
     claims = []
     for c_name, c in v["claims"].items():
-        rows = [(name(g), e["value"], 2 * e["mcse"]) for g, e in c["value"].items()][:8]
-        claims.append({"name": c_name, "c": c, "svg": svg.hbars(
+        top = [(name(g), e) for g, e in c["value"].items() if e["value"] > 2 * e["mcse"]][:8]
+        rows = [(g, e["value"], 2 * e["mcse"]) for g, e in top] or [("(none above its error)", 0.0, 0.0)]
+        claims.append({"name": c_name, "c": c, "top": top, "svg": svg.hbars(
             rows, f"{c_name}: drop in the Brier score (± 2 MCSE)", lambda x: fmt.sig(x, 2))})
     return {"v": v, "learning_decisions": decisions, "learning_claims": claims}
 
