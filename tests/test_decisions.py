@@ -117,6 +117,13 @@ def test_voi_command_writes_its_folder_and_json(toy, tmp_path):
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert set(summary["decisions"]["bet"]["options"]) == {"take", "pass"}
+    # priors check counts the decisions; the workbook prices them on a sheet of their own.
+    res = runner.invoke(app, ["priors", "check", str(toy / "toy.toml")])
+    assert res.output.endswith("1 claims, 1 decision, 0 scenarios)\n")
+    assert runner.invoke(app, ["export", str(tmp_path / "r"), "--xlsx", "--out", str(tmp_path / "x")]).exit_code == 0
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "x" / "run.xlsx") as z:
+        assert '<sheet name="decisions"' in z.read("xl/workbook.xml").decode()
     # A pipeline's answer (run --json) carries the prices too.
     res = runner.invoke(app, ["run", str(toy / "toy.toml"), "--out", str(tmp_path / "r2"), "--draws", "2000",
                               "--seed", "3", "--json"])

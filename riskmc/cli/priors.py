@@ -42,6 +42,8 @@ def check(
             say(f"riskmc: warning: {w}")
         if not quiet:
             ev = f", {len(ps.evidence)} pieces of evidence" if ps.evidence else ""
+            n = len(ps.decisions)
+            ev += f", {n} decision{'s' if n != 1 else ''}" if n else ""
             typer.echo(f"{f}: ok ({len(ps.priors)} priors for model {ps.model.name}, {len(ps.claims)} claims{ev}, "
                        f"{len(ps.scenarios)} scenarios)")
     if codes:

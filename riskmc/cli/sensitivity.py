@@ -19,8 +19,9 @@ def sensitivity(
                                                "outputs).")] = None,
     year: Annotated[int | None, typer.Option(metavar="YEAR", help="Year (default: the model's last).")] = None,
     draws: Annotated[int | None, typer.Option(metavar="N", help="Draws of the run the indices read (default "
-                                              "16,384); with --saltelli, base rows (default 16,384) and the model "
-                                              "runs N x (factors + 2) times.")] = None,
+                                              "16,384; Shapley effects read the first 8,192); with --saltelli, "
+                                              "base rows (default 16,384) and the model runs N x (factors + 2) "
+                                              "times.")] = None,
     saltelli: Annotated[bool, typer.Option("--saltelli", help="Also total indices, from the Saltelli design "
                                            "(slower: the model runs N x (factors + 2) times).")] = False,
     seed: Seed = None,

@@ -2,8 +2,8 @@
 
 One sheet each: the outputs (an output and statistic per row, the years as columns, shares
 as percent and money in $B with their number formats), their Monte Carlo errors in the
-same shape, the claims with their theses, the inputs (each prior as stated and as fitted),
-the evidence, and the draws when the run saved them. Every sheet has a frozen header and a
+same shape, the claims with their theses, the decisions' options priced, the inputs (each
+prior as stated and as fitted), the evidence, and the draws when the run saved them. Every sheet has a frozen header and a
 filter. The workbook is written in xlsxwriter's constant-memory mode, row by row, so the
 draws sheet of a large run costs its rows' time, not its size in memory. Text is written
 as text, never as a formula or a link (OWASP's advice on CSV injection: a claim's thesis
@@ -73,13 +73,16 @@ def write_workbook(path: str | Path, summary: dict, draws=None, weights=None, ch
     try:
         formats: dict = {"header": wb.add_format({"bold": True, "bottom": 1}),
                          "text": wb.add_format({"text_wrap": False})}
-        units = {o["unit"] for o in summary["outputs"].values()} | {i["unit"] for i in summary["inputs"].values()}
+        units = ({o["unit"] for o in summary["outputs"].values()} | {i["unit"] for i in summary["inputs"].values()}
+                 | {d["unit"] for d in summary.get("decisions", {}).values() if d["unit"]})
         for u in units | {"fraction"}:
             formats[f"v:{u}"] = wb.add_format({"num_format": number_format(u)})
             formats[f"e:{u}"] = wb.add_format({"num_format": number_format(u, error=True)})
         _outputs(wb, formats, summary, "outputs", "v")
         _outputs(wb, formats, summary, "outputs_mcse", "e")
         _claims(wb, formats, summary)
+        if summary.get("decisions"):
+            _decisions(wb, formats, summary["decisions"])
         _inputs(wb, formats, summary)
         if summary.get("evidence"):
             _evidence(wb, formats, summary["evidence"])
@@ -122,6 +125,20 @@ def _claims(wb, formats, summary: dict) -> None:
             q = summary["prior"]["claims"][name]["probability"]
             row += [(q["value"], "v:fraction"), (q["mcse"], "e:fraction")]
         sheet.add(row)
+    sheet.close()
+
+
+def _decisions(wb, formats, decisions: dict) -> None:
+    """Each option of each decision: its payoff, expected payoff and chance of being best."""
+    head = ["decision", "option", "payoff", "expected payoff", "MCSE", "P(best)", "P(best) MCSE", "best"]
+    sheet = _Sheet(wb, formats, "decisions", head, [18, 14, 44, 16, 12, 10, 12, 6])
+    for name, d in decisions.items():
+        u = d["unit"] if f"v:{d['unit']}" in formats else ""
+        for option, o in d["options"].items():
+            e, p = o["expected"], o["p_best"]
+            sheet.add([(name, None), (option, None), (o["payoff"], None), (e["value"], f"v:{u}" if u else None),
+                       (e["mcse"], f"e:{u}" if u else None), (p["value"], "v:fraction"), (p["mcse"], "e:fraction"),
+                       ("yes" if option == d["best"] else "", None)])
     sheet.close()
 
 
