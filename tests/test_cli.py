@@ -325,3 +325,15 @@ def test_every_help_page_fits_80_columns_and_says_usage_plainly(monkeypatch):
         assert all(len(line) <= 80 for line in out.splitlines()), page
         usage = out.splitlines()[0]
         assert usage.startswith(f"Usage: riskmc {' '.join(page)} ") and "{" not in usage and "[Path]" not in out, page
+
+
+def test_sensitivity_terminal_at_80_columns(tmp_path):
+    """No line past 80 columns, none cut with '…' but the output's name; what wraps is
+    indented under its first line, never back at column 0."""
+    r = invoke("sensitivity", ROOT / "priors" / "experts.toml", "--draws", 4096, "--out", tmp_path / "s")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert all(len(line) <= 80 for line in lines[:-1])   # the last: the file's path, printed whole
+    whom = lines.index(next(line for line in lines if line.startswith("whom you believe on custom share 2030")))
+    assert all(line.startswith("  ") for line in lines[whom + 1:-1])
+    assert "input" in r.output and "Shapley share [95%]" in r.output and "Sobol S1 [95%]" in r.output

@@ -156,12 +156,12 @@ def sensitivity(res: dict, path) -> None:
     """After `riskmc sensitivity`: the top drivers of each output, then the file's path."""
     c = _console()
     if res["note"]:
-        c.print(f"note: {res['note']}", overflow="fold")
+        _indented(c, f"note: {res['note']}", "")
     at = f", {res['year']}" if res["year"] is not None else ""
     for o in res["outputs"].values():
-        c.print(f"{o['label']}{at}: what drives it (Sobol indices, 95% intervals)", overflow="ellipsis", no_wrap=True)
+        c.print(f"{o['label']}{at}: what drives it", overflow="ellipsis", no_wrap=True)
         total = any(r["ST"] is not None for r in o["sobol"])
-        heads = ["factor", "first order S1", "total ST"][:3 if total else 2]
+        heads = ["factor", "Sobol S1 [95%]", "total ST [95%]"][:3 if total else 2]
         rows = [([fmt.label(r["factor"]), "-", "-"] if r["S1"] is None else
                  [fmt.label(r["factor"]), f"{r['S1']:.2f} [{r['S1_ci'][0]:.2f}, {r['S1_ci'][1]:.2f}]",
                   f"{r['ST']:.2f} [{r['ST_ci'][0]:.2f}, {r['ST_ci'][1]:.2f}]" if r["ST"] is not None else "-"]
@@ -172,21 +172,35 @@ def sensitivity(res: dict, path) -> None:
         c.print(t)
         sh = o.get("shapley") or {}
         if sh.get("effects"):
-            said = "; ".join(f"{fmt.label(k)} {100 * v['value']:.0f}% [{100 * v['ci'][0]:.0f}, {100 * v['ci'][1]:.0f}]"
-                             for k, v in list(sh["effects"].items())[:6])
-            rest = f"; other inputs {100 * sh['rest']:.0f}%" if sh.get("rest") is not None else ""
-            c.print(f"  Shapley shares of its variance: {said}{rest}", overflow="fold")
+            heads = ["input", "Shapley share [95%]"]
+            rows = [[fmt.label(k), f"{100 * v['value']:.0f}% [{100 * v['ci'][0]:.0f}, {100 * v['ci'][1]:.0f}]"]
+                    for k, v in list(sh["effects"].items())[:6]]
+            if sh.get("rest") is not None:
+                rows.append(["(the other inputs)", f"{100 * sh['rest']:.0f}%"])
+            t = _table((heads[0], {"no_wrap": True}), (heads[1], {"no_wrap": True, "justify": "right"}))
+            for r in fit(rows, 0, headers=heads):
+                t.add_row(*r)
+            c.print(t)
     for e in res.get("experts", []):
-        c.print(f"whom you believe on {fmt.label(e['prior'])}: {fmt.whom(e, res)}", overflow="fold")
+        _indented(c, f"whom you believe on {fmt.label(e['prior'])}: {fmt.whom(e, res)}", "")
         for x in e["experts"]:
             means = "; ".join(f"{res['outputs'][n]['label']} mean {fmt.value(m['mean'], res['outputs'][n]['unit'])}"
                               f" ± {fmt.mcse(m['mcse'], res['outputs'][n]['unit'])}" for n, m in x["if_right"].items())
-            c.print(f"  if {x['expert']} ({100 * x['weight']:.0f}%) is right: {means}", overflow="fold")
+            _indented(c, f"if {x['expert']} ({100 * x['weight']:.0f}%) is right: {means}", "  ")
             claims = "; ".join(f"{k} {fmt.prob(v['value'], v['mcse'])}" for k, v in x["claims_if_right"].items()
                                if v["value"] is not None)
             if claims:
-                c.print(f"    claims: {claims}", overflow="fold")
+                _indented(c, f"claims: {claims}", "    ")
     c.print(str(path), overflow="ignore", crop=False)
+
+
+def _indented(c, text: str, indent: str) -> None:
+    """A long line wrapped at the terminal's width, its continuation indented under it
+    (never back at column 0), breaking between words only."""
+    import textwrap
+    for line in textwrap.wrap(text, width=WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
+                              break_on_hyphens=False):
+        c.print(line, overflow="ignore", crop=False)
 
 
 def _pp(p: dict) -> str:

@@ -146,7 +146,9 @@ ACRONYMS = {"gpu": "GPU", "asp": "ASP", "aws": "AWS", "eps": "EPS", "ai": "AI", 
 
 def label(name: str) -> str:
     """A name as words: custom_share_2030 -> custom share 2030, gpu_asp_decline -> GPU ASP
-    decline."""
+    decline; a group of correlated priors, group(a, b), names each."""
+    if name.startswith("group(") and name.endswith(")"):
+        return "group(" + ", ".join(label(part.strip()) for part in name[6:-1].split(",")) + ")"
     return " ".join(ACRONYMS.get(w, w) for w in name.split("_"))
 
 
