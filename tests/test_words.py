@@ -109,3 +109,17 @@ def test_labels_write_names_as_readers_do():
     assert fmt.label("gpu_asp_decline") == "GPU ASP decline"
     assert fmt.label("amazon_pe_rerated") == "Amazon P/E rerated"
     assert fmt.label("custom_share_2030") == "custom share 2030"
+    assert fmt.label("group(ai_capex_2025, aws_capacity_add_gw)") == "group(AI capex 2025, AWS capacity add GW)"
+
+
+def test_one_way_to_write_money_shares_and_payoffs():
+    """Money's sign before the dollar, shares in percent, a stated prior to four digits in
+    its unit, a payoff in shares in percentage points, floating noise as no error at all."""
+    from riskmc.report import fmt
+    assert fmt.value(-11.3, "$B") == "-$11.3B" and fmt.value(-13474.0, "$B") == "-$13,474B"
+    assert fmt.value(-2.5, "$") == "-$2.50" and fmt.value(2.5, "$") == "$2.50"
+    assert fmt.value(-1e-17, "fraction") == "0.0%"
+    assert fmt.exact(0.3971, "fraction") == "39.71%" and fmt.exact(128.7, "$B") == "$128.7B"
+    assert fmt.exact(6.6, "$") == "$6.6" and fmt.exact(2027.5, "year") == "2027.5"
+    assert fmt.gain(0.0198, "fraction") == "1.98 pp" and fmt.gain(-0.124, "fraction") == "-12.40 pp"
+    assert fmt.mcse(1.8e-17, "fraction") == "0 pp"
