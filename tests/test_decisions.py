@@ -213,7 +213,8 @@ def test_payoffs_evaluate_as_arithmetic_reads():
                          vectorised=lambda x, years: {"y": x["a"]})
     rows = np.array([[1.0, -2.0], [3.0, 4.0], [5.0, 0.5]])     # y, then the inputs a and b
     for text, want in (("2 * (y - 1) / 4 - -3", [3.0, 1.5]), ("y - a - b", [-7.0, -6.5]), ("y - (a - b)", [3.0, -5.5]),
-                       ("max(y, a, 0) + min(b, 1) * abs(-2)", [5.0, 5.0]), ("-y * -y", [1.0, 4.0])):
+                       ("max(y, a, 0) + min(b, 1) * abs(-2)", [5.0, 5.0]), ("-y * -y", [1.0, 4.0]),
+                       ("y - 50%", [0.5, -2.5])):
         p = payoffs.resolve(text, model)
         assert p.values(rows).tolist() == want, text
         assert payoffs.parse(p.text) == p.tree, text

@@ -5,9 +5,9 @@
     2 * (nvidia_share[2030] - 0.5) - 0.1
     min(amazon_eps_upside[2027], 0.5) - max(0, 0.4 - custom_share_2030)
 
-An operand is a number, an output in a year, `name[2030]` (or `name` for a model without
-years), or an input by name, as in events; the operators are + - * / with the usual
-precedence, unary minus and parentheses; the functions `min(a, b, ...)`, `max(a, b, ...)`
+An operand is a number (a percent, 2%, is 0.02), an output in a year, `name[2030]` (or
+`name` for a model without years), or an input by name, as in events; the operators are
++ - * / with the usual precedence, unary minus and parentheses; the functions `min(a, b, ...)`, `max(a, b, ...)`
 and `abs(a)`. A parsed payoff is bound to a model's rows (outputs by year, then inputs)
 and evaluated on a block of draws with numpy.
 """
@@ -25,6 +25,7 @@ from .tokens import Cursor, tokenize
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
+  | (?P<percent>(?:\d+\.?\d*|\.\d+)%)
   | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
   | (?P<op>[-+*/])
   | (?P<punct>[\[\](),])
@@ -90,8 +91,8 @@ def parse(text: str):
         raise EventError("a payoff is empty", hint='write an expression such as "y" or "0"')
     if len(text) > MAX_CHARS:
         raise EventError(f"a payoff is {len(text):,} characters long, more than {MAX_CHARS:,}")
-    p = _Parser(text, tokenize(text, _TOKEN, hint="a payoff uses numbers, outputs, inputs, + - * /, ( ), min, max "
-                                                  "and abs"))
+    p = _Parser(text, tokenize(text, _TOKEN, hint="a payoff uses numbers (2% for 0.02), outputs, inputs, + - * /, "
+                                                  "( ), min, max and abs"))
     node = p.sum()
     p.done("join terms with + - * /")
     return node
@@ -131,6 +132,9 @@ class _Parser(Cursor):
         if t[0] == "number":
             self.i += 1
             return Num(float(t[1]))
+        if t[0] == "percent":   # 2% is 0.02, as shares are written everywhere else
+            self.i += 1
+            return Num(float(t[1][:-1]) / 100)
         if t[0] == "punct" and t[1] == "(":
             self.deeper(t[2])
             self.i += 1
