@@ -178,6 +178,7 @@ def ws(tmp_path_factory):
         ("run", w / "priors" / "base-b.toml", "--out", w / "runb", "-q"),
         ("run", w / "priors" / "grow.toml", "--draws", 2000, "--no-save-draws", "--out", w / "grun", "-q"),
         ("ask", w / "run", "nvidia_share[2030] < 0.7", "--out", w / "askd", "-q"),
+        ("voi", w / "run", "--out", w / "vo", "-q"),
         ("compare", w / "run", w / "runb", "--out", w / "cmp", "-q"),
         ("export", w / "run", "--csv", "--out", w / "exp", "-q"),
         ("ledger", "record", w / "run", "--ledger", w / "led" / "ledger.sqlite", "-q"),
@@ -207,6 +208,8 @@ OUT_IS_INPUT = [
     ("ask-inside", lambda w: ["ask", w / "run", EVENT, "--out", w / "run" / "sub"]),
     ("ask-above", lambda w: ["ask", w / "run", EVENT, "--out", w]),
     ("export", lambda w: ["export", w / "run", "--csv", "--out", w / "run"]),
+    ("voi", lambda w: ["voi", w / "run", "--out", w / "run"]),
+    ("voi-above", lambda w: ["voi", w / "run", "--out", w]),
     ("compare-first", lambda w: ["compare", w / "run", w / "runb", "--out", w / "run"]),
     ("compare-second", lambda w: ["compare", w / "run", w / "runb", "--out", w / "runb"]),
     ("run-priors-folder", lambda w: ["run", w / "priors" / "base.toml", "--out", w / "priors"]),
@@ -257,12 +260,13 @@ WRITERS = {
     "sensitivity": (lambda w, out: ["sensitivity", w / "priors" / "base.toml", "--draws", 64, "--out", out, "-q"],
                     "run"),
     "ask": (lambda w, out: ["ask", w / "run", EVENT, "--out", out, "-q"], "ask"),
+    "voi": (lambda w, out: ["voi", w / "run", "--out", out, "-q"], "voi"),
     "compare": (lambda w, out: ["compare", w / "run", w / "runb", "--out", out, "-q"], "compare"),
     "export": (lambda w, out: ["export", w / "run", "--csv", "--out", out, "-q"], "export"),
     "ledger-report": (lambda w, out: ["ledger", "report", "--ledger", w / "led" / "ledger.sqlite", "--out", out,
                                       "-q"], "ledger"),
 }
-KIND_OF = {"run": "grun", "ask": "askd", "compare": "cmp", "export": "exp", "ledger": "ledrep"}
+KIND_OF = {"run": "grun", "ask": "askd", "voi": "vo", "compare": "cmp", "export": "exp", "ledger": "ledrep"}
 CROSS = [(verb, kind) for verb, (_, own) in WRITERS.items() for kind in KIND_OF if kind != own]
 
 
@@ -348,6 +352,7 @@ LIES = [
 READERS = {
     "ask": lambda w: ["ask", w / "run", EVENT],
     "ask-given": lambda w: ["ask", w / "run", "--given", EVENT, "--json"],
+    "voi": lambda w: ["voi", w / "run", "--out", w / "x"],
     "export": lambda w: ["export", w / "run", "--csv", "--out", w / "x"],
     "compare": lambda w: ["compare", w / "run", w / "runb", "--out", w / "x"],
     "report": lambda w: ["report", w / "run"],
@@ -396,16 +401,17 @@ EVALUATORS = {
     "seek": lambda w: ["seek", w / "priors" / "grow.toml", "--vary", "rate", "--target",
                        "P(revenue[2028] > 150) = 0.5", "--draws", 2000],
     "sensitivity": lambda w: ["sensitivity", w / "priors" / "grow.toml", "--draws", 64, "--out", w / "grun"],
+    "voi": lambda w: ["voi", w / "grun"],
     "priors-check": lambda w: ["priors", "check", w / "priors" / "grow.toml"],
 }
 MODES = {
     "import-exit-0": ("run", "ask", "seek", "sensitivity", "priors-check"),
     "import-exit-bye": ("run", "ask", "sensitivity", "priors-check"),
-    "exit-0": ("run", "run-2-workers", "ask", "seek", "sensitivity"),
-    "exit-bye": ("run", "ask", "sensitivity"),
+    "exit-0": ("run", "run-2-workers", "ask", "seek", "sensitivity", "voi"),
+    "exit-bye": ("run", "ask", "sensitivity", "voi"),
     "keyboard": ("run", "run-2-workers", "ask"),
     "generator-exit": ("run",),
-    "raise": ("run", "ask", "seek", "sensitivity"),
+    "raise": ("run", "ask", "seek", "sensitivity", "voi"),
 }
 MODEL_CASES = [(mode, verb) for mode, verbs in MODES.items() for verb in verbs]
 
@@ -427,6 +433,7 @@ def test_a_model_cannot_end_riskmc(ws, mode, verb):
 JSON_VERBS = {
     "run": lambda w: ["run", w / "priors" / "grow.toml", "--draws", 2000, "--out", w / "printed", "--json"],
     "ask": lambda w: ["ask", w / "grun", "revenue[2028] > 150", "--json"],
+    "voi": lambda w: ["voi", w / "grun", "--json"],
     "seek": lambda w: ["seek", w / "priors" / "grow.toml", "--vary", "rate", "--target",
                        "P(revenue[2028] > 150) = 0.5", "--draws", 2000, "--json"],
 }
@@ -460,6 +467,7 @@ BUSY_VERBS = {
     "seek": lambda w: ["seek", w / "priors" / "grow.toml", "--vary", "rate", "--target",
                        "P(revenue[2028] > 150) = 0.5", "--draws", 2000],
     "sensitivity": lambda w: ["sensitivity", w / "priors" / "grow.toml", "--draws", 64, "--out", w / "grun"],
+    "voi": lambda w: ["voi", w / "grun", "--out", w / "learned"],
 }
 
 
