@@ -186,7 +186,7 @@ class ChunkSums:
         b = self.b
         reduce_block(x, b.lo, b.inv_width, b.center, BINS, b.atom_var, b.atom_val,
                      hist, self.sums, self.vmin, self.vmax, self.atoms,
-                     np.empty(x.shape[1], dtype=np.int64))  # the bins' scratch
+                     np.empty(x.shape[1], dtype=np.int32))  # the bins' scratch
         if self.below is not None:
             count_below(x, b.pilot_q, self.below)
         self.n += x.shape[1]

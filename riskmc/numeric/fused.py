@@ -80,7 +80,7 @@ def reduce_block(x, lo, inv_width, center, nbins, atom_var, atom_val,
             k = (row[i] - base) * iw
             k = k if k >= 0.0 else -1.0  # below the range, or NaN: the underflow bin
             k = k if k < top else top    # at or above the top: the overflow bin
-            idx[i] = np.int64(k) + 1
+            idx[i] = np.int32(k) + 1  # int32: a double converts to it in vector registers
         counts = hist[j]
         for i in range(n):
             counts[idx[i]] += 1
