@@ -237,9 +237,18 @@ def whole_process(out_dir: Path) -> dict:
                           "--out", str(out_dir / "xlsx")], cwd=ROOT, check=True, capture_output=True, text=True)
     sec, kib = got.stdout.split()
     xlsx = {"sec": float(sec), "mib": int(kib) / 1024}
+
+    def peak(args):
+        got = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, check=True, capture_output=True,
+                             text=True)
+        sec, kib = got.stdout.split()
+        return {"sec": float(sec), "mib": int(kib) / 1024}
+    # Decisions are priced from sums as the draws pass: memory as a run's without them.
+    priced = {"decide": peak([RISKMC, "run", decide, "--quiet", "--draws", "1000000", "--out", str(out_dir / "d6")]),
+              "base": peak([RISKMC, "run", base, "--quiet", "--draws", "1000000", "--out", str(out_dir / "b6")])}
     return {"rows": rows, "one": one, "two": two, "speedups": speedups, "big": int(big), "n": n,
             "evidence": evidence, "ask": ask, "ask_posterior": ask_post, "compare": compare,
-            "sensitivity": sensitivity, "voi": voi, "xlsx": xlsx}
+            "sensitivity": sensitivity, "voi": voi, "xlsx": xlsx, "priced": priced}
 
 
 def main() -> None:
@@ -326,6 +335,9 @@ def main() -> None:
     x = w["xlsx"]
     print(f"  riskmc export --xlsx of a 100,000-draw run with its draws  {x['sec']:6.2f} s, peak {x['mib']:.0f} MiB"
           f"  target <= 300 MiB: {'met' if x['mib'] <= 300 else 'NOT met'}")
+    d, b = w["priced"]["decide"], w["priced"]["base"]
+    print(f"  run priors/decide.toml --draws 1000000 (a decision priced as the draws pass)  {d['sec']:6.2f} s, "
+          f"peak {d['mib']:.0f} MiB; priors/base.toml the same: {b['sec']:.2f} s, {b['mib']:.0f} MiB")
     e = w["evidence"]
     ev_ratio = statistics.median(e["ratios"])
     print(f"  run priors/base-q4-2025.toml (evidence, importance sampling)  {e['importance']:6.2f} s "

@@ -35,6 +35,7 @@ from .kernel.engine import Kernel, sample
 from .kernel.streams import SeedLike
 from .loading import load
 from .model import Model
+from .numeric.samplers import SAMPLERS
 from .priors import PriorSet
 from .results import DecisionPrice, Estimate, Stats
 from .settings import DEFAULT_DRAWS, MAX_DRAWS, SAVE_DRAWS_BYTES, Plan, RunSettings, resolve  # noqa: F401 (re-exported)
@@ -145,6 +146,12 @@ class Running:
         drivers = Drivers(m, driver_chunks_n)
         kept = []
         converged = None
+        # A prior run prices its decisions as the chunks pass (their sums only); a
+        # posterior's weights are known at the end, and it prices its re-created draws.
+        pricing = None
+        if ps.decisions and likelihood is None:
+            from .analyze.decisions import Pricing
+            pricing = Pricing(ps.decisions)
         stops = _checkpoints(s.first.n_chunks, s.plan.n_chunks) if s.target_mcse is not None else None
         with contextlib.ExitStack() as stack:
             writer = None
@@ -153,7 +160,7 @@ class Running:
                 writer = stack.enter_context(DrawsWriter(self.draws_path, m, self.draws_shown))
             drivers.pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
             for state in sample(kernel, s.workers, stops=stops,
-                                keep_below=s.plan.n_chunks if keep_all else driver_chunks_n,
+                                keep_below=s.plan.n_chunks if keep_all or pricing is not None else driver_chunks_n,
                                 backend=s.backend, scheduler=s.scheduler):
                 for c in state.chunks:
                     drivers.take(c)
@@ -161,6 +168,8 @@ class Running:
                         writer.write(c, s.plan.chunk_size)
                     if self.keep_draws:
                         kept.append(c)
+                    if pricing is not None:
+                        pricing.add(_payoff_rows(kernel, c))
                 if state.snapshot:
                     trace.add(state.totals, state.binning, s.sampler, names)
                 yield state
@@ -184,16 +193,28 @@ class Running:
             post = infer(kernel, totals, binning, names, claims=hits, workers=s.workers)
         result.summary, result.stats, probs = summary_of(result, totals, binning, names, ranked, post)
         result.claims = dict(zip(ps.claims, probs))
-        if ps.decisions:
-            # Priced on the run's own draws, weighed as its posterior weighs them: re-created
-            # once more from the seed (a file without decisions pays nothing).
+        if pricing is not None:
+            iid = SAMPLERS[s.plan.sampler].iid
+            result.decisions = pricing.prices("iid" if iid else "batch", s.plan.chunk_size)
+        elif ps.decisions:
+            # A posterior: its draws re-created once more from the seed and weighed as it
+            # weighed them.
             from .analyze.decisions import price_all
             from .runs import Run
             result.decisions = price_all(Run.of(result.summary, ps), ps.decisions, s.workers)
+        if ps.decisions:
             result.summary["decisions"] = {k: d.to_json() for k, d in result.decisions.items()}
         result.summary["convergence_trace"] = jsonable(
             {"year": m.years[-1] if m.years else None, "outputs": trace.points})
         self.result = result
+
+
+def _payoff_rows(kernel: Kernel, c) -> np.ndarray:
+    """A chunk's rows as payoffs read them: outputs by year, then every input."""
+    if kernel.with_inputs:
+        return c.rows
+    k, t = kernel.out_shape
+    return np.concatenate([c.rows[:k * t], np.array([c.inputs[n] for n in kernel.model.input_names])])
 
 
 def run(priors: str | Path | PriorSet, *, model: Model | str | None = None, settings: RunSettings | None = None,

@@ -165,13 +165,16 @@ class Run:
                 total.merge(fn(self.kernel.rows_of(fix.inputs), fix.dw, fix.dw2, fix.index))
         return total
 
-    def posterior_weights(self, workers: int) -> np.ndarray:
+    def posterior_weights(self, workers: int, draws: int | None = None) -> np.ndarray:
         """Each draw's importance weight as the run used it (the largest Pareto-smoothed),
-        scaled to a mean of 1: a draw weighs as many draws."""
-        got = self.reduce(lambda rows, w, w2, index: _Weights(w, index), workers)
-        w = np.concatenate(got.parts)
+        scaled to a mean of 1: a draw weighs as many draws. With `draws`, only the first
+        that many draws' (all are weighed: the smoothing reads every weight)."""
+        keep = self.plan.draws if draws is None else min(draws, self.plan.draws)
+        got = self.reduce(lambda rows, w, w2, index: _Weights(w, index, keep), workers)
+        w = np.concatenate(got.parts)[:keep]
         for index, dw in got.fixes:
-            w[index] += dw
+            inside = index < keep
+            w[index[inside]] += dw[inside]
         return w * (len(w) / w.sum())
 
     def particles(self, workers: int) -> np.ndarray:
@@ -211,21 +214,25 @@ class Run:
         return {name: {x.name: np.asarray(x.family.ppf(np.asarray(levels)), dtype=float) for x in p.experts}
                 for name, p in self.priors.priors.items() if p.experts}
 
-    def chunks(self, fn: Callable[[int, np.ndarray], object], workers: int) -> Iterator:
-        """fn(i, rows) for every chunk i, in order (prior draws, unweighted)."""
+    def chunks(self, fn: Callable[[int, np.ndarray], object], workers: int, count: int | None = None) -> Iterator:
+        """fn(i, rows) for every chunk i (the first `count`), in order (prior draws, unweighted)."""
         from .kernel.engine import map_chunks
-        return map_chunks(lambda i: fn(i, self.rows(i)), range(self.plan.n_chunks), workers)
+        n = self.plan.n_chunks if count is None else min(count, self.plan.n_chunks)
+        return map_chunks(lambda i: fn(i, self.rows(i)), range(n), workers)
 
 
 class _Weights:
-    """Each chunk's weights, in chunk order, and the tail's changes."""
+    """Each chunk's weights, in chunk order, up to `keep` draws; and the tail's changes."""
 
-    def __init__(self, w: np.ndarray, index: np.ndarray | None) -> None:
+    def __init__(self, w: np.ndarray, index: np.ndarray | None, keep: int) -> None:
         self.parts = [w.copy()] if index is None else []
         self.fixes = [] if index is None else [(index, w.copy())]
+        self.keep, self.held = keep, len(w) if index is None else 0
 
     def merge(self, other: _Weights) -> None:
-        self.parts += other.parts
+        if self.held < self.keep:
+            self.parts += other.parts
+            self.held += sum(len(p) for p in other.parts)
         self.fixes += other.fixes
 
 

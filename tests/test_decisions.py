@@ -7,11 +7,14 @@ import math
 import re
 import textwrap
 
+import numpy as np
 import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
 import riskmc
+from riskmc.analyze.decisions import payoffs
+from riskmc.analyze.sample import sample_of
 from riskmc.analyze.voi import value_of_information
 from riskmc.cli import app
 from riskmc.runs import Run
@@ -40,6 +43,20 @@ def toy(tmp_path_factory):
 def toy_run(toy):
     r = riskmc.run(toy / "toy.toml", draws=100_000, seed=11)
     return r, Run.of(r.summary, r.priors)
+
+
+def _seen(folder, value: float = 1.0, sd: float = 1.0):
+    """The toy with evidence y = value (its sd): its priors file, beside its model."""
+    (folder / "toy.py").write_text(MODEL)
+    (folder / "seen.toml").write_text('model = "toy.py"\ntitle = "seen"\n' + PRIORS + textwrap.dedent(f'''
+        [evidence.y_seen]
+        description = "y observed"
+        output = "y"
+        value = {value}
+        sd = {sd}
+        source = "test"
+        '''))
+    return folder / "seen.toml"
 
 
 def test_every_run_prices_each_option(toy_run):
@@ -89,16 +106,7 @@ def test_brier_value_of_learning_known_answers(toy_run):
 def test_a_posterior_run_prices_and_values_on_its_weights(toy, tmp_path):
     """Evidence y = 1 (sd 1): the posterior of y is N(mu, s^2), s^2 = V / (V + 1), mu = s^2;
     E[take] = mu and EVPI = s phi(mu / s) - mu Phi(-mu / s)."""
-    (tmp_path / "toy.py").write_text(MODEL)
-    (tmp_path / "seen.toml").write_text('model = "toy.py"\ntitle = "seen"\n' + PRIORS + textwrap.dedent('''
-        [evidence.y_seen]
-        description = "y observed"
-        output = "y"
-        value = 1.0
-        sd = 1.0
-        source = "test"
-        '''))
-    r = riskmc.run(tmp_path / "seen.toml", draws=100_000, seed=5)
+    r = riskmc.run(_seen(tmp_path), draws=100_000, seed=5)
     assert r.summary["evidence"]["method"] == "importance"
     v2 = SD_Y ** 2
     s2 = v2 / (v2 + 1)
@@ -109,6 +117,34 @@ def test_a_posterior_run_prices_and_values_on_its_weights(toy, tmp_path):
     evpi = value_of_information(Run.of(r.summary, r.priors), 2)["decisions"]["bet"]["evpi"]
     truth = s * stats.norm.pdf(mu / s) - mu * stats.norm.cdf(-mu / s)
     assert abs(evpi.value - truth) <= TOL * truth
+
+
+def _by_sample(run, decision) -> dict:
+    """The prices from the whole sample held in memory (riskmc.analyze.sample's formulas)."""
+    sample = sample_of(run, 1)
+    v = payoffs(decision, sample)
+    top = np.argmax(v, axis=0)
+    return {o: (sample.mean(v[k]), sample.mean(top == k, indicator=True)) for k, (o, _) in enumerate(decision.options)}
+
+
+@pytest.mark.parametrize("sampler, seen, method", [("mc", None, None), ("lhs", None, None),
+                                                   ("mc", 1.0, "importance"), ("mc", 7.0, "tempered")])
+def test_prices_kept_as_sums_are_the_whole_samples(toy, tmp_path, sampler, seen, method):
+    """Decisions are priced from sums kept as the draws pass (memory does not grow with the
+    draws): the same estimates and errors as the formulas on every draw at once, for i.i.d.
+    draws, LHS's batch means, importance weights with their smoothed tail and a tempered
+    posterior's replicates (to 1e-9)."""
+    priors = toy / "toy.toml" if seen is None else _seen(tmp_path, seen, 0.3)
+    r = riskmc.run(priors, draws=20_000, seed=7, sampler=sampler, workers=2)
+    assert (r.summary.get("evidence") or {}).get("method") == method
+    run = Run.of(r.summary, r.priors)
+    for name, d in r.priors.decisions.items():
+        want = _by_sample(run, d)
+        for option, price in r.decisions[name].options.items():
+            (e, p) = want[option]
+            for got, ref in ((price.expected, e), (price.best, p)):
+                assert got.value == pytest.approx(ref.value, rel=1e-9, abs=1e-12), (name, option)
+                assert got.mcse == pytest.approx(ref.mcse, rel=1e-9, abs=1e-12), (name, option)
 
 
 def test_voi_command_writes_its_folder_and_json(toy, tmp_path):
@@ -230,3 +266,27 @@ def test_payoffs_evaluate_as_arithmetic_reads():
     round_trip()
     with pytest.raises(EventError, match=r"a payoff nests more than 64 deep \(column 65 of"):
         payoffs.parse("(" * 80 + "y" + ")" * 80)
+
+
+def test_prices_are_the_same_bits_on_one_worker_or_two(toy):
+    """Chunks are priced in chunk order, whatever thread simulated them."""
+    one = riskmc.run(toy / "toy.toml", draws=40_000, seed=3, workers=1).summary["decisions"]
+    two = riskmc.run(toy / "toy.toml", draws=40_000, seed=3, workers=2).summary["decisions"]
+    assert json.dumps(one) == json.dumps(two)
+
+
+def test_voi_reads_a_big_runs_first_chunks_and_says_so(toy, tmp_path):
+    """The value of information regresses on at most VOI_DRAWS of a run's draws (its first
+    whole chunks): memory and time do not grow with the run, and the answer says how many
+    of how many. A posterior's first draws keep the weights the run gave them."""
+    from riskmc.analyze.voi import VOI_DRAWS
+    r = riskmc.run(toy / "toy.toml", draws=VOI_DRAWS + 50_000, seed=2)
+    got = value_of_information(Run.of(r.summary, r.priors), 2)
+    assert (got["draws"], got["run_draws"]) == (VOI_DRAWS, VOI_DRAWS + 50_000)
+    post = riskmc.run(_seen(tmp_path), draws=40_000, seed=5)
+    run = Run.of(post.summary, post.priors)
+    every, first = sample_of(run, 2), sample_of(run, 2, draws=20_000)
+    n = first.n
+    assert n == 2 * 16_384 and np.array_equal(first.rows, every.rows[:, :n])
+    w = every.weights[:n]
+    np.testing.assert_allclose(first.weights, w * (n / w.sum()), rtol=1e-12)

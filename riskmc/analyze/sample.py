@@ -69,8 +69,10 @@ class Sample:
         return Estimate(est, se)
 
 
-def sample_of(run, workers: int, labels: list[str] | None = None) -> Sample:
-    """The run's draws of `labels` (every row when None), as the run weighed them."""
+def sample_of(run, workers: int, labels: list[str] | None = None, draws: int | None = None) -> Sample:
+    """The run's draws of `labels` (every row when None), as the run weighed them; with
+    `draws`, its first whole chunks holding at least that many (a tempered posterior's
+    particles are all taken: there are few)."""
     every = list(run.labels)
     picked = every if labels is None else list(labels)
     idx = [every.index(x) for x in picked]
@@ -79,10 +81,11 @@ def sample_of(run, workers: int, labels: list[str] | None = None) -> Sample:
         r, _, n = parts.shape
         rows = parts[:, idx, :].transpose(1, 0, 2).reshape(len(idx), r * n)
         return Sample(rows, tuple(picked), groups=np.repeat(np.arange(r), n))
-    chunks = list(run.chunks(lambda i, rows: rows[idx].copy(), workers))
+    count = None if draws is None else -(-draws // run.plan.chunk_size)
+    chunks = list(run.chunks(lambda i, rows: rows[idx].copy(), workers, count))
     rows = np.concatenate(chunks, axis=1) if chunks else np.empty((len(idx), 0))
     if run.method == "importance":
-        return Sample(rows, tuple(picked), weights=run.posterior_weights(workers))
+        return Sample(rows, tuple(picked), weights=run.posterior_weights(workers, rows.shape[1]))
     if SAMPLERS[run.plan.sampler].iid:
         return Sample(rows, tuple(picked))
     groups = np.repeat(np.arange(len(chunks)), [c.shape[1] for c in chunks])

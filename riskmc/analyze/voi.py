@@ -38,6 +38,9 @@ KNOTS = 12             # interior knots of one input's spline
 KNOTS_PAIR = 5         # of each input in a two-input tensor product
 KNOTS_GROUP = 6        # of each input in an additive group of three or more
 DISCRETE = 32          # an input with at most this many values: a mean per value
+# The draws the regressions read: a run's first whole chunks holding this many. More would
+# only narrow errors already a few percent of each figure, and memory and time grow with them.
+VOI_DRAWS = 2 ** 17
 
 
 @dataclass(frozen=True)
@@ -204,10 +207,11 @@ def value_of_information(run, workers: int, asked: list[list[str]] = ()) -> dict
                 raise UsageError(f"--group names '{x}', which is not one of the model's inputs",
                                  hint=f"did you mean '{close[0]}'?" if close else "name inputs, e.g. --group a,b")
     groups = groups_of(names, [(a, b) for a, b, _ in ps.dependence.pairs], [g for g in asked if len(g) > 1])
-    sample = sample_of(run, workers)
+    sample = sample_of(run, workers, draws=VOI_DRAWS)
     seed = int(run.summary["seed"])
     out = {"run": str(run.folder) if run.folder is not None else None, "title": run.summary["title"],
-           "draws": sample.n, "effective_draws": sample.ess, "posterior": run.method,
+           "draws": sample.n, "run_draws": max(int(run.summary["draws"]), sample.n),
+           "effective_draws": sample.ess, "posterior": run.method,
            "bootstrap": BOOTSTRAP, "groups": groups, "decisions": {}, "claims": {}}
     claims = list(ps.claims)
     hits = np.array([claim_event(ps.claims[c], m).mask(sample.rows).astype(float) for c in claims]) \

@@ -306,7 +306,9 @@ def voi(res: dict, page) -> None:
     """After `riskmc voi`: each decision's EVPI and the inputs worth learning, most first;
     each claim's Brier value of learning; the page's path."""
     c = _console()
-    c.print(f"{res['title']}: what is worth learning ({res['draws']:,} draws"
+    n, of = res["draws"], res.get("run_draws", res["draws"])
+    drawn = f"{n:,} draws" if n >= of else f"the first {n:,} of the run's {of:,} draws"
+    c.print(f"{res['title']}: what is worth learning ({drawn}"
             f"{', the ' + res['posterior'] + ' posterior' if res['posterior'] else ''}; "
             f"errors from {res['bootstrap']} bootstrap resamples)", overflow="fold")
     for name, d in res["decisions"].items():
