@@ -25,6 +25,9 @@ from .model import events
 from .priors import PriorSet
 from .settings import Plan
 
+# The draws a recorded run's quantile grids are read from (its first whole chunks).
+GRID_DRAWS = 2 ** 17
+
 
 class Reducible(Protocol):
     """What `Run.reduce` merges: an additive reduction, merged in chunk order."""
@@ -190,17 +193,19 @@ class Run:
         """Every output-year's and input's quantiles at `levels` (the posterior's with
         evidence: weighted by the run's own PSIS weights, or a tempered run's particles),
         by its label (output[year], or the input's name); and the draws they are worth (the
-        effective sample size)."""
+        effective sample size). From the run's first whole chunks holding GRID_DRAWS draws:
+        memory stays bounded, and a grid of 1,000 levels needs no more."""
         labels = list(self.labels)
         k = len(labels)
         if self.method == "tempered":
             rows = self.particles(workers)                      # (R, V, n)
             pooled = rows.transpose(1, 0, 2).reshape(rows.shape[1], -1)[:k]
             return dict(zip(labels, np.quantile(pooled, levels, axis=1).T)), float(pooled.shape[1])
-        rows = np.concatenate(list(self.chunks(lambda i, r: r[:k].copy(), workers)), axis=1)
+        count = -(-GRID_DRAWS // self.plan.chunk_size)
+        rows = np.concatenate(list(self.chunks(lambda i, r: r[:k].copy(), workers, count)), axis=1)
         if self.method != "importance":
             return dict(zip(labels, np.quantile(rows, levels, axis=1).T)), float(rows.shape[1])
-        w = self.posterior_weights(workers)
+        w = self.posterior_weights(workers, rows.shape[1])
         grids = {}
         for label, x in zip(labels, rows):
             order = np.argsort(x, kind="stable")

@@ -275,14 +275,21 @@ def test_prices_are_the_same_bits_on_one_worker_or_two(toy):
     assert json.dumps(one) == json.dumps(two)
 
 
-def test_voi_reads_a_big_runs_first_chunks_and_says_so(toy, tmp_path):
+def test_voi_and_the_ledgers_grids_read_a_big_runs_first_chunks(toy, tmp_path):
     """The value of information regresses on at most VOI_DRAWS of a run's draws (its first
-    whole chunks): memory and time do not grow with the run, and the answer says how many
-    of how many. A posterior's first draws keep the weights the run gave them."""
+    whole chunks), and the ledger's quantile grids read GRID_DRAWS: memory and time do not
+    grow with the run, and each says how many draws it read. A posterior's first draws
+    keep the weights the run gave them."""
     from riskmc.analyze.voi import VOI_DRAWS
+    from riskmc.runs import GRID_DRAWS
+    from riskmc.store.quantities import LEVELS
     r = riskmc.run(toy / "toy.toml", draws=VOI_DRAWS + 50_000, seed=2)
-    got = value_of_information(Run.of(r.summary, r.priors), 2)
+    run = Run.of(r.summary, r.priors)
+    got = value_of_information(run, 2)
     assert (got["draws"], got["run_draws"]) == (VOI_DRAWS, VOI_DRAWS + 50_000)
+    grids, draws = run.quantile_grids(LEVELS, 2)
+    assert draws == GRID_DRAWS
+    np.testing.assert_array_equal(grids["y"], np.quantile(sample_of(run, 1, draws=GRID_DRAWS).row("y"), LEVELS))
     post = riskmc.run(_seen(tmp_path), draws=40_000, seed=5)
     run = Run.of(post.summary, post.priors)
     every, first = sample_of(run, 2), sample_of(run, 2, draws=20_000)
