@@ -91,42 +91,51 @@ def paired_errors(run_a, run_b, quantities: list[Quantity], claims_a: list, clai
     plan = run_a.plan
 
     def one(i: int):
-        parts = []
-        for k, (s, b) in enumerate(zip(sides, bins)):
-            rows, w, hits = s.chunk(i)
-            x = rows[s.idx]
-            g = np.empty((len(ordered), x.shape[1]))
-            for j, q in enumerate(ordered):
-                g[j] = _influence(q, x[at[k][j]], k) if q.stat != "claim" else hits[q.rows[k]] - q.values[k]
-            if w is not None:
-                g *= w
-            n = float(x.shape[1])
-            parts.append((g, _histogram(x, b, w), float(w.sum()) if w is not None else n,
-                          float((w * w).sum()) if w is not None else n))
-        (ga, ha, wa, wa2), (gb, hb, wb, wb2) = parts
-        return _Part(ga.sum(axis=1), gb.sum(axis=1), np.einsum("ij,ij->i", ga, ga), np.einsum("ij,ij->i", gb, gb),
-                     np.einsum("ij,ij->i", ga, gb), (ha, hb), (wa, wb), (wa2, wb2), ga.shape[1])
+        # Quantity by quantity, both runs' influences side by side: a chunk holds two
+        # rows of influences at a time, not one per quantity.
+        data = [s.chunk(i) for s in sides]
+        xs = [rows[s.idx] for (rows, _, _), s in zip(data, sides)]
+        sums = np.empty((5, len(ordered)))
+        for j, q in enumerate(ordered):
+            g = []
+            for k, (_, w, hits) in enumerate(data):
+                v = _influence(q, xs[k][at[k][j]], k) if q.stat != "claim" else hits[q.rows[k]] - q.values[k]
+                g.append(v if w is None else v * w)
+            ga, gb = g
+            sums[:, j] = (ga.sum(), gb.sum(), np.einsum("i,i->", ga, ga), np.einsum("i,i->", gb, gb),
+                          np.einsum("i,i->", ga, gb))
+        n = float(xs[0].shape[1])
+        ws = [(float(w.sum()), float((w * w).sum())) if w is not None else (n, n) for _, w, _ in data]
+        return _Part(*sums, tuple(_histogram(x, b, w) for x, b, (_, w, _) in zip(xs, bins, data)),
+                     (ws[0][0], ws[1][0]), (ws[0][1], ws[1][1]), xs[0].shape[1])
 
-    parts = list(map_chunks(one, range(plan.n_chunks), workers))
-    n = sum(c.n for c in parts)
+    # Chunks folded in as they come, in chunk order (the sums' bits as before): only the
+    # totals and each whole chunk's two sums stay, so memory does not grow with the draws.
+    n, w, w2, hist, sums, full = 0, [0, 0], [0, 0], [0, 0], {"aa": 0, "bb": 0, "ab": 0}, []
+    for c in map_chunks(one, range(plan.n_chunks), workers):
+        n += c.n
+        for k in (0, 1):
+            w[k] += c.w[k]
+            w2[k] += c.w2[k]
+            hist[k] = hist[k] + c.hist[k]
+        for a in sums:
+            sums[a] = sums[a] + getattr(c, a)
+        if plan.batch_means and c.n == plan.chunk_size:
+            full.append((c.a, c.b, c.n))
     # Each influence's scale: n / W (normalised weights), over the density for a quantile.
     scale = np.ones((2, len(ordered)))
     for k in (0, 1):
-        w = sum(c.w[k] for c in parts)
-        ess = w * w / sum(c.w2[k] for c in parts)
-        hist = sum(c.hist[k] for c in parts)
-        scale[k] *= n / w
+        ess = w[k] * w[k] / w2[k]
+        scale[k] *= n / w[k]
         for j, q in enumerate(rowq):
             if q.stat in PROBS:
-                f = _density(hist[at[k][j]], bins[k], int(at[k][j]), PROBS[q.stat], ess)
+                f = _density(hist[k][at[k][j]], bins[k], int(at[k][j]), PROBS[q.stat], ess)
                 scale[k, j] = scale[k, j] / f if math.isfinite(f) and f > 0 else 0.0
     ka, kb = scale
     if not plan.batch_means:
-        saa, sbb, sab = (sum(getattr(c, a) for c in parts) for a in ("aa", "bb", "ab"))
-        var = (kb * kb * sbb + ka * ka * saa - 2 * ka * kb * sab) / (n * n)
+        var = (kb * kb * sums["bb"] + ka * ka * sums["aa"] - 2 * ka * kb * sums["ab"]) / (n * n)
     else:
-        full = [c for c in parts if c.n == plan.chunk_size]
-        d = np.array([(kb * c.b - ka * c.a) / c.n for c in full])   # each chunk's own shift
+        d = np.array([(kb * b - ka * a) / m for a, b, m in full])   # each chunk's own shift
         var = np.var(d, axis=0, ddof=1) / len(full)
     return {q.key: float(math.sqrt(max(var[j], 0.0))) for j, q in enumerate(ordered)}
 
