@@ -116,3 +116,24 @@ def test_shapley_linear_correlated_known_effects(write_toml):
         assert abs(sh[k]["value"] - v) <= 0.03
         assert sh[k]["ci"][0] <= sh[k]["value"] <= sh[k]["ci"][1]
     assert sum(e["value"] for e in sh.values()) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_shapley_players_are_the_inputs_of_largest_reported_index():
+    """Seven independent inputs, y = sum a_k x_k with a = 7, 6, ..., 1: the five players are
+    the five of largest first-order index, the same nearest-neighbour index the report
+    shows beside them; a score given (total indices) decides instead, and only total
+    indices summing below SCREEN let the output count as a function of the players."""
+    from riskmc.analyze.shapley import MAX_PLAYERS, first_order_given, players_of, shapley
+    rng = np.random.default_rng(5)
+    names = [f"x{k}" for k in range(1, 8)]
+    xs = {n: rng.standard_normal(8192) for n in names}
+    y = sum((8 - k) * xs[n] for k, n in enumerate(names, 1))
+    res = shapley(xs, y, [], seed=1)
+    assert res["players"] == names[:MAX_PLAYERS] and res["rest"] is not None
+    s1 = first_order_given(xs, y[None, :], [type("F", (), {"members": (n,)}) for n in names], seed=1)[0][0]
+    assert list(np.argsort(-s1)[:MAX_PLAYERS]) == list(range(MAX_PLAYERS))
+    backwards = {n: float(k) for k, n in enumerate(names)}
+    assert shapley(xs, y, [], seed=1, score=backwards, total=True)["players"] == names[::-1][:MAX_PLAYERS]
+    tiny = {n: (0.2 if k < MAX_PLAYERS else 0.001) for k, n in enumerate(names)}
+    assert players_of(xs, [], tiny, total=True) == (names[:MAX_PLAYERS], True)
+    assert players_of(xs, [], tiny, total=False) == (names[:MAX_PLAYERS], False)

@@ -255,11 +255,14 @@ def sensitivity(priors, *, model=None, output: str | None = None, year: int | No
     pairs = [(a, b) for a, b, _ in ps.dependence.pairs]
     shap = {}
     for k, n in enumerate(names):
-        # Each input's total index, from its factor's (a correlated group's members share it).
-        totals = {x: float(res["ST"][k, g]) for g, f in enumerate(res["factors"]) for x in f.members
-                  if np.isfinite(res["ST"][k, g])} if saltelli else None
+        # The players are screened by the indices reported beside them: each input's total
+        # index with --saltelli, else its first-order one (a correlated group's members
+        # share their factor's).
+        index = res["ST"] if saltelli else res["S1"]
+        score = {x: float(index[k, g]) for g, f in enumerate(res["factors"]) for x in f.members
+                 if np.isfinite(index[k, g])}
         few = {x: v[:SHAPLEY_DRAWS] for x, v in inputs.items()}
-        shap[n] = shapley(few, column[n][:SHAPLEY_DRAWS], pairs, res["seed"], totals)
+        shap[n] = shapley(few, column[n][:SHAPLEY_DRAWS], pairs, res["seed"], score, total=saltelli)
     by_name = {o.name: o for o in m.outputs}
     for k, n in enumerate(names):
         rows = [{"factor": f.name, "S1": finite_or_none(res["S1"][k, g]), "ST": finite_or_none(res["ST"][k, g]),

@@ -12,17 +12,19 @@ the ranks of X_u; no model runs beyond the draws'. The interval is a bootstrap o
 blocks of draws of those per-draw variances.
 
 Every subset of the players is valued (2^p nearest-neighbour searches), so the players are
-every varying input when there are at most MAX_PLAYERS, else the inputs of largest total
-Sobol index with every input correlated to one of them. When the inputs left out have
-total indices summing below SCREEN the output is taken as a function of the players
-(c(players) = Var(Y)); otherwise c(players) is estimated too, the effects sum to it, and
-the share left to the other inputs is said (it also holds the estimator's bias, which
-grows with the players' number).
+every varying input when there are at most MAX_PLAYERS, else the inputs of largest index
+(total Sobol indices from the Saltelli design, else the first-order indices reported beside
+the effects, both riskmc.analyze.sensitivity's) with every input correlated to one of
+them. When the inputs left out have total indices summing below SCREEN the output is taken
+as a function of the players (c(players) = Var(Y)); otherwise c(players) is estimated too,
+the effects sum to it, and the share left to the other inputs is said (it also holds the
+estimator's bias, which grows with the players' number).
 """
 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from itertools import combinations
 
 import numpy as np
@@ -30,8 +32,8 @@ import numpy as np
 NEIGHBOURS = 3
 MAX_PLAYERS = 5
 BOOTSTRAP = 200
-BINS = 50              # for the first-order screen
 SCREEN = 0.005         # a first-order share below this does not make an input a player
+_Alone = namedtuple("_Alone", "members")   # one input as a factor of first_order_given
 
 
 def local_variance(cols: np.ndarray, y: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
@@ -79,26 +81,17 @@ def ranks(x: np.ndarray) -> np.ndarray:
     return np.argsort(np.argsort(x, kind="stable"), kind="stable") / len(x)
 
 
-def first_order(x: np.ndarray, y: np.ndarray) -> float:
-    """Var(E[Y | X]) / Var(Y) by the means of Y in BINS quantile bins of X (a screen)."""
-    order = np.argsort(x, kind="stable")
-    bins = np.arange(len(x)) * BINS // len(x)
-    means = np.bincount(bins, weights=y[order]) / np.bincount(bins)
-    v = y.var()
-    return float(np.var(means) / v) if v > 0 else 0.0
-
-
-def players_of(inputs: dict[str, np.ndarray], y: np.ndarray, pairs: list[tuple[str, str]],
-               totals: dict[str, float] | None = None) -> tuple[list[str], bool]:
+def players_of(inputs: dict[str, np.ndarray], pairs: list[tuple[str, str]], score: dict[str, float],
+               total: bool) -> tuple[list[str], bool]:
     """The inputs whose Shapley effects are estimated, and whether the output is a function
     of them alone (then c(players) = Var(Y) exactly): every varying input when there are
-    at most MAX_PLAYERS; else those of largest total Sobol index (`totals`, by input) or,
-    without them, first-order screen, each with its correlated partners. The others are
-    left out as negligible when their total indices sum below SCREEN."""
+    at most MAX_PLAYERS; else those of largest `score` (by input: total Sobol indices with
+    `total`, else first-order ones), each with its correlated partners. The others are
+    left out as negligible only when their total indices sum below SCREEN (first-order
+    indices miss interactions: then c(players) is estimated)."""
     varying = [n for n, x in inputs.items() if np.ptp(x) > 0]
     if len(varying) <= MAX_PLAYERS:
         return varying, True
-    score = totals if totals is not None else {n: first_order(inputs[n], y) for n in varying}
     chosen: list[str] = []
     for n in sorted(varying, key=lambda k: -score.get(k, 0.0)):
         group = [n] + [b if a == n else a for a, b in pairs if n in (a, b)]
@@ -106,20 +99,26 @@ def players_of(inputs: dict[str, np.ndarray], y: np.ndarray, pairs: list[tuple[s
         if score.get(n, 0.0) < SCREEN or len(chosen) + len(group) > MAX_PLAYERS:
             break
         chosen += group
-    left = sum(v for k, v in score.items() if k not in chosen) if totals is not None else 1.0
+    left = sum(v for k, v in score.items() if k not in chosen) if total else 1.0
     return chosen, left < SCREEN
 
 
 def shapley(inputs: dict[str, np.ndarray], y: np.ndarray, pairs: list[tuple[str, str]], seed: int,
-            totals: dict[str, float] | None = None) -> dict:
+            score: dict[str, float] | None = None, total: bool = False) -> dict:
     """Each player's Shapley effect as a share of Var(y), with a 95% bootstrap interval;
-    and what the players leave to the other inputs (JSON-ready)."""
+    and what the players leave to the other inputs (JSON-ready). `score` ranks the inputs
+    when there are more than MAX_PLAYERS (total indices with `total`; by default each
+    input's first-order index, first_order_given on these draws)."""
     y = np.asarray(y, dtype=float)
     n = len(y)
     var = float(y.var())
     if not var > 0 or n < 4 * NEIGHBOURS:
         return {"effects": {}, "players": [], "rest": None}
-    players, every = players_of(inputs, y, pairs, totals)
+    if score is None and sum(np.ptp(x) > 0 for x in inputs.values()) > MAX_PLAYERS:
+        alone = [_Alone((k,)) for k, x in inputs.items() if np.ptp(x) > 0]
+        s1 = first_order_given(inputs, y[None, :], alone, seed)[0][0]
+        score, total = {f.members[0]: float(v) for f, v in zip(alone, s1)}, False
+    players, every = players_of(inputs, pairs, score or {}, total)
     p = len(players)
     cols = np.column_stack([ranks(inputs[k]) for k in players]) if p else np.empty((n, 0))
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(2 ** 32 + 11,))))
