@@ -255,7 +255,7 @@ def test_payoffs_evaluate_as_arithmetic_reads():
         assert p.values(rows).tolist() == want, text
         assert payoffs.parse(p.text) == p.tree, text
 
-    @given(st.recursive(st.sampled_from(["y", "a", "b", "2", "0.5"]),
+    @given(st.recursive(st.sampled_from(["y", "a", "b", "2", "0.5", "$1.5B", "7%"]),
                         lambda inner: st.builds(lambda x, op, z: f"{x} {op} {z}", inner, st.sampled_from("+-*/"), inner)
                         | st.builds(lambda x: f"({x})", inner) | st.builds(lambda x: f"-{x}", inner)
                         | st.builds(lambda x, z: f"max({x}, {z})", inner, inner), max_leaves=12))
@@ -297,3 +297,43 @@ def test_voi_and_the_ledgers_grids_read_a_big_runs_first_chunks(toy, tmp_path):
     assert n == 2 * 16_384 and np.array_equal(first.rows, every.rows[:, :n])
     w = every.weights[:n]
     np.testing.assert_allclose(first.weights, w * (n / w.sum()), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("unit", "said"), [
+    ("percent", "decision 'bet': unit 'percent': a payoff in shares is written from 0 to 1 (2% reads 0.02) and "
+                "printed in percentage points (write unit = \"fraction\")"),
+    ("fractoin", "decision 'bet': unit 'fractoin' is not one of the model's units (did you mean 'fraction'?)"),
+    ("Fraction", "decision 'bet': unit 'Fraction' is not one of the model's units (did you mean 'fraction'?)"),
+])
+def test_a_misspelled_decision_unit_is_one_line(toy, tmp_path, unit, said):
+    """The unit decides how every figure of the decision is printed: a slip of one of the
+    model's units, or a percent, is refused on the unit's own line; a unit of the user's
+    own (no model unit near it) is taken as given."""
+    (tmp_path / "toy.py").write_text(MODEL)
+    text = ('model = "toy.py"\n' + PRIORS).replace('options = { take = "y", pass = "0" }',
+                                                  f'options = {{ take = "y", pass = "0" }}\nunit = "{unit}"')
+    (tmp_path / "bad.toml").write_text(text)
+    line = next(k for k, t in enumerate(text.splitlines(), 1) if t.startswith("unit = ") and unit in t)
+    res = runner.invoke(app, ["run", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "o"), "-q"])
+    assert (res.exit_code, res.output) == (3, f"riskmc: error: {tmp_path / 'bad.toml'}:{line}: {said}\n")
+    assert not (tmp_path / "o").exists()
+    (tmp_path / "own.toml").write_text(text.replace(f'unit = "{unit}"', 'unit = "points"'))
+    assert riskmc.load(tmp_path / "own.toml").decisions["bet"].unit == "points"
+
+
+def test_money_in_a_payoff_is_read_in_the_decisions_unit(tmp_path):
+    """$160B in a payoff of unit "$B" is 160 (in "$" it would be 1.6e11); without a money
+    unit it is refused, saying which unit to give."""
+    base = (ROOT / "priors" / "base.toml").resolve()
+    head = f'extends = "{base}"\n\n[decisions.aws]\ndescription = "d"\n'
+    (tmp_path / "ok.toml").write_text(head + 'unit = "$B"\noptions = { build = "aws_revenue[2030] - $160B", '
+                                      'wait = "0" }\n')
+    r = riskmc.run(tmp_path / "ok.toml", draws=4096, seed=1, workers=1)
+    want = r.stats["aws_revenue[2030]"].mean.value - 160.0
+    assert r.decisions["aws"].options["build"].expected.value == pytest.approx(want, rel=1e-9)
+    (tmp_path / "bad.toml").write_text(head + 'options = { build = "aws_revenue[2030] - $160B", wait = "0" }\n')
+    res = runner.invoke(app, ["priors", "check", str(tmp_path / "bad.toml")])
+    assert res.exit_code == 3
+    assert res.output.endswith(": decision 'aws': option 'build': $160B is money, but the payoff is in plain "
+                               "numbers, in \"aws_revenue[2030] - $160B\" (give the decision the unit its payoffs "
+                               "are in, e.g. unit = \"$B\")\n")

@@ -5,7 +5,8 @@
     2 * (nvidia_share[2030] - 0.5) - 0.1
     min(amazon_eps_upside[2027], 0.5) - max(0, 0.4 - custom_share_2030)
 
-An operand is a number (a percent, 2%, is 0.02), an output in a year, `name[2030]` (or
+An operand is a number (a percent, 2%, is 0.02; money, $160B, is read in the decision's
+money unit: 160 when it is "$B"), an output in a year, `name[2030]` (or
 `name` for a model without years), or an input by name, as in events; the operators are
 + - * / with the usual precedence, unary minus and parentheses; the functions `min(a, b, ...)`, `max(a, b, ...)`
 and `abs(a)`. A parsed payoff is bound to a model's rows (outputs by year, then inputs)
@@ -26,6 +27,7 @@ from .tokens import Cursor, tokenize
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<percent>(?:\d+\.?\d*|\.\d+)%)
+  | (?P<money>\$(?:\d+\.?\d*|\.\d+)[KMBT]?)
   | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
   | (?P<op>[-+*/])
   | (?P<punct>[\[\](),])
@@ -41,6 +43,14 @@ class Num:
 
     def text(self) -> str:
         return f"{self.value:g}"
+
+
+@dataclass(frozen=True)
+class Money:
+    written: str          # as written, "$160B": its value depends on the decision's unit
+
+    def text(self) -> str:
+        return self.written
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,9 @@ class _Parser(Cursor):
         if t[0] == "percent":   # 2% is 0.02, as shares are written everywhere else
             self.i += 1
             return Num(float(t[1][:-1]) / 100)
+        if t[0] == "money":
+            self.i += 1
+            return Money(t[1])
         if t[0] == "punct" and t[1] == "(":
             self.deeper(t[2])
             self.i += 1
@@ -181,6 +194,7 @@ class Payoff:
     tree: object
     index: tuple          # ((name, year), row) for every reference
     uses_inputs: bool
+    money: tuple = ()     # (written, value in the decision's unit) for every sum of money
 
     @property
     def text(self) -> str:
@@ -188,25 +202,33 @@ class Payoff:
 
     def values(self, rows: np.ndarray) -> np.ndarray:
         """Per draw, the payoff (rows as the kernel's: outputs by year, then inputs)."""
-        out = _eval(self.tree, rows, dict(self.index))
+        out = _eval(self.tree, rows, {**dict(self.index), **dict(self.money)})
         return np.broadcast_to(np.asarray(out, dtype=float), (rows.shape[1],)).copy()
 
 
-def resolve(text: str, model) -> Payoff:
-    """Parse `text` and bind it to `model`'s rows; an EventError for unknown names and years."""
+def resolve(text: str, model, unit: str = "") -> Payoff:
+    """Parse `text` and bind it to `model`'s rows, money read in `unit` (the decision's);
+    an EventError for unknown names and years, and for money in a payoff without a money unit."""
     from .events import row_of
+    from .units import in_unit
     tree = parse(text)
-    pairs = {}
+    pairs, money = {}, {}
 
     def walk(node):
         if isinstance(node, Ref):
             pairs[(node.name, node.year)] = row_of(model, node.name, node.year, text)
+        if isinstance(node, Money):
+            try:
+                money[node.written] = in_unit(0.0, node.written, unit, "the payoff", text)
+            except EventError as exc:
+                raise EventError(exc.message, hint='give the decision the unit its payoffs are in, e.g. unit = "$B"'
+                                 if not unit else exc.hint) from None
         for child in _children(node):
             walk(child)
 
     walk(tree)
     n_out = len(model.outputs) * model.width
-    return Payoff(tree, tuple(pairs.items()), any(r >= n_out for r in pairs.values()))
+    return Payoff(tree, tuple(pairs.items()), any(r >= n_out for r in pairs.values()), tuple(money.items()))
 
 
 def _children(node):
@@ -224,6 +246,8 @@ def _eval(node, rows, index):
         return node.value
     if isinstance(node, Ref):
         return rows[index[(node.name, node.year)]]
+    if isinstance(node, Money):
+        return index[node.written]
     if isinstance(node, Neg):
         return -_eval(node.arg, rows, index)
     if isinstance(node, Bin):

@@ -44,6 +44,7 @@ def build_decision(name: str, t, w: _Where, model) -> Decision:
     for key in ("description", "unit"):
         if key in t and not isinstance(t[key], str):
             raise err(f"'{key}' must be text in quotes", key)
+    unit = _unit(t.get("unit", ""), model, err)
     options = t.get("options")
     if not isinstance(options, dict):
         raise err("needs its options: a table of option = \"payoff\"", *(("options",) if "options" in t else ()),
@@ -59,8 +60,28 @@ def build_decision(name: str, t, w: _Where, model) -> Decision:
         if not isinstance(text, str):
             raise err(f"option '{option}' must be a payoff in quotes, e.g. \"y\" or \"0\"", "options", option)
         try:
-            built.append((option, resolve(text, model)))
+            built.append((option, resolve(text, model, unit)))
         except EventError as exc:
             raise err(f"option '{option}': {exc.message}", "options", option, hint=exc.hint) from None
-    return Decision(name, t.get("description", ""), tuple(built), t.get("unit", ""), str(w.doc.path),
+    return Decision(name, t.get("description", ""), tuple(built), unit, str(w.doc.path),
                     w.doc.lines.line(*path, "options"))
+
+
+def _unit(unit: str, model, err) -> str:
+    """The payoffs' unit, as the model's outputs and inputs spell theirs: a percent, or a
+    slip of one of the model's units, is refused (the unit decides how every figure is
+    printed); other text is taken as given (a unit of the user's own, e.g. "points")."""
+    import difflib
+
+    from ..model.units import SHARE_UNITS
+    from .build import PERCENT_UNITS
+    if unit.strip().lower() in PERCENT_UNITS:
+        raise err(f"unit '{unit}': a payoff in shares is written from 0 to 1 (2% reads 0.02) and printed in "
+                  "percentage points", "unit", hint='write unit = "fraction"')
+    known = sorted({*SHARE_UNITS, *(o.unit for o in model.outputs), *(x.unit for x in model.inputs)} - {""})
+    if unit and unit not in known:
+        close = [k for k in known if k.lower() == unit.lower()] or difflib.get_close_matches(unit, known, n=1,
+                                                                                             cutoff=0.75)
+        if close:
+            raise err(f"unit '{unit}' is not one of the model's units", "unit", hint=f"did you mean '{close[0]}'?")
+    return unit
