@@ -148,3 +148,18 @@ def test_record_weights_need_a_record(history):
     assert res.exit_code == 3
     assert "weighted.toml:3: prior 'q1': weight = \"record\" reads the experts' track record from " in res.output
     assert "there is no ledger there yet" in res.output
+
+
+def test_a_record_weighted_run_depends_on_its_ledger(history):
+    """make rebuilds a run whose experts are weighted by their record when the ledger
+    changes: the depfile lists the ledger beside the priors files and the model; a run
+    with numbers for weights does not."""
+    res = runner.invoke(app, ["run", str(history / "weighted.toml"), "--out", str(history / "w"), "--draws", "2000",
+                              "--seed", "1", "-q", "--depfile", str(history / "w.d")])
+    assert res.exit_code == 0, res.output
+    rule = (history / "w.d").read_text()
+    assert str(history / "ledger.sqlite") in rule and str(history / "history.toml") in rule
+    res = runner.invoke(app, ["run", str(history / "history.toml"), "--out", str(history / "e"), "--draws", "2000",
+                              "--seed", "1", "-q", "--depfile", str(history / "e.d")])
+    assert res.exit_code == 0, res.output
+    assert "ledger.sqlite" not in (history / "e.d").read_text()

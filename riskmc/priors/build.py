@@ -233,7 +233,7 @@ def _by_record(e: _Entry, t: dict, name: str, experts: list[Expert]) -> list[Exp
                       "resolved view of theirs", *e.path, "experts", lacking[0], "weight",
                       hint="resolve a quantity they stated a view on (riskmc ledger resolve NAME --value V), "
                            "or give every expert a number")
-    return [replace(x, weight=got[x.name].weight, record=got[x.name]) for x in experts]
+    return [replace(x, weight=got[x.name].weight, record=got[x.name], ledger=str(path)) for x in experts]
 
 
 def _state(spec, t: dict, err):

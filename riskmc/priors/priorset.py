@@ -27,8 +27,10 @@ class Expert:
     stated: dict[float, float]
     fit_error: float | None
     line: int | None
-    # weight = "record": the record it was weighted by (riskmc.store.cooke.ExpertRecord)
+    # weight = "record": the record it was weighted by (riskmc.store.cooke.ExpertRecord), and
+    # the ledger it was read from (a run of these priors depends on that file too)
     record: Any = None
+    ledger: str | None = None
 
     def as_dict(self) -> dict:
         out = {"name": self.name, "weight": self.weight, "source": self.source, "reviewed": self.reviewed,
@@ -182,8 +184,9 @@ class PriorSet:
 
     @property
     def sources(self) -> list[str]:
-        """Every file a run of these priors reads: the priors files, then a model file."""
+        """Every file a run of these priors reads: the priors files, then a model file, then
+        the ledgers experts weighted by their record were read from."""
         out = [f.path for f in self.files]
         if self.model is not None and self.model.source is not None:
             out.append(str(self.model.source))
-        return out
+        return out + sorted({x.ledger for p in self.priors.values() for x in p.experts if x.ledger})
