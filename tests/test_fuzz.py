@@ -41,6 +41,13 @@ PRIORS_CASES = [
      r"{p}:\d+: claim 'C1': 'output' must name one output in quotes \(one of: .*\)", 3),
     ("claim-years-twice", edit("years = [2025, 2026, 2027]", "years = [2025, 2025, 2027]"),
      r"{p}:\d+: claim 'C4': 'years' names a year twice", 3),
+    # A share's threshold in percent: refused as events refuse it, never a probability of 0.
+    ("claim-between-percent", edit("between = [0.45, 0.50]", "between = [45, 50]"),
+     r"{p}:\d+: claim 'C1': nvidia_share is a share from 0 to 1, compared with 45 in \"between = \[45, 50\]\" "
+     r"\(did you mean 0\.45 or 45%\?\)", 3),
+    ("claim-below-money", edit("between = [0.45, 0.50]", 'below = "$160B"'),
+     r"{p}:\d+: claim 'C1': \$160B is money, but nvidia_share is in fraction, in \"below = \$160B\" \(write the "
+     r"number in nvidia_share's own unit\)", 3),
     ("scenario-priors-number", edit("[scenarios.nvidia-price-war]\n", "[scenarios.nvidia-price-war]\npriors = 5\n")
      .replace("[scenarios.nvidia-price-war.priors.gpu_asp_peak_year]\nfamily = \"uniform\"\nlower = 2025.5\n"
               "upper = 2026.5\n\n[scenarios.nvidia-price-war.priors.gpu_asp_decline]\nrange = [0.10, 0.25]", ""),

@@ -246,3 +246,16 @@ def test_a_file_parsed_once_gives_each_reader_its_own_tables(write_toml, monkeyp
             m.setattr(compose, "_PARSED", Forgetful())
             parsed_anew = every_load(f)
         assert every_load(f) == parsed_anew, f.name
+
+
+def test_claim_thresholds_read_percent_and_money_as_events_do(tmp_path):
+    """between = ["45%", "50%"] is the claim between = [0.45, 0.50]; above = "$160B" on an
+    output in $B is 160."""
+    import riskmc
+    from tests.conftest import BASE
+    p = tmp_path / "c.toml"
+    p.write_text(f'extends = "{BASE}"\n[claims.C1]\noutput = "nvidia_share"\nyear = 2030\nbetween = ["45%", "50%"]\n'
+                 '[claims.big]\noutput = "aws_revenue"\nyear = 2030\nabove = "$160B"\n')
+    got, base = riskmc.load(p).claims, riskmc.load(BASE).claims
+    assert (got["C1"].above, got["C1"].below) == (0.45, 0.50) == (base["C1"].above, base["C1"].below)
+    assert got["big"].above == 160.0

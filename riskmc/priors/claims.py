@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from .build import _number
 from .compose import _did_you_mean, _Where
 from .priorset import Claim
 
 CLAIM_KEYS = ("text", "event", "output", "year", "years", "above", "below", "between", "rises")
+# A threshold written with its unit, as in events: a percent ("45%") or money ("$160B").
+_WRITTEN = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)%$|^-?\$(?:\d+\.?\d*|\.\d+)[KMBT]?$")
+
+
+def _shown(v) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
 
 
 def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years: tuple[int, ...] | None,
@@ -66,17 +74,32 @@ def _build_claim(name: str, t: dict, w: _Where, outputs: set[str], model_years: 
         raise err("give exactly one condition: above, below, between or rises")
     above = below = None
     rises = False
+    unit = next((o.unit for o in model.outputs if o.name == out), "") if model is not None else ""
+
+    def threshold(key, v, said):
+        # In the output's unit, as events read theirs: "45%" and "$160B" converted, and a
+        # share compared with 45 refused as the percent slip it is.
+        from ..errors import EventError
+        from ..model.units import in_unit
+        written = v if isinstance(v, str) and _WRITTEN.match(v.strip()) else None
+        value = 0.0 if written is not None else _number(err, key, v)
+        try:
+            return in_unit(value, written and written.strip(), unit, out, said)
+        except EventError as exc:
+            raise err(exc.message, key, hint=exc.hint) from None
+
     if "between" in t:
         b = t["between"]
         if not (isinstance(b, list) and len(b) == 2):
             raise err("'between' must be [low, high]", "between")
-        above, below = (_number(err, "between", v) for v in b)
+        said = f"between = [{', '.join(_shown(v) for v in b)}]"
+        above, below = (threshold("between", v, said) for v in b)
         if not above < below:
             raise err("'between' low must be less than high", "between")
     elif "above" in t:
-        above = _number(err, "above", t["above"])
+        above = threshold("above", t["above"], f"above = {_shown(t['above'])}")
     elif "below" in t:
-        below = _number(err, "below", t["below"])
+        below = threshold("below", t["below"], f"below = {_shown(t['below'])}")
     else:
         rises = t["rises"] is True
         if not rises:
