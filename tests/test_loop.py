@@ -218,6 +218,12 @@ def test_export_csv_and_xlsx(tmp_path):
     assert 'state="frozen"' in outputs and "<autoFilter" in outputs
     assert "<t>custom_share_2030</t>" in inputs and "<t>p05=30% p95=50%</t>" in inputs
     assert invoke("export", out).exit_code == 2
+    # Same run, same bytes: the workbook's own "created" is the run's timestamp (none
+    # here: zip's epoch), never the clock's.
+    with zipfile.ZipFile(tmp_path / "x" / "run.xlsx") as z:
+        assert "<dcterms:created xsi:type=\"dcterms:W3CDTF\">1980-01-01T00:00:00Z<" in z.read("docProps/core.xml").decode()
+    assert invoke("export", out, "--xlsx", "--out", tmp_path / "y").exit_code == 0
+    assert (tmp_path / "y" / "run.xlsx").read_bytes() == (tmp_path / "x" / "run.xlsx").read_bytes()
 
 
 def test_readme_commands_run(tmp_path, monkeypatch):

@@ -70,6 +70,12 @@ def write_workbook(path: str | Path, summary: dict, draws=None, weights=None, ch
     import xlsxwriter
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                          "strings_to_urls": False, "strings_to_numbers": False})
+    # The file's own "created" is the run's timestamp (SOURCE_DATE_EPOCH), else zip's
+    # epoch: never the clock, so the same run gives the same bytes.
+    import datetime as dt
+    when = summary.get("created")
+    wb.set_properties({"created": dt.datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ") if when
+                       else dt.datetime(1980, 1, 1)})
     try:
         formats: dict = {"header": wb.add_format({"bold": True, "bottom": 1}),
                          "text": wb.add_format({"text_wrap": False})}
