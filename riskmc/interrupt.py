@@ -63,6 +63,7 @@ _said = False
 # and whether a commit completed after the signal came: the watchdog's line is then the
 # one the command would have said itself, whichever of the two says it first.
 _where = ""
+_before: tuple[str, ...] = ()
 _completed = False
 
 
@@ -104,10 +105,13 @@ def announce(text: str) -> bool:
         return True
 
 
-def stop_words(where: str = "") -> None:
-    """What the command's stop line says of its output (" to reports/base")."""
-    global _where
+def stop_words(where: str = "", before: tuple[str, ...] | None = None) -> None:
+    """What the command's stop line says of its output (" to reports/base"), and of the
+    folders it completed before this one (--all-scenarios), when given."""
+    global _where, _before
     _where = where
+    if before is not None:
+        _before = before
 
 
 def completed() -> None:
@@ -122,7 +126,8 @@ def stop_line(signum: int) -> str:
     words = NAMES.get(signum, f"stopped by signal {signum}")
     if _completed:
         return f"riskmc: {words} as the command ended: its files are complete"
-    return f"riskmc: {words}: nothing of this run was written{_where}"
+    done = f" ({', '.join(_before)} {'was' if len(_before) == 1 else 'were'} complete before it)" if _before else ""
+    return f"riskmc: {words}: nothing was written{_where}{done}"
 
 
 def _clean_up() -> None:
@@ -246,9 +251,9 @@ def check() -> None:
 
 def reset() -> None:
     """Forget a recorded signal (tests running several commands in one process)."""
-    global _signum, _said, _completed, _where, _arrivals
+    global _signum, _said, _completed, _where, _before, _arrivals
     _signum = None
     _arrivals = 0
     _event.clear()
     _said = _completed = False
-    _where = ""
+    _where, _before = "", ()

@@ -271,6 +271,19 @@ def test_all_scenarios_each_into_its_folder(tmp_path, monkeypatch):
     assert s["command"].endswith("--scenario trainium-slip")
 
 
+def test_all_scenarios_checks_every_scenario_before_writing(tmp_path, monkeypatch):
+    """A mistake in the last scenario stops --all-scenarios before the first folder is made."""
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'extends = "{BASE}"\n[scenarios.trainium-slip.priors.gpu_asp_peak_year]\nfamily = "triangular"\n'
+                   'lower = 2030\nmode = 2029\nupper = 2031\n')
+    r = invoke("run", bad, "--draws", 2000, "--all-scenarios", "-q")
+    assert r.exit_code == 3
+    assert r.output == (f"riskmc: error: {bad}:2: prior 'gpu_asp_peak_year': need lower <= mode <= upper and "
+                        "lower < upper, got 2030, 2029, 2031\n")
+    assert not (tmp_path / "reports").exists()
+
+
 def test_compare_same_seed_shows_paired_errors(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert invoke("run", BASE, "--draws", 20000, "--seed", 5, "--out", a, "--quiet").exit_code == 0

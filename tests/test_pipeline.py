@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,7 +69,7 @@ def test_interrupted_run_writes_nothing(tmp_path, sig, code, word):
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
-    assert err == f"riskmc: {word}: nothing of this run was written to {out}\n"
+    assert err == f"riskmc: {word}: nothing was written to {out}\n"
     assert not out.exists() and not _staged(out)
 
 
@@ -113,7 +114,7 @@ def test_signals_at_random_instants_land_as_one_line(tmp_path):
         else:
             assert proc.returncode == 128 + sig, err
             word = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}[sig]
-            assert lines[0] in (f"riskmc: {word}: nothing of this run was written to {out}",
+            assert lines[0] in (f"riskmc: {word}: nothing was written to {out}",
                                 f"riskmc: {word} as the command ended: its files are complete"), err
         now = files(out)
         if now != before:
@@ -363,3 +364,30 @@ def _no_make_env() -> dict:
     sub-make would print its directory and inherit the outer one's options."""
     return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
 
+
+
+def test_a_stop_during_all_scenarios_says_which_folders_are_complete(tmp_path):
+    """Ctrl-C once the first folder is written: exit 130, one line naming the folder being
+    written (nothing of it left) and the folders complete before it (each whole)."""
+    import shutil
+    for d in ("priors", "models"):
+        shutil.copytree(ROOT / d, tmp_path / d)
+    p = subprocess.Popen([sys.executable, "-m", "riskmc", "run", "priors/base.toml", "--all-scenarios", "--draws",
+                          "200000", "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (tmp_path / "reports" / "base").exists():
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    m = re.fullmatch(r"riskmc: interrupted \(Ctrl-C\): nothing was written to (\S+) \((.+) (?:was|were) complete "
+                     r"before it\)\n", err)
+    assert p.returncode == 130 and m, err
+    done = m.group(2).split(", ")
+    assert done[0] == "reports/base" and not (tmp_path / m.group(1)).exists()
+    for folder in done:
+        assert subprocess.run([sys.executable, "-m", "riskmc", "verify", folder], cwd=tmp_path).returncode == 0

@@ -497,7 +497,7 @@ def test_signals_reach_a_busy_model(copy, verb, mode, sig):
         p.kill()
     busy.unlink()
     word = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted (Ctrl-C)"
-    one_line(err, 128 + sig, p.returncode, rf"riskmc: {re.escape(word)}: nothing of this run was written.*")
+    one_line(err, 128 + sig, p.returncode, rf"riskmc: {re.escape(word)}: nothing was written.*")
     assert out == ""
     assert snapshot(copy) == before
     assert not leftovers(copy)
@@ -526,7 +526,7 @@ def test_a_long_export_stops_on_sigterm(ws, tmp_path):
     if p.returncode == 0:
         assert cli("verify", out).exit_code == 0
     else:
-        one_line(err, 143, p.returncode, r"riskmc: terminated \(SIGTERM\): nothing of this run was written.*")
+        one_line(err, 143, p.returncode, r"riskmc: terminated \(SIGTERM\): nothing was written.*")
         assert not out.exists()
     assert not leftovers(tmp_path)
 
@@ -919,7 +919,7 @@ def test_a_compiled_model_spinning_in_its_loop_stops_on_sigterm(tmp_path):
         _, err = p.communicate(timeout=30)
     finally:
         p.kill()
-    one_line(err, 143, p.returncode, r"riskmc: terminated \(SIGTERM\): nothing of this run was written.*")
+    one_line(err, 143, p.returncode, r"riskmc: terminated \(SIGTERM\): nothing was written.*")
     assert not leftovers(tmp_path)
 
 

@@ -112,7 +112,7 @@ def user_errors(out=None):
     """Turn a library error into `riskmc: error: ...` on stderr and its exit code.
 
     A recorded Ctrl-C or SIGTERM (riskmc.interrupt) stops the command at a safe point:
-    one line saying nothing of this command was written, and exit 130 or 143. While the
+    one line saying nothing was written, and exit 130 or 143. While the
     work runs, whatever a user's model prints goes to stderr: stdout carries only the
     command's own answer (`--json` stays JSON).
     """
@@ -128,7 +128,7 @@ def user_errors(out=None):
         interrupt.announce(interrupt.stop_line(exc.signum))
         raise typer.Exit(code=exc.exit_code) from None
     except KeyboardInterrupt:  # in-process callers (tests) that did not install the handlers
-        say(f"riskmc: interrupted (Ctrl-C): nothing of this run was written{where}")
+        say(f"riskmc: interrupted (Ctrl-C): nothing was written{where}")
         raise typer.Exit(code=130) from None
     except OSError as exc:
         # A path the system refuses (a name over 255 characters, a path past PATH_MAX)

@@ -83,9 +83,22 @@ def run(
         say("riskmc: error: --all-scenarios writes reports/PRIORS_NAME[-SCENARIO] for each; "
             "drop --scenario, --out and --depfile")
         raise typer.Exit(code=2)
+    from .. import interrupt
+    from ..api import settings_for
     with user_errors():
         names = load(priors, allow_unused=allow_unused).scenarios
-    done = [_one(priors, name, None, None, **settings) for name in (None, *names)]
+        # Every scenario checked before any folder is written: a mistake in the last one
+        # leaves none of them half-made.
+        for name in names:
+            settings_for(load(priors, scenario=name, allow_unused=allow_unused), draws=draws, seed=seed,
+                         sampler=sampler, workers=workers, target_mcse=target_mcse, max_draws=max_draws,
+                         backend=backend, scheduler=scheduler, save_draws=save_draws)
+        folders = [default_out(priors, name) for name in (None, *names)]
+    done, written = [], []
+    for name, folder in zip((None, *names), folders):
+        interrupt.stop_words(before=tuple(written))   # a stop says which folders are complete
+        done.append(_one(priors, name, folder, None, **settings))
+        written.append(str(folder))
     if as_json:  # one document for a pipeline: the runs in order, the file as it is first
         _print_json([head for _, head in done])
     codes = [code for code, _ in done]
