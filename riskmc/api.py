@@ -38,7 +38,15 @@ from .model import Model
 from .numeric.samplers import SAMPLERS
 from .priors import PriorSet
 from .results import DecisionPrice, Estimate, Stats
-from .settings import DEFAULT_DRAWS, MAX_DRAWS, SAVE_DRAWS_BYTES, Plan, RunSettings, resolve  # noqa: F401 (re-exported)
+from .settings import (  # noqa: F401 (re-exported)
+    DEFAULT_DRAWS,
+    MAX_DRAWS,
+    NUMBERS,
+    SAVE_DRAWS_BYTES,
+    Plan,
+    RunSettings,
+    resolve,
+)
 from .store.io import jsonable
 
 # Rank correlations for "what drives it" come from the first draws only: exact Spearman
@@ -96,12 +104,21 @@ class RunResult:
 
     @property
     def command(self) -> str:
-        """The one-line command that reproduces this run."""
+        """The one-line command that reproduces this run, its role included: the settings
+        given beside the priors file (the seed too when it was drawn fresh); a run of the
+        file as it stands is `riskmc run FILE`, and a forecast again."""
         s = self.settings
-        parts = ["riskmc", "run", self.priors.path, "--seed", str(s.seed), "--draws", str(s.first.draws),
-                 "--sampler", s.sampler]
-        if s.target_mcse is not None:
+        parts = ["riskmc", "run", self.priors.path]
+        if "seed" in s.given or self.priors.run.get("seed") is None:
+            parts += ["--seed", str(s.seed)]
+        if "draws" in s.given:
+            parts += ["--draws", str(s.first.draws)]
+        if "sampler" in s.given:
+            parts += ["--sampler", s.sampler]
+        if s.target_mcse is not None and ("target_mcse" in s.given or "max_draws" in s.given):
             parts += ["--target-mcse", repr(s.target_mcse), "--max-draws", str(s.plan.draws)]
+        if s.role == "scratch" and not any(k in s.given for k in NUMBERS):
+            parts += ["--scratch"]
         if self.priors.scenario:
             parts += ["--scenario", self.priors.scenario]
         return shlex.join(parts)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -116,7 +117,7 @@ def test_run_writes_files_and_prints_report_path(tmp_path):
     assert r.output.strip().endswith(str(out / "report.html"))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 1 and summary["draws"] == 20000 and summary["sampler"] == "mc"
-    assert summary["command"] == f"riskmc run {BASE} --seed 1 --draws 20000 --sampler mc"
+    assert summary["command"] == f"riskmc run {BASE} --seed 1 --draws 20000"   # what was given
     y = summary["outputs"]["nvidia_share"]["years"]["2030"]
     assert set(y) == {"mean", "sd", "p5", "p25", "p50", "p75", "p95"}
     assert all(set(v) == {"value", "mcse"} for v in y.values())
@@ -269,6 +270,20 @@ def test_all_scenarios_each_into_its_folder(tmp_path, monkeypatch):
     s = json.loads((tmp_path / "reports/base-trainium-slip/summary.json").read_text())
     assert s["scenario"] == "trainium-slip"
     assert s["command"].endswith("--scenario trainium-slip")
+
+
+def test_the_recorded_command_reproduces_the_run_and_its_role(tmp_path, monkeypatch):
+    """The command a run records gives the same files: a forecast's is the file alone (a
+    command-line --seed would make it scratch), a scratch run's keeps what made it so."""
+    monkeypatch.chdir(ROOT)
+    for args in ([], ["--draws", 3000, "--seed", 4], ["--scratch"]):
+        assert invoke("run", "priors/base.toml", *args, "--out", tmp_path / "a", "-q").exit_code == 0
+        s = json.loads((tmp_path / "a" / "summary.json").read_text())
+        again = shlex.split(s["command"])[1:] + ["--out", str(tmp_path / "b"), "-q"]
+        assert invoke(*again).exit_code == 0
+        assert s["role"] == ("forecast" if not args else "scratch")
+        for f in ("summary.json", "report.html"):
+            assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), (args, f)
 
 
 def test_all_scenarios_checks_every_scenario_before_writing(tmp_path, monkeypatch):

@@ -194,7 +194,7 @@ def test_target_mcse_exit_codes(tmp_path):
                             "has 0.0018 (raise --max-draws)\n")  # the statistic that missed it most
     s = json.loads((tmp_path / "no" / "summary.json").read_text())
     assert s["convergence"] == {"target_mcse": 0.0001, "converged": False, "max_draws": 65536}
-    assert s["command"].endswith("--draws 16384 --sampler mc --target-mcse 0.0001 --max-draws 65536")
+    assert s["command"].endswith("--draws 16384 --target-mcse 0.0001 --max-draws 65536")
 
 
 def test_disk_full_leaves_the_earlier_run(tmp_path, monkeypatch):
