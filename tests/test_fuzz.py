@@ -45,6 +45,12 @@ PRIORS_CASES = [
     ("claim-between-percent", edit("between = [0.45, 0.50]", "between = [45, 50]"),
      r"{p}:\d+: claim 'C1': nvidia_share is a share from 0 to 1, compared with 45 in \"between = \[45, 50\]\" "
      r"\(did you mean 0\.45 or 45%\?\)", 3),
+    # A prior in another unit than the model reads: its numbers would be taken as the model's.
+    ("prior-unit-money-for-share",
+     edit('description = "Custom silicon\'s share of hyperscaler AI workloads in 2030"\nunit = "fraction"',
+          'description = "Custom silicon\'s share of hyperscaler AI workloads in 2030"\nunit = "$B"'),
+     r"{p}:\d+: prior 'custom_share_2030': unit '\$B', but the model reads custom_share_2030 in 'fraction' "
+     r"\(state it in the model's unit: unit = \"fraction\"\)", 3),
     ("claim-below-money", edit("between = [0.45, 0.50]", 'below = "$160B"'),
      r"{p}:\d+: claim 'C1': \$160B is money, but nvidia_share is in fraction, in \"below = \$160B\" \(write the "
      r"number in nvidia_share's own unit\)", 3),

@@ -23,7 +23,8 @@ from .compose import (
 )
 from .families import FAMILIES, Family, make
 from .fit import Fit, fit, fit_unstated
-from .priorset import Expert, Prior, _qkey, implied3
+from .numbers import _check_percent, _check_unit, _number
+from .priorset import Expert, Prior, implied3
 
 META_KEYS = ("description", "unit", "source", "owner", "reviewed")
 REQUIRED_META = ("description", "unit", "source")
@@ -39,13 +40,6 @@ HUGE = 1e100
 
 
 # --------------------------------------------------------------------------- one prior
-def _number(err, key, value) -> float:
-    """value as a float; `err` builds the error (it names the prior, expert or claim)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise err(f"'{key}' must be a finite number, got {value!r}", key)
-    return float(value)
-
-
 def _build_prior(spec, e: _Entry, notes: list[str] | None = None) -> Prior:
     """One prior, checked against `spec`, the riskmc.Input it feeds (name, unit, support).
 
@@ -82,11 +76,13 @@ def _build_prior(spec, e: _Entry, notes: list[str] | None = None) -> Prior:
     reviewed = _reviewed(t, err)
     if pooled:
         experts, kind, fam = _build_experts(spec, e, t, err, notes if notes is not None else [])
+        _check_unit(spec, t, err)
         source = t.get("source") or "; ".join(f"{x.name}: {x.source}" for x in experts)
         return Prior(name=name, family=fam, description=t["description"], unit=t["unit"], source=source,
                      owner=t.get("owner"), reviewed=reviewed, stated={}, fit_error=None,
                      file=str(e.doc.path), line=e.doc.lines.line(*e.path), experts=experts, pool=kind)
     fam, stated, fit_result = _state(spec, t, err)
+    _check_unit(spec, t, err)
     _check_reach(fam, spec, err)
     if fit_result is not None and fit_result.note and notes is not None:
         notes.append(f"{e.doc.path}:{e.doc.lines.line(*e.path)}: prior '{name}': {fit_result.note}")
@@ -344,36 +340,6 @@ def _check_reach(fam: Family, spec, err) -> None:
         raise err(f"{fam.describe()} puts {100 * _mass_outside(fam, spec.lower, spec.upper):.2g}% "
                   f"of its draws outside what the model accepts for {name}, {span} ({spec.unit})",
                   hint="choose a family bounded to that range (beta with lower/upper, truncnormal)")
-
-
-PERCENT_UNITS = ("percent", "%", "pct", "percentage")
-
-
-def _check_percent(spec, t: dict, quantiles: dict, err) -> None:
-    """A share written in percent (the commonest slip): say what it should read."""
-    if not (spec.unit == "fraction" or (spec.lower >= 0 and spec.upper <= 1)):
-        return
-    numbers = {}
-    if isinstance(t.get("range"), list) and all(isinstance(v, (int, float)) for v in t["range"]):
-        numbers["range"] = list(t["range"])
-    elif quantiles:
-        numbers.update({_qkey(p): v for p, v in sorted(quantiles.items())})
-    elif isinstance(t.get("value"), (int, float)) and not isinstance(t.get("value"), bool):
-        numbers["value"] = t["value"]
-    flat = [v for v in numbers.values() for v in (v if isinstance(v, list) else [v])]
-    in_percent = bool(flat) and all(1 < v <= 100 for v in flat)
-    if not (in_percent or str(t.get("unit", "")).strip().lower() in PERCENT_UNITS):
-        return
-    percent_unit = str(t.get("unit", "")).strip().lower() in PERCENT_UNITS
-    if not in_percent:
-        fix, unit = 'unit = "fraction"', ""
-    elif "range" in numbers:
-        fix = f"range = [{numbers['range'][0] / 100:.2f}, {numbers['range'][1] / 100:.2f}]"
-    else:
-        fix = ", ".join(f"{k} = {v / 100:.4g}" for k, v in numbers.items())
-    unit = ' and unit = "fraction"' if percent_unit and in_percent else ""
-    key = next(iter(numbers), None) if in_percent else ("unit" if "unit" in t else None)
-    raise err(f"{spec.name} is a fraction between 0 and 1, not a percentage", key, hint=f"did you mean {fix}{unit}?")
 
 
 def _mass_outside(fam: Family, lower: float, upper: float) -> float:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .build import _number
 from .compose import _did_you_mean, _Where
+from .numbers import _number
 from .priorset import Claim
 
 CLAIM_KEYS = ("text", "event", "output", "year", "years", "above", "below", "between", "rises")

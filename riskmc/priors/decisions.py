@@ -74,7 +74,7 @@ def _unit(unit: str, model, err) -> str:
     import difflib
 
     from ..model.units import SHARE_UNITS
-    from .build import PERCENT_UNITS
+    from .numbers import PERCENT_UNITS
     if unit.strip().lower() in PERCENT_UNITS:
         raise err(f"unit '{unit}': a payoff in shares is written from 0 to 1 (2% reads 0.02) and printed in "
                   "percentage points", "unit", hint='write unit = "fraction"')
