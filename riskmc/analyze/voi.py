@@ -101,8 +101,9 @@ def design(xs: list[np.ndarray]) -> np.ndarray:
 
 class _Blocks:
     """A regression's sufficient statistics per block of draws (blocks are runs of
-    consecutive draws): X'WX and X'WY, so that a bootstrap over blocks is a weighted sum of
-    blocks and a solve."""
+    consecutive draws): X'WX, X'WY and X'W1, so that a bootstrap over blocks is a weighted
+    sum of blocks and a solve, and the fitted values' weighted moments need no pass over
+    the draws."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, block: np.ndarray) -> None:
         self.x = x
@@ -110,16 +111,32 @@ class _Blocks:
         xw = x * w[:, None]
         self.gram = np.stack([xw[a:b].T @ x[a:b] for a, b in zip(starts, starts[1:])])
         self.xy = np.stack([xw[a:b].T @ y[:, a:b].T for a, b in zip(starts, starts[1:])])
+        self.xw = np.stack([xw[a:b].sum(axis=0) for a, b in zip(starts, starts[1:])])
+        self.w = np.array([w[a:b].sum() for a, b in zip(starts, starts[1:])])
 
-    def fitted(self, counts: np.ndarray) -> np.ndarray:
-        """Each target's fitted values (targets x draws), the blocks counted `counts` times."""
+    def solve(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The coefficients (columns x targets), the blocks counted `counts` times, and
+        that resample's X'WX."""
         g = np.tensordot(counts, self.gram, axes=1)
         xy = np.tensordot(counts, self.xy, axes=1)
         # A whisker of ridge: the basis may hold a column no draw of a resample reaches, or
         # (additive groups) columns that sum to the same constant.
-        g[np.diag_indices_from(g)] += 1e-10 * max(float(np.trace(g)) / len(g), 1e-300)
-        beta = np.linalg.solve(g, xy)
-        return (self.x @ beta).T
+        ridged = g.copy()
+        ridged[np.diag_indices_from(g)] += 1e-10 * max(float(np.trace(g)) / len(g), 1e-300)
+        return np.linalg.solve(ridged, xy), g
+
+    def fitted(self, counts: np.ndarray, targets: slice = slice(None)) -> np.ndarray:
+        """These targets' fitted values (targets x draws), the blocks counted `counts` times."""
+        return (self.x @ self.solve(counts)[0][:, targets]).T
+
+    def variance(self, counts: np.ndarray, targets: slice = slice(None)) -> np.ndarray:
+        """These targets' fitted values' variance under the resample's weights, from its
+        X'WX and X'W1: b'X'WXb / W - (X'W1 b / W)^2, without the draws."""
+        beta, g = self.solve(counts)
+        beta = beta[:, targets]
+        total = float(counts @ self.w)
+        mean = (counts @ self.xw) @ beta / total
+        return np.maximum(np.einsum("pk,pq,qk->k", beta, g, beta) / total - mean * mean, 0.0)
 
 
 def _gain(fit: np.ndarray, w: np.ndarray) -> float:
@@ -127,13 +144,6 @@ def _gain(fit: np.ndarray, w: np.ndarray) -> float:
     choosing after seeing, for payoffs measured from the first option's."""
     total = w.sum()
     return float(np.dot(w, np.maximum(fit.max(axis=0), 0.0)) / total - max(0.0, float(np.max(fit @ w)) / total))
-
-
-def _variance(fit: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Each target's weighted variance of its fitted values."""
-    total = w.sum()
-    mean = fit @ w / total
-    return ((fit - mean[:, None]) ** 2) @ w / total
 
 
 def learning(sample: Sample, payoffs: np.ndarray | None, indicators: np.ndarray | None,
@@ -165,13 +175,12 @@ def learning(sample: Sample, payoffs: np.ndarray | None, indicators: np.ndarray 
     claims: dict[str, dict[str, Estimate]] = {}
     for name, members in groups.items():
         b = _Blocks(design([sample.row(x) for x in members]), y, w, block)
-        fit = b.fitted(ones)
-        reps = [b.fitted(c) for c in counts]
-        if k:
-            evppi[name] = corrected(_gain(fit[:k], w), [_gain(f[:k], wr) for f, wr in zip(reps, wb)])
-        if len(hits):
-            value = _variance(fit[k:], w)
-            sd = np.std([_variance(f[k:], wr) for f, wr in zip(reps, wb)], axis=0, ddof=1)
+        if k:   # a decision's gain needs each draw's fitted payoffs (a max per draw)
+            fit = b.fitted(ones, slice(0, k))
+            evppi[name] = corrected(_gain(fit, w), [_gain(b.fitted(c, slice(0, k)), wr) for c, wr in zip(counts, wb)])
+        if len(hits):   # a claim's only their variance: from the regression's moments
+            value = b.variance(ones, slice(k, None))
+            sd = np.std([b.variance(c, slice(k, None)) for c in counts], axis=0, ddof=1)
             for j in range(len(hits)):
                 claims.setdefault(str(j), {})[name] = Estimate(float(value[j]), float(sd[j]))
     decision = None
