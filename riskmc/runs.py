@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import OutputError, PriorsError
+from .errors import OutputError, PriorsError, StaleError
 from .model import events
 from .priors import PriorSet
 from .settings import Plan
@@ -59,7 +59,7 @@ class Run:
         ps = load(summary["priors_files"][0]["path"], scenario=summary["scenario"], allow_unused=True)
         m = ps.model
         if summary["model"].get("sha256") and m.sha256 != summary["model"]["sha256"]:
-            raise PriorsError(f"model '{m.name}' changed since this run (its SHA-256 differs from summary.json's): "
+            raise StaleError(f"model '{m.name}' changed since this run (its SHA-256 differs from summary.json's): "
                               "the run's draws cannot be re-created", file=folder,
                               hint="run again and ask the new run, or restore the model file")
         run = cls.of(summary, _as_recorded(ps, summary), folder)
@@ -311,7 +311,7 @@ def verify_sources(summary: dict, folder: Path) -> None:
             raise PriorsError(f"the run's priors file {p} is gone: its draws cannot be re-created",
                               file=folder, hint="run it again, or ask from the folder where it ran") from None
         if sha != f["sha256"]:
-            raise PriorsError(f"{p} changed since this run (its SHA-256 differs from summary.json's): the run's "
+            raise StaleError(f"{p} changed since this run (its SHA-256 differs from summary.json's): the run's "
                               "draws cannot be re-created", file=folder,
                               hint="run again and ask the new run, or restore the file")
 

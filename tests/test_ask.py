@@ -190,7 +190,7 @@ def test_ask_refuses_a_changed_priors_file_and_thin_conditions(sums, tmp_path):
     assert res.output.strip() == 'riskmc: error: expected an output, an input or a number, found the end of "y >"'
     sums.write_text(sums.read_text().replace("sd = 1.0", "sd = 1.5", 1))
     res = runner.invoke(app, ["ask", str(out), "y > 1"])
-    assert res.exit_code == 3
+    assert res.exit_code == 7   # stale, as verify says it
     assert res.output.strip() == (f"riskmc: error: {out}: {sums} changed since this run (its SHA-256 differs "
                                   "from summary.json's): the run's draws cannot be re-created (run again and "
                                   "ask the new run, or restore the file)")

@@ -323,7 +323,7 @@ def test_compare_same_seed_shows_paired_errors(tmp_path):
     # Shifts in the output's units, claims before -> after first on the terminal.
     assert " pp &plusmn; " in html and "e-0" not in html
     lines = r.stdout.splitlines()
-    assert lines[0] == "base -> bull  (common random numbers)"
+    assert lines[0] == "base -> bull  (common random numbers: paired errors)"
     assert any(line.startswith("C1 ") for line in lines) and lines[-1] == str(tmp_path / "cmp" / "compare.html")
     assert all(len(line) <= 80 for line in lines[:-1])
 

@@ -80,7 +80,9 @@ def test_runs_that_cannot_be_paired_keep_the_independent_error_and_say_why(tmp_p
     cmp = json.loads((tmp_path / "c2" / "compare.json").read_text())
     assert cmp["errors"] == ["baseline", "independent"] and cmp["common_random_numbers"]
     assert len(cmp["notes"]) == 1 and "changed since this run" in cmp["notes"][0]
+    assert cmp["notes"][0].count("cannot be re-created") == 1
     assert "note: " in res.output and "independent runs' error" in res.output
+    assert res.output.splitlines()[0].endswith("(same seed, but independent errors: see the notes)")
 
 
 # ------------------------------------------------------------------ coverage on known shifts

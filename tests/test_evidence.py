@@ -356,7 +356,7 @@ def test_the_q4_file_reports_prior_and_posterior(tmp_path):
                                "--quiet"]).exit_code == 0
     res = runner.invoke(app, ["compare", str(base), str(out), "--out", str(tmp_path / "cmp")])
     assert res.exit_code == 0, res.output
-    assert res.output.splitlines()[0] == "base -> base-q4-2025  (common random numbers)"
+    assert res.output.splitlines()[0] == "base -> base-q4-2025  (common random numbers: paired errors)"
     cmp = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert [d["evidence"] for d in cmp["evidence_diff"][1]] == list(s["evidence"]["items"])
     assert all(d["change"] == "added" for d in cmp["evidence_diff"][1])

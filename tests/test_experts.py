@@ -373,3 +373,11 @@ def test_sensitivity_refuses_a_run_folder_of_other_priors(files, tmp_path):
                           "of priors; nothing was written (run these priors into that folder first, or give another "
                           "--out)\n")
     assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before
+    # The same file, changed since the run: the run is stale (exit 7, as verify says).
+    p = files.dir / "p.toml"
+    p.write_text(p.read_text() + "\n# edited\n")
+    res = runner.invoke(app, ["sensitivity", str(p), "--draws", "256", "--out", str(out), "--quiet"])
+    assert res.exit_code == 7
+    assert res.output == (f"riskmc: error: the run in {out} is stale: {p} changed since it ran, and its report would "
+                          "mix two sets of priors; nothing was written (run the priors into that folder again)\n")
+    assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before

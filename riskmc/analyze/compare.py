@@ -86,7 +86,7 @@ def open_runs(paths: list, summaries: list[dict]) -> tuple[list, list[str]]:
     a run of another seed, draws or sampler, a tempered posterior, or one whose priors or
     model files changed since it ran keeps the independent error (a damaged run folder
     is refused, as everywhere)."""
-    from ..errors import ModelError, PriorsError
+    from ..errors import ModelError, PriorsError, StaleError
     from ..runs import Run
     from ..store.io import read_draws
     from .paired import common_random_numbers, pairable
@@ -104,12 +104,13 @@ def open_runs(paths: list, summaries: list[dict]) -> tuple[list, list[str]]:
             continue
         try:
             runs.append(Run.open(p))
-        except (PriorsError, ModelError) as exc:  # sources changed or gone; a damaged folder is an error
+        except (PriorsError, ModelError, StaleError) as exc:  # sources changed or gone; a damaged folder is an error
             if (Path(p) / "draws.parquet").exists():
                 read_draws(p, s)
             runs.append(None)
-            notes.append(f"{p}: its draws cannot be re-created ({exc.message}), so its shifts carry the independent "
-                         "runs' error")
+            why = exc.message if "cannot be re-created" in exc.message else (
+                f"its draws cannot be re-created ({exc.message})")
+            notes.append(f"{p}: {why}, so its shifts carry the independent runs' error")
     if runs[0] is None:
         runs = [None] * len(paths)
     return runs, notes

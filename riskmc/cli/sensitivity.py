@@ -68,9 +68,13 @@ def sensitivity(
 def _same_priors(summary: dict, res: dict, out: Path) -> None:
     """A run folder's report joins its run and this analysis: refuse when they come from
     different priors (another file, a changed one, or another scenario)."""
-    from ..errors import SamplingError
+    from ..errors import SamplingError, StaleError
     ran = [(f["path"], f["sha256"]) for f in summary["priors_files"]]
     now = [(f["path"], f["sha256"]) for f in res["priors_files"]]
+    if [p for p, _ in ran] == [p for p, _ in now] and ran != now and summary.get("scenario") == res.get("scenario"):
+        changed = next(p for (p, a), (_, b) in zip(ran, now) if a != b)
+        raise StaleError(f"the run in {out} is stale: {changed} changed since it ran, and its report would mix "
+                         "two sets of priors; nothing was written", hint="run the priors into that folder again")
     if [h for _, h in ran] != [h for _, h in now] or summary.get("scenario") != res.get("scenario"):
         what = "another scenario of them" if [h for _, h in ran] == [h for _, h in now] else (
             f"{ran[0][0]} as it was then" if ran[0][0] == now[0][0] else ran[0][0])

@@ -125,7 +125,10 @@ def compare(res: dict, page) -> None:
     """After `riskmc compare`: claims before -> after, then the page's path."""
     c = _console()
     runs = res["runs"]
-    c.print(" -> ".join(r["label"] for r in runs) + ("  (common random numbers)" if res["common_random_numbers"] else ""))
+    paired = res["common_random_numbers"] and all(e == "paired" for e in res["errors"][1:])
+    how = ("  (common random numbers: paired errors)" if paired else
+           "  (same seed, but independent errors: see the notes)" if res["common_random_numbers"] else "")
+    c.print(" -> ".join(r["label"] for r in runs) + how)
     for note in res.get("notes", []):
         c.print(f"note: {note}", overflow="fold")
     if res["claims"]:
