@@ -292,10 +292,16 @@ def test_all_scenarios_checks_every_scenario_before_writing(tmp_path, monkeypatc
     bad = tmp_path / "bad.toml"
     bad.write_text(f'extends = "{BASE}"\n[scenarios.trainium-slip.priors.gpu_asp_peak_year]\nfamily = "triangular"\n'
                    'lower = 2030\nmode = 2029\nupper = 2031\n')
+    said = (f"riskmc: error: {bad}:2: prior 'gpu_asp_peak_year': need lower <= mode <= upper and lower < upper, "
+            "got 2030, 2029, 2031\n")
     r = invoke("run", bad, "--draws", 2000, "--all-scenarios", "-q")
-    assert r.exit_code == 3
-    assert r.output == (f"riskmc: error: {bad}:2: prior 'gpu_asp_peak_year': need lower <= mode <= upper and "
-                        "lower < upper, got 2030, 2029, 2031\n")
+    assert (r.exit_code, r.output) == (3, said)
+    assert not (tmp_path / "reports").exists()
+    # A run of the file alone, or of another scenario, refuses it as priors check does.
+    for extra in ([], ["--scenario", "nvidia-price-war"]):
+        r = invoke("run", bad, "--draws", 2000, "-q", *extra)
+        assert (r.exit_code, r.output) == (3, said)
+    assert invoke("priors", "check", bad).output == said
     assert not (tmp_path / "reports").exists()
 
 

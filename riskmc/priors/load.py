@@ -51,6 +51,18 @@ def load(path: str | Path, *, model, scenario: str | None = None, allow_unused: 
         raise _redacted(exc, Path(path)) from exc.__cause__
 
 
+def _overlaid(scenario: str, table: dict, doc, entries: dict) -> dict:
+    """The priors scenario `scenario` changes, each merged over the files' own entry."""
+    w = _Where(doc)
+    out = {}
+    for name, overlay in _table(w, table, "priors", ("scenarios", scenario)).items():
+        if name not in entries:
+            raise w.error(f"scenario '{scenario}' changes prior '{name}', which no file defines",
+                          "scenarios", scenario, "priors", name, hint=_did_you_mean(name, entries))
+        out[name] = _Entry(_merge_prior(entries[name].table, overlay), doc, ("scenarios", scenario, "priors", name))
+    return out
+
+
 def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
     inputs, outputs = model.inputs, model.outputs
     path = Path(path)
@@ -119,15 +131,11 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
             close = difflib.get_close_matches(scenario, list(scenarios), n=1, cutoff=0.6)
             raise PriorsError(f"unknown scenario '{scenario}'", file=top.path,
                               hint=f"did you mean '{close[0]}'?" if close else f"scenarios in this file: {known}")
+    plain = dict(entries)   # the priors as the files state them, before any overlay
+    if scenario is not None:
         table, doc = scenarios[scenario]
         w = _Where(doc)
-        for name, overlay in _table(w, table, "priors", ("scenarios", scenario)).items():
-            if name not in entries:
-                raise w.error(f"scenario '{scenario}' changes prior '{name}', which no file defines",
-                              "scenarios", scenario, "priors", name,
-                              hint=_did_you_mean(name, entries))
-            entries[name] = _Entry(_merge_prior(entries[name].table, overlay), doc,
-                                   ("scenarios", scenario, "priors", name))
+        entries.update(_overlaid(scenario, table, doc, plain))
         for name, ev in _table(w, table, "evidence", ("scenarios", scenario)).items():
             _check_name(w, "evidence", name, ("scenarios", scenario, "evidence", name))
             evidence[name] = (ev, doc, ("scenarios", scenario, "evidence", name))
@@ -163,6 +171,13 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
     for spec in inputs:
         e = entries[spec.name]
         priors[spec.name] = _build_prior(spec, e, notes)
+    # The other scenarios' changed priors are built too (each prior a fit the cache keeps):
+    # a file that `priors check` refuses for a scenario is refused by every run of it.
+    for other, (table, doc) in scenarios.items():
+        if other != scenario:
+            for name, e in _overlaid(other, table, doc, plain).items():
+                if name in by_name:
+                    _build_prior(by_name[name], e, [])
 
     dependence = build_dependence(
         {k: v for k, (v, _) in corr.items()}, list(priors),
