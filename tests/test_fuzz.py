@@ -45,6 +45,9 @@ PRIORS_CASES = [
     ("claim-between-percent", edit("between = [0.45, 0.50]", "between = [45, 50]"),
      r"{p}:\d+: claim 'C1': nvidia_share is a share from 0 to 1, compared with 45 in \"between = \[45, 50\]\" "
      r"\(did you mean 0\.45 or 45%\?\)", 3),
+    ("duplicate-key", edit('unit = "fraction"\nsource = "essay F4/F16', 'range = [0.2, 0.4]\nunit = "fraction"\nsource = '
+                           '"essay F4/F16'),
+     r"{p}:\d+: malformed TOML: 'range' is given twice in its table \(keep one of them\)", 3),
     # A prior in another unit than the model reads: its numbers would be taken as the model's.
     ("prior-unit-money-for-share",
      edit('description = "Custom silicon\'s share of hyperscaler AI workloads in 2030"\nunit = "fraction"',

@@ -259,3 +259,12 @@ def test_claim_thresholds_read_percent_and_money_as_events_do(tmp_path):
     got, base = riskmc.load(p).claims, riskmc.load(BASE).claims
     assert (got["C1"].above, got["C1"].below) == (0.45, 0.50) == (base["C1"].above, base["C1"].below)
     assert got["big"].above == 160.0
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    """Windows Notepad saves UTF-8 with a byte-order mark: the file reads as without it."""
+    import riskmc
+    from tests.conftest import BASE
+    p = tmp_path / "bom.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + f'extends = "{BASE}"\ntitle = "with a BOM"\n'.encode())
+    assert riskmc.load(p).title == "with a BOM"

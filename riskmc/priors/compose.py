@@ -54,6 +54,8 @@ def _read(path: Path) -> _Doc:
         kept = _PARSED.get(digest)
     if kept is not None:
         return _Doc(path, pickle.loads(kept[0]), kept[1], digest)
+    # A byte-order mark (Windows Notepad's UTF-8) is not TOML but says nothing: skip it.
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -62,8 +64,12 @@ def _read(path: Path) -> _Doc:
         line = int(m.group(1)) if m else None
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg).strip()
         msg = msg[:1].lower() + msg[1:]
-        raise PriorsError(f"malformed TOML: {msg}", file=path, line=line,
-                          hint="see https://toml.io for the syntax") from exc
+        hint = "see https://toml.io for the syntax"
+        said = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+        if msg.startswith("cannot overwrite a value") and "=" in said:
+            # A key given twice in one table: name it.
+            msg, hint = f"'{said.split('=')[0].strip()}' is given twice in its table", "keep one of them"
+        raise PriorsError(f"malformed TOML: {msg}", file=path, line=line, hint=hint) from exc
     except RecursionError as exc:
         raise PriorsError("malformed TOML: values nested too deeply", file=path, line=_deep_line(text),
                           hint="a priors file nests tables and lists a few levels at most") from exc
