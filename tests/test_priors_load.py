@@ -268,3 +268,22 @@ def test_a_byte_order_mark_is_read_past(tmp_path):
     p = tmp_path / "bom.toml"
     p.write_bytes(b"\xef\xbb\xbf" + f'extends = "{BASE}"\ntitle = "with a BOM"\n'.encode())
     assert riskmc.load(p).title == "with a BOM"
+
+
+def test_prior_numbers_read_percent_and_money_as_events_do(tmp_path):
+    """range = ["30%", "50%"] on a share is range = [0.30, 0.50]; ["$380B", "$520B"] on an
+    input in $B is [380, 520]; a percent on money is one line saying so."""
+    import riskmc
+    from tests.conftest import BASE
+    base = riskmc.load(BASE).priors
+    p = tmp_path / "w.toml"
+    p.write_text(f'extends = "{BASE}"\n[priors.custom_share_2030]\nrange = ["30%", "50%"]\n'
+                 '[priors.ai_capex_2025]\nrange = ["$380B", "$520B"]\n')
+    got = riskmc.load(p).priors
+    for name in ("custom_share_2030", "ai_capex_2025"):
+        assert got[name].family == base[name].family and got[name].stated == base[name].stated
+    p.write_text(f'extends = "{BASE}"\n[priors.ai_capex_2025]\nrange = ["30%", "50%"]\n')
+    with pytest.raises(riskmc.RiskmcError) as exc:
+        riskmc.load(p)
+    assert str(exc.value) == (f"{p}:3: prior 'ai_capex_2025': 30% is a percent, but ai_capex_2025 is in $B, in "
+                              "\"range = [30%, 50%]\" (write the number in ai_capex_2025's own unit)")

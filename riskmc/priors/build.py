@@ -23,7 +23,7 @@ from .compose import (
 )
 from .families import FAMILIES, Family, make
 from .fit import Fit, fit, fit_unstated
-from .numbers import _check_percent, _check_unit, _number
+from .numbers import _check_percent, _check_unit, _number, _plain
 from .priorset import Expert, Prior, implied3
 
 META_KEYS = ("description", "unit", "source", "owner", "reviewed")
@@ -234,6 +234,7 @@ def _by_record(e: _Entry, t: dict, name: str, experts: list[Expert]) -> list[Exp
 
 def _state(spec, t: dict, err):
     """The distribution a table states (parameters, quantiles, a range or a value), fitted."""
+    t = _plain(spec, t, err)
     quantiles = {}
     for key, value in t.items():
         m = QUANTILE_KEY.match(key)

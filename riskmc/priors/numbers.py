@@ -4,6 +4,7 @@ the input's, and the commonest slip (a share written in percent) said plainly.""
 from __future__ import annotations
 
 import math
+import re
 
 from .priorset import _qkey
 
@@ -13,6 +14,35 @@ def _number(err, key, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise err(f"'{key}' must be a finite number, got {value!r}", key)
     return float(value)
+
+
+# A number written with its unit, as events and claims read them: "30%", "$160B".
+_WRITTEN = re.compile(r"-?(?:\d+\.?\d*|\.\d+)%|-?\$(?:\d+\.?\d*|\.\d+)[KMBT]?")
+
+
+def _plain(spec, t: dict, err) -> dict:
+    """The table with numbers written with a unit ("30%" for a share, "$160B" for money
+    in $B) read in the model's unit for the input, as events and claims read them."""
+    from ..errors import EventError
+    from ..model.units import in_unit
+
+    def one(key, v, said):
+        if not (isinstance(v, str) and _WRITTEN.fullmatch(v.strip())):
+            return v
+        try:
+            return in_unit(0.0, v.strip(), spec.unit, spec.name, said)
+        except EventError as exc:
+            raise err(exc.message, key, hint=exc.hint) from None
+
+    out = {}
+    for key, v in t.items():
+        if isinstance(v, list) and key == "range":
+            out[key] = [one(key, x, f"{key} = [{', '.join(map(str, v))}]") for x in v]
+        elif key != "unit":
+            out[key] = one(key, v, f"{key} = {v}")
+        else:
+            out[key] = v
+    return out
 
 
 def _check_unit(spec, t: dict, err) -> None:
