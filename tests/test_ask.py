@@ -164,6 +164,26 @@ def test_stress_of_a_probability_is_the_two_valued_tilt(sums, tmp_path):
     assert a["stress"]["from"] == pytest.approx(stats.norm.sf(c), abs=0.005)
 
 
+def test_a_stressed_probability_in_percent_without_its_sign_is_the_slip_it_is(sums, tmp_path):
+    from riskmc.ask.query import parse_stress
+    from riskmc.errors import EventError
+    model = riskmc.load(sums).model
+    assert parse_stress("P(y > 2) = 20%", model).value == 0.2
+    with pytest.raises(EventError) as exc:
+        parse_stress("P(y > 2) = 20", model)
+    assert str(exc.value) == "a stressed probability must lie strictly between 0 and 1, got 20 (did you mean 0.2 or 20%?)"
+
+
+def test_a_claims_name_asks_its_event(sums, tmp_path):
+    """ask RUN up is ask RUN with the claim's event, and the run's own probability of it."""
+    out = run_dir(sums, tmp_path, draws=20_000, seed=2)
+    by_name, by_text = ask(out, "up", workers=1), ask(out, "y > 1", workers=1)
+    assert by_name["probability"] == by_text["probability"]
+    s = json.loads((out / "summary.json").read_text())
+    assert by_name["probability"]["value"] == s["claims"]["up"]["probability"]["value"]
+    assert ask(out, "y > 0", given="up", workers=1)["given"] == ask(out, "y > 0", given="y > 1", workers=1)["given"]
+
+
 def test_stress_of_a_mean_is_exponential_tilting(sums, tmp_path):
     """mean(y) = 1 for y = x1 + x2 ~ N(0, 2): the tilt exp(lambda y) with lambda = 1/2
     moves each input's mean to 1/2 and keeps its sd 1, exactly."""

@@ -62,7 +62,9 @@ def parse_stress(text: str, model) -> Stress:
             raise EventError(f"a stressed probability is a number between 0 and 1 or a percent, not {written}")
         value = float(written[:-1]) / 100 if written.endswith("%") else float(written)
         if not 0 < value < 1:
-            raise EventError(f"a stressed probability must lie strictly between 0 and 1, got {value:g}")
+            slip = not written.endswith("%") and 1 < value < 100
+            raise EventError(f"a stressed probability must lie strictly between 0 and 1, got {value:g}",
+                             hint=f"did you mean {value / 100:g} or {value:g}%?" if slip else None)
         return Stress("probability", value, event=resolve(m.group("event"), model))
     var = m.group("var")
     # Resolves the name and year (with did-you-mean) and reads the number in its unit.
@@ -105,8 +107,15 @@ def ask(run, event: str | None = None, *, given: str | None = None, stress: str 
     workers = check_workers(workers)
     m = run.model
     track, labels, units = track_rows(m)
+    claims = run.priors.claims
+
+    def event_of(text: str):
+        # A claim's name stands for its event (ask RUN C1, --given C2).
+        name = text.strip()
+        return claim_event(claims[name], m) if name in claims else resolve(text, m)
+
     st = {"labels": labels, "units": units,
-          "ev": resolve(event, m) if event else None, "gv": resolve(given, m) if given else None,
+          "ev": event_of(event) if event else None, "gv": event_of(given) if given else None,
           "st": parse_stress(stress, m) if stress else None,
           "claims": [(n, claim_event(c, m)) for n, c in run.priors.claims.items()]}
     if run.method == "tempered":
