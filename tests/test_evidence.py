@@ -347,7 +347,7 @@ def test_the_q4_file_reports_prior_and_posterior(tmp_path):
                                             "aws_margin_floor"]
     html = (out / "report.html").read_text()
     assert "What the evidence changed" in html and "The inputs the evidence moved most" in html
-    assert re.search(r"aws_revenue\[2025\] = 128\.7 \+- 0\.3 \(normal\)", html)
+    assert re.search(r"aws_revenue\[2025\] = 128\.7 ± 0\.3 \(normal\)", html)
     # The prior's posterior error bars are wider than its prior ones (fewer effective draws).
     assert s["claims"]["C2"]["probability"]["mcse"] > s["prior"]["claims"]["C2"]["probability"]["mcse"]
 
@@ -468,7 +468,7 @@ def test_evidence_the_prior_cannot_reach_is_refused_at_its_line(tmp_path):
     p.write_text(AWS136.format(base=ROOT / "priors" / "base.toml", value=1000.0, sd=0.1))
     r = runner.invoke(app, ["run", str(p), "--draws", "20000", "--seed", "1", "--out", str(tmp_path / "o")])
     assert r.exit_code == 3, r.output
-    assert r.stderr == (f"riskmc: error: {p}:3: evidence 'aws' (aws_revenue[2025] = 1000 +- 0.1 (normal)) contradicts "
+    assert r.stderr == (f"riskmc: error: {p}:3: evidence 'aws' (aws_revenue[2025] = 1000 ± 0.1 (normal)) contradicts "
                         "the priors: it needs aws_revenue_2025 where its prior gives less than a 1e-12 chance (beyond "
                         "7 sds in the copula), so no posterior can be drawn (check the evidence's value and unit, or "
                         "widen the prior of aws_revenue_2025)\n")

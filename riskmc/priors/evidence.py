@@ -59,7 +59,7 @@ class Evidence:
         return f"{self.target}[{self.year}]" if self.year is not None else self.target
 
     def describe(self) -> str:
-        """The observation and its likelihood in one line, e.g. `aws_revenue[2025] = 128.7 +- 0.5 (normal)`."""
+        """The observation and its likelihood in one line, e.g. `aws_revenue[2025] = 128.7 ± 0.5 (normal)`."""
         if self.kind == "binomial":
             return f"{self.successes} of {self.trials} trials succeeded, at rate {self.label} (binomial)"
         if self.kind == "bound":
@@ -71,7 +71,7 @@ class Evidence:
             soft = f" (soft: measured with sd {self.sd:g})" if self.sd else ""
             return " and ".join(parts) + soft
         t = f", df {self.df:g}" if self.kind == "student_t" else ""
-        return f"{self.label} = {self.value:.6g} +- {self.sd:.3g} ({self.kind.replace('_', '-')}{t})"
+        return f"{self.label} = {self.value:.6g} ± {self.sd:.3g} ({self.kind.replace('_', '-')}{t})"
 
     def as_dict(self) -> dict:
         return {"target": self.target, "on": self.on, "year": self.year, "kind": self.kind,
