@@ -348,6 +348,8 @@ def test_the_q4_file_reports_prior_and_posterior(tmp_path):
     html = (out / "report.html").read_text()
     assert "What the evidence changed" in html and "The inputs the evidence moved most" in html
     assert re.search(r"aws_revenue\[2025\] = 128\.7 ± 0\.3 \(normal\)", html)
+    # The rank correlations are the prior's draws' (unweighted): the page says so.
+    assert "rank correlation over the prior's draws" in html and "the evidence does not weigh them" in html
     # The prior's posterior error bars are wider than its prior ones (fewer effective draws).
     assert s["claims"]["C2"]["probability"]["mcse"] > s["prior"]["claims"]["C2"]["probability"]["mcse"]
 
