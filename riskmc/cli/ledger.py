@@ -158,7 +158,7 @@ def show(
     for name, q in resolved.items():
         typer.echo(f"{name}  -> {q['value']:g} ({q['date']})" + ("" if q["scores"] else ", no forecast on record by then"))
         for s in q["scores"]:
-            log = "-" if s.log_score is None else f"{s.log_score:.3f}"
+            log = ("undefined (beyond the forecast's grid)" if s.log_score is None else f"{s.log_score:.3f}")
             typer.echo(f"  {s.date}  CRPS {s.crps:.4g} ± {s.crps_mcse:.2g}, log score {log}, PIT {s.pit:.3f}  "
                        f"{s.run_dir}")
     if not rows:
