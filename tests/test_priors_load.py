@@ -287,3 +287,16 @@ def test_prior_numbers_read_percent_and_money_as_events_do(tmp_path):
         riskmc.load(p)
     assert str(exc.value) == (f"{p}:3: prior 'ai_capex_2025': 30% is a percent, but ai_capex_2025 is in $B, in "
                               "\"range = [30%, 50%]\" (write the number in ai_capex_2025's own unit)")
+
+
+def test_an_unused_prior_names_a_few_inputs_not_all(tmp_path):
+    """The market model has 33 inputs: the hint names six and counts the rest."""
+    import riskmc
+    from tests.conftest import BASE
+    p = tmp_path / "u.toml"
+    p.write_text(f'extends = "{BASE}"\n[priors.churn_rate]\n{META}value = 0.1\n')
+    with pytest.raises(riskmc.RiskmcError) as exc:
+        riskmc.load(p)
+    said = str(exc.value)
+    assert "custom_share_2030 and 27 more that riskmc priors show lists; to use this prior" in said
+    assert len(said) - len(str(p)) < 400   # was about 1,000 characters

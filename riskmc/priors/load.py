@@ -51,6 +51,12 @@ def load(path: str | Path, *, model, scenario: str | None = None, allow_unused: 
         raise _redacted(exc, Path(path)) from exc.__cause__
 
 
+def _some(names: list[str], most: int = 6) -> str:
+    """A few names and how many more: a hint stays one readable line."""
+    more = len(names) - most
+    return ", ".join(names[:most]) + (f" and {more} more that riskmc priors show lists" if more > 0 else "")
+
+
 def _overlaid(scenario: str, table: dict, doc, entries: dict) -> dict:
     """The priors scenario `scenario` changes, each merged over the files' own entry."""
     w = _Where(doc)
@@ -158,7 +164,7 @@ def _load(path: Path, scenario, model, allow_unused) -> PriorSet:
                 f"a new one, add riskmc.Input(\"{name}\") to a model of your own (docs/models.md)")
         if not allow_unused:
             raise _Where(e.doc).error(
-                msg, *e.path, hint=f"its inputs are {', '.join(by_name)}; to use this prior, add "
+                msg, *e.path, hint=f"its inputs are {_some(list(by_name))}; to use this prior, add "
                 f"riskmc.Input(\"{name}\") to a model of your own (docs/models.md), or pass --allow-unused")
         warnings.append(str(PriorsError(msg, file=e.doc.path, line=e.doc.lines.line(*e.path))))
     missing = [n for n in by_name if n not in entries]
