@@ -105,8 +105,8 @@ class RunResult:
     @property
     def command(self) -> str:
         """The one-line command that reproduces this run, its role included: the settings
-        given beside the priors file (the seed too when it was drawn fresh); a run of the
-        file as it stands is `riskmc run FILE`, and a forecast again."""
+        given beside the priors file, and the seed when the file fixes none (given so, it
+        keeps the run's role); a run of a file with its seed is `riskmc run FILE`."""
         s = self.settings
         parts = ["riskmc", "run", self.priors.path]
         if "seed" in s.given or self.priors.run.get("seed") is None:

@@ -278,6 +278,10 @@ def resolve(file: Mapping[str, Any] | None = None, *, evidence: bool = False, **
             values[k] = v
     told = {k for k, v in given.items() if v is not None}
     values.update({k: given[k] for k in told})
+    if values["seed"] is not None and (file or {}).get("seed") is None:
+        # A file that fixes no seed leaves it to each run: a seed given is as much the
+        # file's as a fresh one, and replaying a forecast by its seed keeps it a forecast.
+        told.discard("seed")
     if evidence and check_sampler(values["sampler"]) != "mc":
         raise SamplingError(f"evidence is weighed over plain Monte Carlo draws, not {values['sampler']}",
                             hint="use --sampler mc (or drop the evidence)")

@@ -284,6 +284,16 @@ def test_the_recorded_command_reproduces_the_run_and_its_role(tmp_path, monkeypa
         assert s["role"] == ("forecast" if not args else "scratch")
         for f in ("summary.json", "report.html"):
             assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), (args, f)
+    # A file that fixes no seed: the command gives the fresh seed, and its rerun is a forecast too.
+    import shutil
+    for f in ("linear.py", "linear.toml"):
+        shutil.copy(ROOT / "examples" / f, tmp_path / f)
+    monkeypatch.chdir(tmp_path)
+    assert invoke("run", "linear.toml", "--out", "c", "-q").exit_code == 0
+    s = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert s["role"] == "forecast" and s["command"] == f"riskmc run linear.toml --seed {s['seed']}"
+    assert invoke(*shlex.split(s["command"])[1:], "--out", "d", "-q").exit_code == 0
+    assert (tmp_path / "c" / "summary.json").read_bytes() == (tmp_path / "d" / "summary.json").read_bytes()
 
 
 def test_all_scenarios_checks_every_scenario_before_writing(tmp_path, monkeypatch):
