@@ -282,6 +282,10 @@ def test_prior_numbers_read_percent_and_money_as_events_do(tmp_path):
     got = riskmc.load(p).priors
     for name in ("custom_share_2030", "ai_capex_2025"):
         assert got[name].family == base[name].family and got[name].stated == base[name].stated
+    # A probability reads a percent whatever the input's unit; text stays text.
+    p.write_text(f'extends = "{BASE}"\n[priors.ramp_slip]\np = "25%"\n[priors.aws_revenue_2025]\ndescription = "5%"\n')
+    got = riskmc.load(p).priors
+    assert got["ramp_slip"].family == base["ramp_slip"].family and got["aws_revenue_2025"].description == "5%"
     p.write_text(f'extends = "{BASE}"\n[priors.ai_capex_2025]\nrange = ["30%", "50%"]\n')
     with pytest.raises(riskmc.RiskmcError) as exc:
         riskmc.load(p)

@@ -16,6 +16,9 @@ def _number(err, key, value) -> float:
     return float(value)
 
 
+# The keys whose numbers are in the input's unit, and so may be written with it.
+IN_UNIT = ("value", "lower", "upper", "mode", "mean", "sd")
+QUANTILE = re.compile(r"p\d\d")
 # A number written with its unit, as events and claims read them: "30%", "$160B".
 _WRITTEN = re.compile(r"-?(?:\d+\.?\d*|\.\d+)%|-?\$(?:\d+\.?\d*|\.\d+)[KMBT]?")
 
@@ -34,14 +37,20 @@ def _plain(spec, t: dict, err) -> dict:
         except EventError as exc:
             raise err(exc.message, key, hint=exc.hint) from None
 
-    out = {}
+    def chance(key, v):
+        # A probability (confidence, a Bernoulli's p) reads a percent whatever the unit.
+        if isinstance(v, str) and re.fullmatch(r"(?:\d+\.?\d*|\.\d+)%", v.strip()):
+            return float(v.strip()[:-1]) / 100
+        return v
+
+    out = dict(t)
     for key, v in t.items():
-        if isinstance(v, list) and key == "range":
+        if key == "range" and isinstance(v, list):
             out[key] = [one(key, x, f"{key} = [{', '.join(map(str, v))}]") for x in v]
-        elif key != "unit":
+        elif key in IN_UNIT or QUANTILE.fullmatch(key):
             out[key] = one(key, v, f"{key} = {v}")
-        else:
-            out[key] = v
+        elif key in ("confidence", "p"):
+            out[key] = chance(key, v)
     return out
 
 
@@ -61,7 +70,7 @@ def _check_unit(spec, t: dict, err) -> None:
     def kind(u: str) -> str | None:
         if u.startswith("$"):
             return "money"
-        if u.lower() in shares or difflib.get_close_matches(u.lower(), shares, n=1, cutoff=0.75):
+        if u.lower() in shares or difflib.get_close_matches(u.lower(), shares, n=1, cutoff=0.85):
             return "share"
         return None
 
