@@ -143,4 +143,5 @@ def save_arrays(kind: str, k: str, arrays: dict[str, np.ndarray]) -> None:
     body = b"".join(a.tobytes() for a in arrays.values())
     head = json.dumps({**{name: [a.dtype.str, list(a.shape)] for name, a in arrays.items()},
                        "sha256": hashlib.sha256(body).hexdigest()}).encode()
+    head += b" " * (-(8 + len(head)) % 8)   # the arrays start 8-byte aligned, as numpy's own
     save_bytes(kind, k, ".arrays", len(head).to_bytes(8, "little") + head + body)
