@@ -145,6 +145,9 @@ def test_prices_kept_as_sums_are_the_whole_samples(toy, tmp_path, sampler, seen,
             for got, ref in ((price.expected, e), (price.best, p)):
                 assert got.value == pytest.approx(ref.value, rel=1e-9, abs=1e-12), (name, option)
                 assert got.mcse == pytest.approx(ref.mcse, rel=1e-9, abs=1e-12), (name, option)
+    if method == "tempered":   # voi reads all the particles, not the run's first draws
+        got = value_of_information(run, 2)
+        assert got["draws"] == got["run_draws"] == sample_of(run, 1).n
 
 
 def test_voi_command_writes_its_folder_and_json(toy, tmp_path):
@@ -337,3 +340,13 @@ def test_money_in_a_payoff_is_read_in_the_decisions_unit(tmp_path):
     assert res.output.endswith(": decision 'aws': option 'build': $160B is money, but the payoff is in plain "
                                "numbers, in \"aws_revenue[2030] - $160B\" (give the decision the unit its payoffs "
                                "are in, e.g. unit = \"$B\")\n")
+
+
+def test_a_claim_that_always_holds_is_worth_nothing_to_learn(toy):
+    """P = 1 whatever the inputs: its Brier value of learning anything is 0 exactly, not
+    the rounding of 1 - 1 (which the 'two errors' rule would call worth learning)."""
+    p = toy / "sure.toml"
+    p.write_text((toy / "toy.toml").read_text() + '\n[claims.sure]\ntext = "certain"\noutput = "y"\nabove = -100.0\n')
+    r = riskmc.run(p, draws=20_000, seed=3)
+    got = value_of_information(Run.of(r.summary, r.priors), 2)["claims"]["sure"]["value"]
+    assert got and all((e.value, e.mcse) == (0.0, 0.0) for e in got.values())

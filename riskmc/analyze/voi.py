@@ -136,7 +136,9 @@ class _Blocks:
         beta = beta[:, targets]
         total = float(counts @ self.w)
         mean = (counts @ self.xw) @ beta / total
-        return np.maximum(np.einsum("pk,pq,qk->k", beta, g, beta) / total - mean * mean, 0.0)
+        v = np.einsum("pk,pq,qk->k", beta, g, beta) / total - mean * mean
+        # Rounding of the two moments (a claim that always holds: 1 - 1) is not learning.
+        return np.where(v > 1e-9 * mean * mean, v, 0.0)
 
 
 def _gain(fit: np.ndarray, w: np.ndarray) -> float:
@@ -216,10 +218,14 @@ def value_of_information(run, workers: int, asked: list[list[str]] = ()) -> dict
                 raise UsageError(f"--group names '{x}', which is not one of the model's inputs",
                                  hint=f"did you mean '{close[0]}'?" if close else "name inputs, e.g. --group a,b")
     groups = groups_of(names, [(a, b) for a, b, _ in ps.dependence.pairs], [g for g in asked if len(g) > 1])
-    sample = sample_of(run, workers, draws=VOI_DRAWS)
+    # LHS and Sobol draws are bootstrapped by whole chunks: at least MIN_REPLICATES of them.
+    from ..numeric.samplers import MIN_REPLICATES, SAMPLERS
+    iid = SAMPLERS[run.plan.sampler].iid or run.method is not None
+    sample = sample_of(run, workers, draws=VOI_DRAWS if iid else max(VOI_DRAWS, MIN_REPLICATES * run.plan.chunk_size))
     seed = int(run.summary["seed"])
     out = {"run": str(run.folder) if run.folder is not None else None, "title": run.summary["title"],
-           "draws": sample.n, "run_draws": max(int(run.summary["draws"]), sample.n),
+           # A tempered posterior's particles are all read: they are not the run's first draws.
+           "draws": sample.n, "run_draws": sample.n if run.method == "tempered" else int(run.summary["draws"]),
            "effective_draws": sample.ess, "posterior": run.method,
            "bootstrap": BOOTSTRAP, "groups": groups, "decisions": {}, "claims": {}}
     claims = list(ps.claims)
