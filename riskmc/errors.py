@@ -109,8 +109,8 @@ EXIT_CODES = {
     4: "an output folder or file cannot be written or read",
     5: "--target-mcse not reached before --max-draws",
     6: "the claims ledger cannot be used (damaged, locked by another writer, or newer); it is left unchanged",
-    7: "stale: a run is whole, but a priors file, its model file or riskmc changed since it ran (verify, and any "
-       "command that reads the run)",
+    7: "stale: a run is whole, but a priors file, its model file or riskmc changed since it ran (verify; ask and "
+       "voi, which re-create its draws)",
     130: "interrupted (Ctrl-C); no partial output left in place",
     143: "terminated (SIGTERM); no partial output left in place",
 }
