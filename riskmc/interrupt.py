@@ -108,10 +108,12 @@ def announce(text: str) -> bool:
 def stop_words(where: str = "", before: tuple[str, ...] | None = None) -> None:
     """What the command's stop line says of its output (" to reports/base"), and of the
     folders it completed before this one (--all-scenarios), when given."""
-    global _where, _before
+    global _where, _before, _completed
     _where = where
     if before is not None:
-        _before = before
+        # The next folder begins: a stop that came as the last one committed now stops
+        # this one, which has nothing written.
+        _before, _completed = before, False
 
 
 def completed() -> None:
