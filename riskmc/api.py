@@ -168,7 +168,7 @@ class Running:
         pricing = None
         if ps.decisions and likelihood is None:
             from .analyze.decisions import Pricing
-            pricing = Pricing(ps.decisions)
+            pricing = Pricing(ps.decisions, batch=not SAMPLERS[s.plan.sampler].iid)
         stops = _checkpoints(s.first.n_chunks, s.plan.n_chunks) if s.target_mcse is not None else None
         with contextlib.ExitStack() as stack:
             writer = None

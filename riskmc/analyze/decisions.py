@@ -30,12 +30,14 @@ class Pricing:
     """The sums that price every decision of a priors file over draws added in order.
 
     Per option (all decisions' options side by side): the payoff about a centre c (the
-    first part's mean: no digits lost to a large mean) summed at weight w and w^2, and
-    whether it is the best; for batch means, the same per part. A prior part has w = 1."""
+    first draws' mean, weighted as the run weighs them: no digits lost to a large mean)
+    summed at weight w and w^2, and whether it is the best; with `batch` (batch means),
+    the same per part. A prior part has w = 1."""
 
-    def __init__(self, decisions: dict, centers: np.ndarray | None = None) -> None:
+    def __init__(self, decisions: dict, centers: np.ndarray | None = None, batch: bool = False) -> None:
         self.decisions = decisions
         self.centers = centers
+        self.batch = batch
         k = sum(len(d.options) for d in decisions.values())
         self.n = 0
         self.w = np.zeros(2)                          # sum of w, of w^2
@@ -61,18 +63,17 @@ class Pricing:
             v.append(got)
             best.append(np.arange(len(d.options))[:, None] == top[None, :])
         v = np.concatenate(v)
-        if self.centers is None:
-            self.centers = v.mean(axis=1)
         return v - self.centers[:, None], np.concatenate(best).astype(float)
 
     def part(self, rows: np.ndarray, w: np.ndarray | None = None, w2: np.ndarray | None = None,
              index: np.ndarray | None = None) -> Pricing:
         """A new part with these draws, at this pricing's centres (a Run.reduce function:
         `index` marks the smoothed tail's weight changes, which add no draws). Sums run in
-        a fixed order, without BLAS, so the bits do not depend on threads."""
+        a fixed order, without BLAS, so the bits do not depend on threads. The centres are
+        set before (center), never here: parts made on several threads share them."""
         if self.centers is None:
-            self.values(rows)
-        p = Pricing(self.decisions, self.centers)
+            raise RuntimeError("Pricing.part before its centres are set (Pricing.center)")
+        p = Pricing(self.decisions, self.centers, self.batch)
         v, best = p.values(rows)
         if w is None:
             n = rows.shape[1]
@@ -80,7 +81,8 @@ class Pricing:
             sv, sb = v.sum(axis=1), best.sum(axis=1)
             p.s[:] = sv, sv, np.einsum("kn,kn->k", v, v), sb, sb
             p.n = n
-            p.parts.append((n, sv, sb))
+            if self.batch:
+                p.parts.append((n, sv, sb))
             return p
         p.w[:] = w.sum(), w2.sum()
         p.s[:] = (np.einsum("kn,n->k", v, w), np.einsum("kn,n->k", v, w2), np.einsum("kn,kn,n->k", v, v, w2),
@@ -89,8 +91,18 @@ class Pricing:
             p.n = rows.shape[1]
         return p
 
+    def center(self, rows: np.ndarray, w: np.ndarray | None = None) -> None:
+        """Fix the centres: the payoffs' mean over these draws (weighted by w)."""
+        self.centers = np.zeros(self.s.shape[1])
+        v, _ = self.values(rows)
+        weighted = w is not None and w.sum() > 0   # a first chunk the evidence gives no weight: its mean
+        self.centers = np.einsum("kn,n->k", v, w) / w.sum() if weighted else v.mean(axis=1)
+
     def add(self, rows: np.ndarray) -> None:
-        """Add a part of equally weighted draws (a prior run's next chunk)."""
+        """Add a part of equally weighted draws (a prior run's next chunk; the first fixes
+        the centres)."""
+        if self.centers is None:
+            self.center(rows)
         self.merge(self.part(rows))
 
     def merge(self, other: Pricing) -> None:
@@ -148,13 +160,16 @@ def price_all(run, decisions: dict, workers: int) -> dict[str, DecisionPrice]:
     from ..numeric.samplers import SAMPLERS
     if run.method == "tempered":
         parts = run.particles(workers)                      # (R, V, n): replicates
-        total = Pricing(decisions)
+        total = Pricing(decisions, batch=True)
         for rows in parts:
-            total.merge(total.part(rows))
+            total.add(rows)
         return total.prices("batch")
-    first = Pricing(decisions)
-    first.values(run.rows(0))                               # the centres, before the threads start
+    iid = SAMPLERS[run.plan.sampler].iid
+    first = Pricing(decisions, batch=not iid)
+    rows = np.array(run.rows(0), copy=True)
+    # The centres before the threads start: the first chunk's mean, as the run weighs it.
+    first.center(rows, run.weights(rows)[0] if run.method == "importance" else None)
     total = run.reduce(first.part, workers)
     if run.method == "importance":
         return total.prices("weighted")
-    return total.prices("iid" if SAMPLERS[run.plan.sampler].iid else "batch", run.plan.chunk_size)
+    return total.prices("iid" if iid else "batch", run.plan.chunk_size)
