@@ -381,3 +381,19 @@ def test_sensitivity_terminal_at_80_columns(tmp_path):
     whom = lines.index(next(line for line in lines if line.startswith("whom you believe on custom share 2030")))
     assert all(line.startswith("  ") for line in lines[whom + 1:-1])
     assert "input" in r.output and "Shapley share [95%]" in r.output and "Sobol S1 [95%]" in r.output
+
+
+def test_compare_sensitivity_and_verify_answer_in_json(tmp_path):
+    """--json prints on stdout what the command writes (compare.json, sensitivity.json),
+    and verify's verdict on a whole, current run; nothing else goes to stdout."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out, extra in ((a, []), (b, ["--scenario", "trainium-slip"])):
+        assert invoke("run", BASE, "--draws", 2000, "--seed", 3, "--out", out, "-q", *extra).exit_code == 0
+    r = runner.invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c"), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout) == json.loads((tmp_path / "c" / "compare.json").read_text())
+    r = runner.invoke(app, ["sensitivity", str(BASE), "--draws", "256", "--seed", "3", "--out", str(a), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout) == json.loads((a / "sensitivity.json").read_text())
+    r = runner.invoke(app, ["verify", str(a), "--json"])
+    got = json.loads(r.stdout)
+    assert r.exit_code == 0 and got["complete"] is True and got["stale"] is False and got["seed"] == 3
+    assert set(got["files"]) == {"summary.json", "report.html", "sensitivity.json", "draws.parquet"}

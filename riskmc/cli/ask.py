@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import Quiet, RunDir, Workers, command_app, run_inputs, text, user_errors
+from .common import Json, Quiet, RunDir, Workers, command_app, print_json, run_inputs, text, user_errors
 
 app = command_app()
 
@@ -25,7 +25,7 @@ def ask(
                                                "beliefs it moves.")] = None,
     out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Also write ask.json and "
                                              "ask.html into this folder.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON on stdout.")] = False,
+    as_json: Json = False,
     workers: Workers = None,
     quiet: Quiet = False,
 ) -> None:
@@ -52,8 +52,7 @@ def ask(
                 tx.write("ask.html", render_ask(res).encode())
                 tx.commit()
     if as_json:
-        import json
-        typer.echo(json.dumps(res, indent=2, ensure_ascii=False))
+        print_json(res)
     elif not quiet:
         from . import show
         show.ask(res, out / "ask.html" if out is not None else None)

@@ -70,6 +70,15 @@ Workers = Annotated[int | None, typer.Option(metavar="N", help="Worker threads (
                                                                "the numbers.")]
 Scenario = Annotated[str | None, typer.Option(metavar="NAME", help="Apply the priors file's [scenarios.NAME] overlay.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the answer as JSON on stdout (nothing else there).")]
+
+
+def print_json(doc) -> None:
+    """A command's answer on stdout as JSON, for pipelines: the files' figures, unrounded."""
+    import json
+
+    from ..store.io import jsonable
+    typer.echo(json.dumps(jsonable(doc), indent=2, ensure_ascii=False))
 AllowUnused = Annotated[bool, typer.Option("--allow-unused", help="Warn instead of failing on priors the model "
                                                                   "does not use.")]
 SAVE_HELP = (f"Write draws.parquet, one row per draw (by default only while under {SAVE_DRAWS_BYTES >> 20} MiB, "

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import Quiet, Workers, command_app, run_inputs, user_errors
+from .common import Json, Quiet, Workers, command_app, print_json, run_inputs, user_errors
 
 app = command_app()
 
@@ -19,6 +19,7 @@ def compare(
     out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Folder for compare.html and "
                                              "compare.json (default: reports/compare-A-B...).")] = None,
     workers: Workers = None,
+    as_json: Json = False,
     quiet: Quiet = False,
 ) -> None:
     """Compare runs: claims before and after, shifted distributions, the priors that differ.
@@ -47,6 +48,8 @@ def compare(
             tx.write("compare.json", dumps_json(res))
             tx.write("compare.html", render_compare(res).encode())
             tx.commit()
-    if not quiet:
+    if as_json:
+        print_json(res)   # compare.json's figures
+    elif not quiet:
         from . import show
         show.compare(res, out / "compare.html")

@@ -6,7 +6,19 @@ from typing import Annotated
 
 import typer
 
-from .common import Draws, PriorsFile, Quiet, Sampler, Scenario, Seed, Workers, command_app, user_errors
+from .common import (
+    Draws,
+    Json,
+    PriorsFile,
+    Quiet,
+    Sampler,
+    Scenario,
+    Seed,
+    Workers,
+    command_app,
+    print_json,
+    user_errors,
+)
 
 app = command_app()
 
@@ -21,7 +33,7 @@ def seek(
     sampler: Sampler = None,
     workers: Workers = None,
     scenario: Scenario = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON on stdout.")] = False,
+    as_json: Json = False,
     quiet: Quiet = False,
 ) -> None:
     """Goal seek: the median of one prior at which a target holds, with its Monte Carlo error.
@@ -35,8 +47,7 @@ def seek(
         res = do_seek(file, vary=vary, target=target, draws=draws, seed=seed, sampler=sampler, workers=workers,
                       scenario=scenario)
     if as_json:
-        import json
-        typer.echo(json.dumps(res, indent=2, ensure_ascii=False))
+        print_json(res)
     elif not quiet:
         from . import show
         show.seek(res)

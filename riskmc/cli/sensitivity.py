@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from .common import PriorsFile, Quiet, Scenario, Seed, Workers, command_app, default_out, user_errors
+from .common import (
+    Json,
+    PriorsFile,
+    Quiet,
+    Scenario,
+    Seed,
+    Workers,
+    command_app,
+    default_out,
+    print_json,
+    user_errors,
+)
 
 app = command_app()
 
@@ -30,6 +41,7 @@ def sensitivity(
     out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Run folder to write "
                                              "sensitivity.json into (default: reports/PRIORS_NAME); its report "
                                              "is re-rendered.")] = None,
+    as_json: Json = False,
     quiet: Quiet = False,
 ) -> None:
     """What drives each output: first-order Sobol indices and Shapley effects (correlated
@@ -60,7 +72,9 @@ def sensitivity(
                 voi = read_voi(out) if (out / "voi.json").exists() else None
                 tx.write("report.html", render(summary, res, voi).encode())
             tx.commit()
-    if not quiet:
+    if as_json:
+        print_json(res)   # sensitivity.json's figures
+    elif not quiet:
         from . import show
         show.sensitivity(res, out / "sensitivity.json")
 

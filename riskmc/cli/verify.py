@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import Quiet, RunDir, command_app, user_errors
+from .common import Json, Quiet, RunDir, command_app, print_json, user_errors
 
 app = command_app()
 
@@ -12,6 +12,7 @@ app = command_app()
 @app.command("verify", short_help="Check a run folder is whole and its inputs unchanged")
 def verify(
     run_dir: RunDir,
+    as_json: Json = False,
     quiet: Quiet = False,
 ) -> None:
     """Check a run folder against its manifest.json (every file's SHA-256; exit 4 if it
@@ -29,5 +30,8 @@ def verify(
         if changed:
             raise StaleError(f"stale: {changed}", file=run_dir, hint="run it again")
     what = (f"seed {summary['seed']}, {summary['draws']:,} draws" if summary else "no run summary")
-    if not quiet:
+    if as_json:   # only when it is whole and current: otherwise the exit code and one line say why
+        print_json({"run": str(run_dir), "complete": True, "stale": False, "files": sorted(doc["files"]),
+                    "seed": summary["seed"] if summary else None, "draws": summary["draws"] if summary else None})
+    elif not quiet:
         typer.echo(f"{run_dir}: complete: {len(doc['files'])} files match manifest.json ({what})")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import Quiet, RunDir, Workers, command_app, run_inputs, user_errors
+from .common import Json, Quiet, RunDir, Workers, command_app, print_json, run_inputs, user_errors
 
 app = command_app()
 
@@ -21,7 +21,7 @@ def voi(
     out: Annotated[Path | None, typer.Option(file_okay=False, metavar="DIR", help="Write voi.json and voi.html "
                                              "into this folder instead of voi.json into the run's folder (whose "
                                              "report then gains \"What is worth learning\").")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON on stdout.")] = False,
+    as_json: Json = False,
     workers: Workers = None,
     quiet: Quiet = False,
 ) -> None:
@@ -61,8 +61,7 @@ def voi(
             tx.commit()
     page = out / "voi.html" if out is not None else run_dir / "report.html"
     if as_json:
-        import json
-        typer.echo(json.dumps(jsonable(res), indent=2, ensure_ascii=False))
+        print_json(res)
     elif not quiet:
         from . import show
         show.voi(jsonable(res), page)
