@@ -135,7 +135,9 @@ def test_every_suggestion_is_accepted_when_followed(tmp_path, quantiles):
 
 @pytest.mark.parametrize("args", [["--p05", 0.3, "--p95", 0.5], ["--p05", 0.2, "--p50", 0.3, "--p95", 0.6,
                                                                  "--family", "metalog", "--lower", 0, "--upper", 1],
-                                  ["--p05", 2, "--p95", 8], ["--p05", -1, "--p95", 3]])
+                                  ["--p05", 2, "--p95", 8], ["--p05", -1, "--p95", 3],
+                                  # No beta meets these: a metalog in [0, 1], as a priors file fits them.
+                                  ["--p05", 0.30, "--p50", 0.45, "--p95", 0.50]])
 def test_priors_fit_snippet_pasted_gives_the_same_prior(tmp_path, args):
     r = invoke("priors", "fit", *args)
     assert r.exit_code == 0, r.output

@@ -125,18 +125,24 @@ def fit_cmd(
     suggestion, followed, is accepted.
     """
     from ..errors import PriorsError, UsageError
-    from ..priors.fit import fit
+    from ..priors.fit import fit, fit_unstated
     from ..report import fmt
 
     given = {p: v for p, v in ((0.05, p05), (0.5, p50), (0.95, p95)) if v is not None}
     bounds = {k: v for k, v in (("lower", lower), ("upper", upper)) if v is not None}
     with user_errors():
         try:
-            f = fit(list(given), list(given.values()), family, bounds)
+            # As a priors file without a family fits them: the default, else the first that can.
+            f = (fit(list(given), list(given.values()), family, bounds) if family is not None else
+                 fit_unstated(list(given), list(given.values()), bounds))
         except PriorsError as exc:  # the values came from the command line: a usage error
             raise UsageError(exc.message, hint=exc.hint) from None
     if quiet:
         return
+    if f.note:
+        say(f"riskmc: note: {f.note}")
+        # The family riskmc chose may be bounded (a metalog in [0, 1]): the snippet says so.
+        bounds = {**{k: f.family.values[k] for k in ("lower", "upper") if k in f.family.values}, **bounds}
     fam = f.family
     typer.echo(fam.describe())
     typer.echo("implied: " + ", ".join(f"p{round(100 * p):02d}={q:.6g}" for p, q in zip(f.probs, f.implied))

@@ -72,7 +72,7 @@ def fit(probs, qs, family: str | None = None, bounds: dict[str, float] | None = 
     except (ValueError, ArithmeticError) as exc:
         # SciPy's optimiser refuses a start it cannot evaluate: quantiles so small or so
         # close (1e-320 and 2e-320) that no family's arithmetic can tell them apart.
-        raise FitError(f"{family} cannot be fitted to these quantiles: they are too small or too close together "
+        raise Incomputable(f"{family} cannot be fitted to these quantiles: they are too small or too close together "
                        f"to compute with ({str(exc).splitlines()[0]})",
                        hint="state the quantity in another unit, so its values are moderate") from None
     if result.ok:
@@ -93,6 +93,11 @@ def fit(probs, qs, family: str | None = None, bounds: dict[str, float] | None = 
     return result
 
 
+class Incomputable(FitError):
+    """Quantiles too small or too close together for any family's arithmetic: no other
+    family is tried (one would 'meet' them in numbers that have lost their digits)."""
+
+
 def fit_unstated(probs, qs, bounds: dict[str, float] | None = None) -> Fit:
     """A fit when the priors file names no family: the default for the quantities'
     support; when it cannot meet the quantiles, the first family that can (suggest's
@@ -100,6 +105,8 @@ def fit_unstated(probs, qs, bounds: dict[str, float] | None = None) -> Fit:
     quantiles no family meets are refused."""
     try:
         return fit(probs, qs, None, bounds)
+    except Incomputable:
+        raise
     except FitError as exc:
         first = _first_fitting(tuple(map(float, probs)), tuple(map(float, qs)), dict(bounds or {}),
                                exclude=default_family(min(qs), max(qs)))
