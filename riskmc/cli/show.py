@@ -197,6 +197,11 @@ def sensitivity(res: dict, path) -> None:
     c.print(str(path), overflow="ignore", crop=False)
 
 
+def _group(name: str) -> str:
+    """An input, or inputs learnt together (a+b), as words, as sensitivity and ask name them."""
+    return " + ".join(fmt.label(part) for part in name.split("+"))
+
+
 def _indented(c, text: str, indent: str) -> None:
     """A long line wrapped at the terminal's width, its continuation indented under it
     (never back at column 0), breaking between words only."""
@@ -322,7 +327,7 @@ def voi(res: dict, page) -> None:
         heads = ["learn first", "EVPPI", "share of EVPI"]
         # What is worth learning: estimates clearly above their error, at most a dozen.
         shown = [(g, v) for g, v in d["evppi"].items() if v["value"] > 2 * v["mcse"]][:12]
-        rows = [[g, f"{fmt.gain(v['value'], u)} ± {fmt.mcse(v['mcse'], u)}",
+        rows = [[_group(g), f"{fmt.gain(v['value'], u)} ± {fmt.mcse(v['mcse'], u)}",
                  f"{100 * v['value'] / e['value']:.0f}%" if e["value"] > 0 else "n/a"] for g, v in shown]
         t = _table((heads[0], {"no_wrap": True}), (heads[1], {"no_wrap": True, "justify": "right"}),
                    (heads[2], {"no_wrap": True, "justify": "right"}))
@@ -339,8 +344,13 @@ def voi(res: dict, page) -> None:
         top = [(g, v) for g, v in cl["value"].items() if v["value"] > 2 * v["mcse"]][:3]
         c.print(f"claim {name} (Brier {cl['brier']:.4f} today): learning first lowers it by"
                 + ("" if top else " nothing measurable"), overflow="fold")
-        for g, v in top:
-            c.print(f"  {g}  {fmt.sig(v['value'], 2)} ± {fmt.sig(v['mcse'], 2)}", overflow="fold")
+        if top:
+            heads = ["learn first", "lowers Brier by"]
+            t = _table((heads[0], {"no_wrap": True}), (heads[1], {"no_wrap": True, "justify": "right"}))
+            for r in fit([[_group(g), f"{fmt.sig(v['value'], 2)} ± {fmt.sig(v['mcse'], 2)}"] for g, v in top], 0,
+                         headers=heads):
+                t.add_row(*r)
+            c.print(t)
     if not res["decisions"] and not res["claims"]:
         c.print("no decisions ([decisions.NAME]) and no claims in the run's priors file: nothing to value")
     if page is not None:
