@@ -215,11 +215,6 @@ def _pp(p: dict) -> str:
     return fmt.prob(p["value"], p["mcse"])
 
 
-def _mid(st: dict, unit: str) -> str:
-    """A median, or (a mean stress reweights moments only) a mean."""
-    return fmt.value(st["p50"]["value"], unit) if "p50" in st else f"{fmt.value(st['mean']['value'], unit)} (mean)"
-
-
 def ask(res: dict, page) -> None:
     """After `riskmc ask`: the probabilities, what moved, the claims; the page's path."""
     c = _console()
@@ -242,7 +237,7 @@ def ask(res: dict, page) -> None:
                 f"{s['ess']:,.0f} effective draws:", overflow="fold")
         if "warning" in s:
             c.print(f"warning: {s['warning']}", overflow="fold")
-        _moved_table(c, s["moved"], "stressed", "beliefs that must move")
+        _moved_table(c, s["moved"], "stressed", "what must move")
     if res["claims"]:
         heads = ["claim", "probability"] + (["given"] if g else []) + (["stressed"] if s else [])
         t = _table(*[(h, {"no_wrap": True, "justify": "left" if k == 0 else "right"}) for k, h in enumerate(heads)])
@@ -278,11 +273,12 @@ def _source(res: dict) -> str:
 
 
 def _moved_table(c, rows: list[dict], after: str, title: str) -> None:
-    heads = [title, "before", after, "shift"]
-    # A mean stress reweights moments only: then both columns are means.
-    body = [[fmt.label(r["name"]), _mid(r["before"] if "p50" in r["after"] else {"mean": r["before"]["mean"]},
-                                        r["unit"]), _mid(r["after"], r["unit"]), f"{r['shift_sd']:+.2f} sd"]
-            for r in rows[:8]]
+    # Medians; a mean stress reweights moments only, and then both columns are means.
+    stat = "p50" if rows and "p50" in rows[0]["after"] else "mean"
+    word = "median" if stat == "p50" else "mean"
+    heads = [title, f"{word} before", f"{word} {after}", "shift"]
+    body = [[fmt.label(r["name"]), fmt.value(r["before"][stat]["value"], r["unit"]),
+             fmt.value(r["after"][stat]["value"], r["unit"]), f"{r['shift_sd']:+.2f} sd"] for r in rows[:8]]
     t = _table((heads[0], {"no_wrap": True}), *[(h, {"no_wrap": True, "justify": "right"}) for h in heads[1:]])
     for row in fit(body, 0, headers=heads):
         t.add_row(*row)
